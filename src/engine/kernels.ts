@@ -1,0 +1,77 @@
+/**
+ * The kernel interface: every hot loop of the engine goes through one of these
+ * functions. There are two implementations with identical semantics:
+ * `referenceKernels` (plain TypeScript, the specification) and the WebAssembly
+ * SIMD kernels built from `assembly/` (the fast path). Tests run both and compare.
+ *
+ * Conventions: all matrices are row-major and contiguous; shapes are passed
+ * explicitly. Arrays passed to the WASM implementation must come from its
+ * `alloc`/`allocInt32` (they live in its linear memory); arrays from elsewhere
+ * still work but are copied in and out, which is slow.
+ *
+ * LSTM gate order is PyTorch's: i, f, g, o (each a block of H columns in a row
+ * of 4H).
+ */
+export interface Kernels {
+  /** "reference" or "wasm-simd". */
+  readonly name: string;
+
+  /** A zero-filled float buffer that the kernels can use without copying. */
+  alloc(n: number): Float32Array;
+  /** A zero-filled int buffer that the kernels can use without copying. */
+  allocInt32(n: number): Int32Array;
+  /** Return a buffer from `alloc`/`allocInt32` for reuse. Using it afterwards is an error. */
+  free(buf: Float32Array | Int32Array): void;
+
+  /**
+   * General matrix product: C = op(A)·op(B) + beta·C, with op(X) = Xᵀ when the
+   * trans flag is set. op(A) is m×k, op(B) is k×n, C is m×n. A is stored m×k
+   * (or k×m when transA), B is stored k×n (or n×k when transB). beta is 0 or 1.
+   */
+  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number,
+    a: Float32Array, b: Float32Array, c: Float32Array, beta: 0 | 1): void;
+
+  /** x[r, :] += bias for each of the `rows` rows of the rows×cols matrix x. */
+  addBias(rows: number, cols: number, x: Float32Array, bias: Float32Array): void;
+
+  /** out[j] = beta·out[j] + Σ_r x[r, j]  (bias gradients). beta is 0 or 1. */
+  sumRows(rows: number, cols: number, x: Float32Array, out: Float32Array, beta: 0 | 1): void;
+
+  /**
+   * One LSTM step for a batch of `batch` rows, hidden size `hidden`.
+   * In: `gates` (batch×4H) holds the pre-activations W·x + U·h + b; `cPrev` (batch×H).
+   * Out: `gates` is overwritten with the activations (σ(i), σ(f), tanh(g), σ(o)),
+   * `c` = σf⊙cPrev + σi⊙tanh(g), `h` = σo⊙tanh(c). `h` and `c` are batch×H.
+   * `h` may be a strided destination: row r is written at h[r*hStride ...]
+   * (hStride ≥ hidden), so a BiLSTM can write straight into its concatenated output.
+   */
+  lstmCellForward(batch: number, hidden: number, gates: Float32Array, cPrev: Float32Array,
+    c: Float32Array, h: Float32Array, hStride: number): void;
+
+  /**
+   * Backward of `lstmCellForward`. In: the activations in `gates`, `cPrev`, `c`,
+   * `dh` (gradient w.r.t. h, strided like h), `dc` (gradient w.r.t. c from the
+   * next step, batch×H). Out: `dGates` (batch×4H, gradient w.r.t. the
+   * pre-activations), and `dc` overwritten with the gradient w.r.t. cPrev.
+   */
+  lstmCellBackward(batch: number, hidden: number, gates: Float32Array, cPrev: Float32Array,
+    c: Float32Array, dh: Float32Array, dhStride: number, dc: Float32Array, dGates: Float32Array): void;
+
+  /**
+   * Row-wise log-softmax with masked negative log-likelihood.
+   * `logits` is rows×cols; `labels[r]` is a class id or -1 (ignored).
+   * Writes log-probabilities to `logp`. When `dlogits` is given, writes the
+   * gradient of the *mean* NLL over non-ignored rows, (softmax − onehot)/count,
+   * and zeros on ignored rows. Returns the summed NLL and the count of rows used.
+   */
+  logSoftmaxNll(rows: number, cols: number, logits: Float32Array, labels: Int32Array,
+    logp: Float32Array, dlogits: Float32Array | null): { loss: number; count: number };
+
+  /**
+   * Adam update for n parameters (Kingma & Ba), bias corrections folded into
+   * `lrT = lr·sqrt(1−β2^t)/(1−β1^t)` and `epsT = eps·sqrt(1−β2^t)` by the caller:
+   * m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  p −= lrT·m / (sqrt(v) + epsT).
+   */
+  adam(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
+    lrT: number, beta1: number, beta2: number, epsT: number): void;
+}
