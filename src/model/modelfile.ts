@@ -1,0 +1,110 @@
+import { promises as fs } from "node:fs";
+import { LstmNerError } from "../util/errors.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
+
+/** Identifies lstm-ner model files inside the safetensors metadata. */
+export const MODEL_FORMAT = "lstm-ner";
+/** Version of the layout below; bumped on any incompatible change. */
+export const MODEL_FORMAT_VERSION = 1;
+
+/** Architecture and vocabulary handling of a saved model. */
+export interface ModelConfig {
+  arch: "softmax";
+  embDim: number;
+  hidden: number;
+  bidirectional: boolean;
+  /** Width of the output layer (the exercise uses labels + 1). */
+  outputs: number;
+  trainableEmbeddings: boolean;
+  /** Tokens are lowercased before the vocabulary lookup (GloVe 6B is lowercased). */
+  lowercase: boolean;
+}
+
+/** Everything a model file holds. */
+export interface SavedModel {
+  config: ModelConfig;
+  /** Output label names, id order (e.g. the conllpp order). */
+  labels: string[];
+  /** Tag scheme of `labels`. */
+  scheme: string;
+  /** Vocabulary, row order of `embedding`; UNK and PAD rows follow the words. */
+  words: string[];
+  /** (words + 2) × embDim. */
+  embedding: Float32Array;
+  /** Trainable tensors by stable name. */
+  params: Record<string, { shape: number[]; data: Float32Array }>;
+  /** How the model was made (preset, hyper-parameters, seed, data, scores); free-form JSON. */
+  training: Record<string, unknown>;
+}
+
+/** Write a model file atomically (temporary file + rename). */
+export async function saveModel(file: string, model: SavedModel): Promise<void> {
+  const words = new TextEncoder().encode(model.words.join("\n"));
+  const tensors: Record<string, Tensor> = {
+    "vocab.words": { dtype: "U8", shape: [words.length], data: words },
+    "embedding.weight": { dtype: "F32", shape: [model.words.length + 2, model.config.embDim], data: model.embedding },
+  };
+  for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = { dtype: "F32", shape: p.shape, data: p.data };
+  const metadata = {
+    format: MODEL_FORMAT,
+    format_version: String(MODEL_FORMAT_VERSION),
+    config: JSON.stringify(model.config),
+    labels: JSON.stringify(model.labels),
+    scheme: model.scheme,
+    training: JSON.stringify(model.training),
+  };
+  await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+}
+
+/** Read and validate a model file; every problem is reported with the file name. */
+export async function loadModel(file: string): Promise<SavedModel> {
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(file);
+  } catch (err) {
+    throw new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
+  }
+  return parseModel(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+}
+
+/** Parse a model file already in memory (the browser path). */
+export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
+  const { tensors, metadata } = decodeSafetensors(buf, file);
+  const bad = (why: string): LstmNerError => new LstmNerError(`not a valid lstm-ner model (${why})`, { file });
+  if (metadata.format !== MODEL_FORMAT) throw bad(`metadata "format" is ${JSON.stringify(metadata.format)}, expected "${MODEL_FORMAT}"`);
+  if (metadata.format_version !== String(MODEL_FORMAT_VERSION)) {
+    throw bad(`format version ${metadata.format_version} is not supported; this lstm-ner reads version ${MODEL_FORMAT_VERSION}`);
+  }
+  const json = <T>(field: string): T => {
+    try {
+      return JSON.parse(metadata[field] ?? "") as T;
+    } catch {
+      throw bad(`metadata field "${field}" is missing or not JSON`);
+    }
+  };
+  const config = json<ModelConfig>("config");
+  const labels = json<string[]>("labels");
+  const training = json<Record<string, unknown>>("training");
+  if (config.arch !== "softmax") throw bad(`unknown architecture ${JSON.stringify(config.arch)}`);
+  for (const f of ["embDim", "hidden", "outputs"] as const) {
+    if (!Number.isInteger(config[f]) || config[f] <= 0) throw bad(`config.${f} must be a positive integer`);
+  }
+  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === "string")) throw bad("labels must be a non-empty list of strings");
+  const vocab = tensors.get("vocab.words");
+  const emb = tensors.get("embedding.weight");
+  if (!vocab || vocab.dtype !== "U8") throw bad("tensor vocab.words is missing");
+  if (!emb || emb.dtype !== "F32") throw bad("tensor embedding.weight is missing");
+  const text = new TextDecoder().decode(vocab.data as Uint8Array);
+  const words = text.length === 0 ? [] : text.split("\n");
+  if (emb.shape[0] !== words.length + 2 || emb.shape[1] !== config.embDim) {
+    throw bad(`embedding.weight has shape [${emb.shape}], expected [${words.length + 2}, ${config.embDim}]`);
+  }
+  const params: SavedModel["params"] = {};
+  for (const [name, t] of tensors) {
+    if (!name.startsWith("param.")) continue;
+    if (t.dtype !== "F32") throw bad(`tensor ${name} must be F32`);
+    params[name.slice(6)] = { shape: t.shape, data: t.data as Float32Array };
+  }
+  return { config, labels, scheme: metadata.scheme ?? "IOB2", words, embedding: emb.data as Float32Array, params, training };
+}
