@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The `lstm-ner` command: a thin shell over the library. It parses
+ * arguments, prints progress and results, and turns library errors into one
+ * clear line and a non-zero exit.
+ */
+import { Command, Option } from "commander";
+import { LstmNerError } from "../util/errors.js";
+import { runTrain } from "./train.js";
+import { runEvaluate } from "./evaluate.js";
+import { runPredict } from "./predict.js";
+import { PRESETS } from "../train/presets.js";
+
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new LstmNerError(`${name} must be an integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+const num = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new LstmNerError(`${name} must be a number, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+const program = new Command();
+program.name("lstm-ner").description("Train and run neural named-entity recognisers (BiLSTM) on CoNLL data with GloVe vectors.")
+  .showHelpAfterError();
+
+program.command("train").description("train a model and keep the best epoch on dev")
+  .addOption(new Option("--preset <name>", "training recipe").choices(Object.keys(PRESETS)).default("seed"))
+  .option("--dataset <name|dir>", "dataset name (conllpp) or a folder with *train*/*dev* files (default: the preset's)")
+  .option("--data <dir>", "local folder holding the dataset files (no download)")
+  .option("--train <file>", "training CoNLL file (instead of a dataset)")
+  .option("--dev <file>", "development CoNLL file, evaluated after every epoch")
+  .option("--embeddings <path|name>", "word vectors: a file, or a name such as glove-wiki-gigaword-50 (default: the preset's)")
+  .option("--epochs <n>", "epochs", int("--epochs"))
+  .option("--seed <n>", "random seed (shuffling and initialisation)", int("--seed"), 1)
+  .option("--batch-size <n>", "sentences per batch", int("--batch-size"))
+  .option("--lr <x>", "learning rate", num("--lr"))
+  .option("--hidden <n>", "LSTM hidden size per direction", int("--hidden"))
+  .option("--unidirectional", "forward LSTM only")
+  .option("--trainable-embeddings", "fine-tune the word vectors")
+  .addOption(new Option("--batching <kind>", "plain shuffled batches or length buckets").choices(["plain", "bucket"]))
+  .option("--patience <n>", "stop after n epochs without a dev improvement (0 = never)", int("--patience"))
+  .option("--out <file>", "model file to write (the best epoch; rewritten whenever dev improves)")
+  .option("--log <file>", "JSON-lines log, one object per epoch")
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .addOption(new Option("--max-batches <n>", "stop each epoch after n batches (smoke runs)").argParser(int("--max-batches")).hideHelp())
+  .option("--no-progress", "no progress bar")
+  .action(runTrain);
+
+program.command("evaluate").description("score a model on a gold CoNLL file (conlleval rules)")
+  .requiredOption("--model <file>", "model file")
+  .requiredOption("--data <file>", "gold CoNLL file")
+  .option("--json", "print one JSON object instead of the conlleval table")
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .action(runEvaluate);
+
+program.command("predict").description("tag CoNLL or plain-text input")
+  .requiredOption("--model <file>", "model file")
+  .option("--input <file>", "input file ('-' or omitted: standard input)")
+  .addOption(new Option("--input-format <fmt>", "conll: one token per line (first column); text: one text per line").choices(["conll", "text"]).default("text"))
+  .addOption(new Option("--format <fmt>", "output format").choices(["conll", "jsonl"]).default("conll"))
+  .option("--output <file>", "output file (default: standard output)")
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .argument("[text...]", "texts to tag (instead of --input)")
+  .action(runPredict);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof LstmNerError) {
+    process.stderr.write(`lstm-ner: error: ${err.message}\n`);
+  } else if (process.env.LSTM_NER_DEBUG) {
+    process.stderr.write(`lstm-ner: internal error:\n${(err as Error).stack ?? String(err)}\n`);
+  } else {
+    process.stderr.write(`lstm-ner: internal error: ${(err as Error).message ?? String(err)} (set LSTM_NER_DEBUG=1 for details)\n`);
+  }
+  process.exitCode = 1;
+}

@@ -1,0 +1,151 @@
+import { appendFileSync, mkdirSync } from "node:fs";
+import * as path from "node:path";
+import cliProgress from "cli-progress";
+import { getPreset } from "../train/presets.js";
+import { train, type EpochRecord } from "../train/trainer.js";
+import { loadDataset } from "../data/datasets.js";
+import { readConll } from "../data/conll.js";
+import { CONLL_LABELS, type Sentence } from "../data/types.js";
+import { loadVectors } from "../embeddings/registry.js";
+import { getKernels } from "../engine/index.js";
+import { NerModel } from "../model/ner.js";
+import { LstmNerError } from "../util/errors.js";
+import { labelsFromSentences } from "./labels.js";
+
+/** Options of `lstm-ner train` as commander hands them over. */
+export interface TrainCliOptions {
+  preset: string;
+  dataset?: string;
+  data?: string;
+  train?: string;
+  dev?: string;
+  embeddings?: string;
+  epochs?: number;
+  seed: number;
+  batchSize?: number;
+  lr?: number;
+  hidden?: number;
+  unidirectional?: boolean;
+  trainableEmbeddings?: boolean;
+  batching?: "plain" | "bucket";
+  patience?: number;
+  out?: string;
+  log?: string;
+  kernels: "auto" | "wasm" | "reference";
+  maxBatches?: number;
+  progress: boolean;
+}
+
+const say = (line: string): void => {
+  process.stderr.write(line + "\n");
+};
+
+export async function runTrain(o: TrainCliOptions): Promise<void> {
+  const preset = getPreset(o.preset);
+  const cfg = {
+    ...preset,
+    epochs: o.epochs ?? preset.epochs,
+    batchSize: o.batchSize ?? preset.batchSize,
+    lr: o.lr ?? preset.lr,
+    hidden: o.hidden ?? preset.hidden,
+    bidirectional: o.unidirectional ? false : preset.bidirectional,
+    trainableEmbeddings: o.trainableEmbeddings ?? preset.trainableEmbeddings,
+    batching: o.batching ?? preset.batching,
+    patience: o.patience ?? preset.patience,
+  };
+  if (cfg.epochs < 1) throw new LstmNerError("--epochs must be at least 1");
+  if (cfg.batchSize < 1) throw new LstmNerError("--batch-size must be at least 1");
+  if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
+  const out = o.out ?? path.join("models", `${preset.name}.safetensors`);
+
+  // Data: explicit files, or a dataset by name or folder.
+  let trainSet: Sentence[];
+  let devSet: Sentence[] | null = null;
+  let labels: string[];
+  let dataDesc: Record<string, string | null>;
+  if (o.train) {
+    trainSet = await readConll(o.train);
+    devSet = o.dev ? await readConll(o.dev) : null;
+    labels = labelsFromSentences([...trainSet, ...(devSet ?? [])], CONLL_LABELS);
+    dataDesc = { train: o.train, dev: o.dev ?? null };
+  } else {
+    if (o.dev) throw new LstmNerError("--dev needs --train (or use --dataset for both)");
+    const name = o.dataset ?? preset.dataset;
+    say(`loading dataset ${name}${o.data ? ` from ${o.data}` : ""} ...`);
+    const ds = await loadDataset(name, o.data ? { dir: o.data } : {});
+    trainSet = ds.train;
+    devSet = ds.validation;
+    labels = [...ds.labels];
+    dataDesc = { dataset: ds.name, train: ds.files.train, dev: ds.files.validation };
+  }
+  say(`train: ${trainSet.length} sentences, dev: ${devSet?.length ?? 0} sentences, labels: ${labels.join(" ")}`);
+
+  const embName = o.embeddings ?? preset.embeddings;
+  say(`loading word vectors ${embName} ...`);
+  const t0 = performance.now();
+  const vectors = await loadVectors(embName);
+  if (vectors.notice) say(`note: ${vectors.notice}`);
+  say(`word vectors: ${vectors.words.length} × ${vectors.dim} from ${vectors.source} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  const kernels = await getKernels(o.kernels);
+  const model = NerModel.create(kernels, {
+    vectors,
+    labels,
+    scheme: "IOB2",
+    hidden: cfg.hidden,
+    bidirectional: cfg.bidirectional,
+    outputs: labels.length + cfg.extraOutputs,
+    trainableEmbeddings: cfg.trainableEmbeddings,
+    seed: o.seed,
+  });
+  say(`model: ${cfg.bidirectional ? "BiLSTM" : "LSTM"} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
+  const training = {
+    preset: preset.name, seed: o.seed, epochs: cfg.epochs, batch_size: cfg.batchSize, lr: cfg.lr,
+    batching: cfg.batching, embeddings: vectors.source, ...dataDesc,
+  };
+
+  if (o.log) {
+    mkdirSync(path.dirname(path.resolve(o.log)), { recursive: true });
+    appendFileSync(o.log, ""); // fail early if the log cannot be written
+  }
+  const bar = o.progress && process.stderr.isTTY
+    ? new cliProgress.SingleBar({
+      format: "epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} | {tps} tok/s | ETA {eta_formatted}",
+      stream: process.stderr, hideCursor: true, etaBuffer: 50,
+    }, cliProgress.Presets.shades_classic)
+    : null;
+  let barEpoch = 0;
+  const result = await train(model, model.optimizer(cfg.lr), trainSet, devSet, model.encoder(), {
+    epochs: cfg.epochs, batchSize: cfg.batchSize, seed: o.seed, batching: cfg.batching, patience: cfg.patience,
+    ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
+    onBatch: (p) => {
+      if (!bar) return;
+      const payload = { epoch: p.epoch, epochs: cfg.epochs, loss: p.loss.toFixed(4), tps: Math.round(p.tokensPerSecond) };
+      if (barEpoch !== p.epoch) {
+        barEpoch = p.epoch;
+        bar.start(p.batches, p.batch, payload);
+      } else {
+        bar.update(p.batch, payload);
+      }
+    },
+    onEpoch: async (r: EpochRecord) => {
+      bar?.stop();
+      const line = {
+        epoch: r.epoch, loss: round(r.loss, 5), train_seconds: round(r.train_seconds, 2),
+        train_tokens_per_s: Math.round(r.train_tokens_per_s), dev_f1: r.dev_f1 === null ? null : round(r.dev_f1, 2),
+        dev_precision: r.dev_precision === null ? null : round(r.dev_precision, 2),
+        dev_recall: r.dev_recall === null ? null : round(r.dev_recall, 2), best: r.best,
+      };
+      if (o.log) appendFileSync(o.log, JSON.stringify(line) + "\n");
+      say(`epoch ${r.epoch}: loss ${line.loss}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
+        (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (r.best ? " (best so far: saved)" : ""));
+      if (r.best) await model.save(out, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
+    },
+  });
+  say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}`);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,152 @@
+/**
+ * A trained (or training) named-entity recogniser: the network together with
+ * its vocabulary, label set and the file format that stores them. This is the
+ * object the trainer, the CLI and the pipeline share.
+ */
+import type { Kernels } from "../engine/kernels.js";
+import type { Vectors } from "../embeddings/types.js";
+import type { Batch } from "../train/batching.js";
+import type { Encoder, Optimizer, TrainableModel } from "../train/trainer.js";
+import { predictTags } from "../train/trainer.js";
+import { SoftmaxTagger } from "../nn/tagger.js";
+import { Adam } from "../nn/adam.js";
+import { Rng } from "../util/random.js";
+import { LstmNerError } from "../util/errors.js";
+import { loadModel, saveModel, type ModelConfig } from "./modelfile.js";
+
+/** What {@link NerModel.create} needs. */
+export interface NerModelOptions {
+  vectors: Vectors;
+  labels: readonly string[];
+  scheme: string;
+  hidden: number;
+  bidirectional: boolean;
+  /** Output units; at least the number of labels. */
+  outputs: number;
+  trainableEmbeddings: boolean;
+  /** Seeds the weight initialisation. */
+  seed: number;
+}
+
+/** Vocabulary rows + UNK (mean of all vectors) + PAD (zeros), as the classroom pipeline builds it. */
+export function embeddingMatrix(vectors: Vectors): Float32Array {
+  const { words, dim, data } = vectors;
+  const n = words.length;
+  const out = new Float32Array((n + 2) * dim);
+  out.set(data.subarray(0, n * dim));
+  const mean = new Float64Array(dim);
+  for (let r = 0; r < n; r++) for (let j = 0; j < dim; j++) mean[j]! += data[r * dim + j]!;
+  for (let j = 0; j < dim; j++) out[n * dim + j] = n === 0 ? 0 : mean[j]! / n;
+  return out; // the PAD row (n + 1) stays zero
+}
+
+export class NerModel implements TrainableModel {
+  private readonly vocab: Map<string, number>;
+  private readonly net: SoftmaxTagger;
+  readonly unkId: number;
+  readonly padId: number;
+
+  private constructor(
+    readonly kernels: Kernels,
+    readonly config: ModelConfig,
+    readonly labels: string[],
+    readonly scheme: string,
+    readonly words: string[],
+    readonly embedding: Float32Array,
+    rng: Rng,
+    /** How the model was trained, as stored in its file. */
+    readonly training: Record<string, unknown>,
+  ) {
+    this.vocab = new Map();
+    words.forEach((w, i) => {
+      if (!this.vocab.has(w)) this.vocab.set(w, i);
+    });
+    this.unkId = words.length;
+    this.padId = words.length + 1;
+    this.net = new SoftmaxTagger(kernels, {
+      vocabSize: words.length + 2,
+      embDim: config.embDim,
+      hidden: config.hidden,
+      bidirectional: config.bidirectional,
+      outputs: config.outputs,
+      trainableEmbeddings: config.trainableEmbeddings,
+    }, embedding, rng);
+  }
+
+  /** A new, randomly initialised model over the given vectors. */
+  static create(kernels: Kernels, o: NerModelOptions): NerModel {
+    if (o.outputs < o.labels.length) throw new LstmNerError(`outputs (${o.outputs}) must be at least the number of labels (${o.labels.length})`);
+    const config: ModelConfig = {
+      arch: "softmax", embDim: o.vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,
+      outputs: o.outputs, trainableEmbeddings: o.trainableEmbeddings, lowercase: true,
+    };
+    return new NerModel(kernels, config, [...o.labels], o.scheme, o.vectors.words, embeddingMatrix(o.vectors), new Rng(o.seed), {});
+  }
+
+  /** Load a model file written by {@link save}. */
+  static async load(file: string, kernels: Kernels): Promise<NerModel> {
+    const saved = await loadModel(file);
+    const m = new NerModel(kernels, saved.config, saved.labels, saved.scheme, saved.words, saved.embedding, new Rng(0), saved.training);
+    const expected = new Map(m.net.params().map((p) => [p.name, p.shape]));
+    for (const [name, shape] of expected) {
+      const t = saved.params[name];
+      if (!t) throw new LstmNerError(`not a valid lstm-ner model (tensor param.${name} is missing)`, { file });
+      if (t.shape.join(",") !== shape.join(",")) {
+        throw new LstmNerError(`not a valid lstm-ner model (param.${name} has shape [${t.shape}], expected [${shape}])`, { file });
+      }
+    }
+    m.restore(Object.fromEntries(Object.entries(saved.params).filter(([n]) => expected.has(n)).map(([n, t]) => [n, t.data])));
+    return m;
+  }
+
+  /** Write the model (vocabulary, vectors, weights, config) to one file, atomically. */
+  async save(file: string, training: Record<string, unknown>): Promise<void> {
+    const params: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const p of this.net.params()) params[p.name] = { shape: p.shape, data: p.value };
+    await saveModel(file, {
+      config: this.config, labels: this.labels, scheme: this.scheme, words: this.words,
+      embedding: this.embedding, params, training,
+    });
+  }
+
+  /** Token → id (lowercased when the vectors are, unknown words → UNK) and the label set. */
+  encoder(): Encoder {
+    const { vocab, unkId } = this;
+    const lower = this.config.lowercase;
+    return { lookup: (t) => vocab.get(lower ? t.toLowerCase() : t) ?? unkId, padId: this.padId, labels: this.labels };
+  }
+
+  /** An Adam optimiser over the trainable parameters. */
+  optimizer(lr: number): Optimizer {
+    return new Adam(this.kernels, this.net.params(), { lr });
+  }
+
+  /** Number of trainable values. */
+  parameterCount(): number {
+    return this.net.params().reduce((s, p) => s + p.value.length, 0);
+  }
+
+  /** Tags for tokenised sentences, in the model's label set. */
+  tag(sentences: readonly (readonly string[])[]): string[][] {
+    return predictTags(this, sentences, this.encoder());
+  }
+
+  lossAndGrad(batch: Batch): { loss: number; count: number } {
+    return this.net.lossAndGrad(batch);
+  }
+
+  predict(batch: Batch): Int32Array {
+    return this.net.predict(batch);
+  }
+
+  snapshot(): Record<string, Float32Array> {
+    return Object.fromEntries(this.net.params().map((p) => [p.name, p.value.slice()]));
+  }
+
+  restore(tensors: Record<string, Float32Array>): void {
+    for (const p of this.net.params()) {
+      const t = tensors[p.name];
+      if (t) p.value.set(t);
+    }
+  }
+}

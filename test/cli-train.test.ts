@@ -1,0 +1,107 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { toyConll, toyGlove } from "./toy-corpus.js";
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-cli-"));
+const trainFile = path.join(dir, "train.txt");
+const devFile = path.join(dir, "dev.txt");
+const glove = path.join(dir, "toy.glove.txt");
+writeFileSync(trainFile, toyConll(240, 1));
+writeFileSync(devFile, toyConll(60, 2));
+writeFileSync(glove, toyGlove(12, 3));
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function trainArgs(out: string, log: string, seed = 7): string[] {
+  return ["train", "--train", trainFile, "--dev", devFile, "--embeddings", glove, "--epochs", "6", "--hidden", "16",
+    "--batch-size", "8", "--lr", "0.02", "--seed", String(seed), "--out", out, "--log", log, "--no-progress"];
+}
+
+interface LogLine { epoch: number; loss: number; train_tokens_per_s: number; dev_f1: number; best: boolean }
+const readLog = (f: string): LogLine[] => readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l) as LogLine);
+
+test("train → evaluate → predict on a toy corpus: it learns, and the saved model scores as at the end of training", () => {
+  const model = path.join(dir, "m.safetensors");
+  const log = path.join(dir, "log.jsonl");
+  const r = cli(...trainArgs(model, log));
+  assert.equal(r.code, 0, r.stderr);
+  const lines = readLog(log);
+  assert.equal(lines.length, 6);
+  for (const l of lines) assert.ok(l.train_tokens_per_s > 0 && Number.isFinite(l.loss));
+  assert.ok(lines[5]!.loss < lines[0]!.loss * 0.5, `loss should fall: ${lines.map((l) => l.loss)}`);
+  const best = Math.max(...lines.map((l) => l.dev_f1));
+  assert.ok(best > lines[0]!.dev_f1, "dev F1 should rise");
+  assert.ok(best > 80, `the toy task is easy: best dev F1 ${best}`);
+
+  const ev = cli("evaluate", "--model", model, "--data", devFile, "--json");
+  assert.equal(ev.code, 0, ev.stderr);
+  const score = JSON.parse(ev.stdout) as { f1: number; precision: number; recall: number; per_type: Record<string, { f1: number }> };
+  assert.equal(score.f1, best, "the saved model is the best epoch and scores the same");
+  assert.ok("PER" in score.per_type && "LOC" in score.per_type);
+
+  const table = cli("evaluate", "--model", model, "--data", devFile);
+  assert.match(table.stdout, /^processed \d+ tokens with \d+ phrases; found: \d+ phrases; correct: \d+\.\n/);
+  assert.match(table.stdout, /FB1: +\d+\.\d\d/);
+
+  const pr = cli("predict", "--model", model, "--format", "jsonl", "John Smith lives in London and works for Microsoft .");
+  assert.equal(pr.code, 0, pr.stderr);
+  const doc = JSON.parse(pr.stdout.trim()) as { tokens: string[]; tags: string[]; entities: { text: string; label: string }[] };
+  assert.equal(doc.tokens.length, doc.tags.length);
+  assert.deepEqual(doc.entities.map((e) => [e.text, e.label]), [["John Smith", "PER"], ["London", "LOC"], ["Microsoft", "ORG"]]);
+
+  const conll = cli("predict", "--model", model, "--input", devFile, "--input-format", "conll", "--format", "conll");
+  assert.equal(conll.code, 0, conll.stderr);
+  const first = conll.stdout.split("\n").find((l) => l.trim() !== "" && !l.startsWith("-DOCSTART-"))!;
+  assert.equal(first.split(" ").length, 5, "CoNLL input lines are echoed with the predicted tag appended");
+});
+
+test("the same seed gives the same run; another seed a different one", () => {
+  const run = (seed: number, tag: string): LogLine[] => {
+    const log = path.join(dir, `seed-${tag}.jsonl`);
+    const r = cli(...trainArgs(path.join(dir, `seed-${tag}.safetensors`), log, seed).map((a) => (a === "6" ? "2" : a)));
+    assert.equal(r.code, 0, r.stderr);
+    return readLog(log);
+  };
+  const a = run(11, "a");
+  const b = run(11, "b");
+  const c = run(12, "c");
+  assert.deepEqual(a.map((l) => [l.loss, l.dev_f1]), b.map((l) => [l.loss, l.dev_f1]));
+  assert.notDeepEqual(a.map((l) => l.loss), c.map((l) => l.loss));
+});
+
+test("bad input: one clear line naming the file and line, non-zero exit, no stack trace, no model left behind", () => {
+  const bad = path.join(dir, "bad.txt");
+  writeFileSync(bad, "EU NNP B-NP B-ORG\nrejects VBZ B-VP\n");
+  const out = path.join(dir, "never.safetensors");
+  const r = cli("train", "--train", bad, "--embeddings", glove, "--epochs", "1", "--out", out, "--no-progress");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad\.txt:2: /);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  assert.ok(!existsSync(out));
+
+  const corrupt = path.join(dir, "corrupt.safetensors");
+  writeFileSync(corrupt, Buffer.from("this is not a model file at all"));
+  const e = cli("evaluate", "--model", corrupt, "--data", devFile);
+  assert.equal(e.code, 1);
+  assert.match(e.stderr, /corrupt\.safetensors: not a valid model file/);
+
+  const missing = cli("evaluate", "--model", path.join(dir, "nope.safetensors"), "--data", devFile);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /nope\.safetensors: cannot read model file \(ENOENT\)/);
+
+  const vec = path.join(dir, "short.txt");
+  writeFileSync(vec, "london 0.1 0.2 0.3\nparis 0.1 0.2\n");
+  const v = cli("train", "--train", trainFile, "--embeddings", vec, "--epochs", "1", "--no-progress", "--out", out);
+  assert.equal(v.code, 1);
+  assert.match(v.stderr, /short\.txt:2: /);
+  assert.ok(!readdirSync(dir).some((f) => f.endsWith(".tmp")), "no temporary files left behind");
+});
