@@ -1,0 +1,19 @@
+/**
+ * What the models need of a padded batch (structurally the same as the
+ * trainer's `Batch`): B sentences padded to T, time-major, so position t of
+ * sentence b is at index t·B+b.
+ */
+export interface TaggerBatch {
+  /** Sentences in the batch (B). */
+  size: number;
+  /** Padded length (T). */
+  maxLen: number;
+  /** Real length of each sentence, B values in 0..T. */
+  lengths: Int32Array;
+  /** Token ids, T·B. */
+  ids: Int32Array;
+  /** Label ids, T·B, −1 at pads (and wherever there is no label). */
+  labels: Int32Array;
+  /** Real (non-pad) tokens. */
+  tokens: number;
+}
