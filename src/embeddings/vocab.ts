@@ -1,0 +1,69 @@
+import { LstmNerError } from "../util/errors.js";
+import type { Vectors } from "./types.js";
+
+/**
+ * The frozen embedding table of the classroom pipeline: the vectors' rows in
+ * order, then UNK (the mean of all vectors) at row `n`, then PAD (zeros) at
+ * row `n + 1`.
+ */
+export interface Embedding {
+  /** Word → row. Holds the vectors' words only (not UNK or PAD). */
+  vocab: Map<string, number>;
+  /** `size × dim` float32, row-major. */
+  matrix: Float32Array;
+  dim: number;
+  unkId: number;
+  padId: number;
+  /** Rows in `matrix` (words + 2). */
+  size: number;
+}
+
+/** How tokens are matched against the vocabulary. */
+export interface TokenIdOptions {
+  /**
+   * When the lowercased token is unknown, retry with every digit replaced by
+   * `0` (so `1987` can match a `0000`-style entry in vocabularies built that way).
+   */
+  normalizeDigits?: boolean;
+}
+
+/** Build the embedding matrix (see {@link Embedding}). A repeated word keeps its first row. */
+export function buildEmbedding(vectors: Vectors): Embedding {
+  const { words, dim, data } = vectors;
+  const n = words.length;
+  if (n === 0) throw new LstmNerError("cannot build an embedding from zero word vectors");
+  if (data.length !== n * dim) throw new LstmNerError(`vectors hold ${data.length} values, expected ${n} words × ${dim}`);
+  const matrix = new Float32Array((n + 2) * dim);
+  matrix.set(data.subarray(0, n * dim));
+  // Sum in float64 so the mean of 400k rows does not drift.
+  const sum = new Float64Array(dim);
+  for (let r = 0; r < n; r++) {
+    const off = r * dim;
+    for (let k = 0; k < dim; k++) sum[k]! += data[off + k]!;
+  }
+  for (let k = 0; k < dim; k++) matrix[n * dim + k] = sum[k]! / n;
+  const vocab = new Map<string, number>();
+  for (let r = 0; r < n; r++) if (!vocab.has(words[r]!)) vocab.set(words[r]!, r);
+  return { vocab, matrix, dim, unkId: n, padId: n + 1, size: n + 2 };
+}
+
+const DIGITS = /[0-9]/g;
+
+/** Row of `token`: lowercased, unknown words → `unkId`. */
+export function tokenId(vocab: ReadonlyMap<string, number>, token: string, unkId: number, opts: TokenIdOptions = {}): number {
+  const lower = token.toLowerCase();
+  const id = vocab.get(lower);
+  if (id !== undefined) return id;
+  if (opts.normalizeDigits === true) {
+    const normal = lower.replace(DIGITS, "0");
+    if (normal !== lower) return vocab.get(normal) ?? unkId;
+  }
+  return unkId;
+}
+
+/** Rows of a whole sentence. */
+export function tokenIds(vocab: ReadonlyMap<string, number>, tokens: readonly string[], unkId: number, opts: TokenIdOptions = {}): Int32Array {
+  const out = new Int32Array(tokens.length);
+  for (let i = 0; i < tokens.length; i++) out[i] = tokenId(vocab, tokens[i]!, unkId, opts);
+  return out;
+}
