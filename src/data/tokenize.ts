@@ -6,7 +6,7 @@ export interface TextSpan {
 }
 
 // Sticky patterns tried in order at the start of each token.
-const URL = /(?:https?:\/\/|ftp:\/\/|www\.)[^\s<>"]+/iuy;
+const URL_START = /(?:https?:\/\/|ftp:\/\/|www\.)[^\s<>"]+/iuy;
 // Bounded repeats keep scanning linear on long runs such as "x.x.x.x...".
 const EMAIL = /[\p{L}\p{N}._%+-]{1,64}@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/uy;
 /** Letter-dot runs such as U.S. or e.g. */
@@ -47,7 +47,7 @@ export function tokenize(text: string): TextSpan[] {
       pos = ws.lastIndex;
       continue;
     }
-    const url = matchAt(URL, text, pos);
+    const url = matchAt(URL_START, text, pos);
     if (url !== undefined) {
       // Sentence punctuation and closing brackets after a URL are not part of it.
       let end = pos + url.length;
