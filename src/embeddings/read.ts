@@ -147,10 +147,11 @@ function sniff(buf: Uint8Array, format: VectorFormat): Exclude<VectorFormat, "au
   const header = parseHeaderLine(buf, 0, nl < 0 ? buf.length : nl);
   if (header === undefined) return "glove";
   if (nl < 0) return "word2vec";
-  // A text row after the header is a word and exactly `dim` numbers; raw float32 bytes never are.
+  // A text row after the header is a word and then numbers (the text parser
+  // checks how many); raw float32 bytes practically never read like that.
   const nl2 = buf.indexOf(10, nl + 1);
   const second = new TextDecoder().decode(buf.subarray(nl + 1, nl2 < 0 ? buf.length : nl2)).trim().split(/[ \t]+/);
-  const numeric = second.length === header.dim + 1 && second.slice(1).every((t) => /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t));
+  const numeric = second.length >= 2 && second.slice(1).every((t) => /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t));
   return numeric || (nl2 < 0 && header.count === 0) ? "word2vec" : "word2vec-binary";
 }
 
