@@ -5,6 +5,7 @@
  */
 import type { Kernels } from "../engine/kernels.js";
 import type { Vectors } from "../embeddings/types.js";
+import { buildEmbedding, tokenId } from "../embeddings/vocab.js";
 import type { Batch } from "../train/batching.js";
 import type { Encoder, Optimizer, TrainableModel } from "../train/trainer.js";
 import { predictTags } from "../train/trainer.js";
@@ -28,18 +29,6 @@ export interface NerModelOptions {
   seed: number;
 }
 
-/** Vocabulary rows + UNK (mean of all vectors) + PAD (zeros), as the classroom pipeline builds it. */
-export function embeddingMatrix(vectors: Vectors): Float32Array {
-  const { words, dim, data } = vectors;
-  const n = words.length;
-  const out = new Float32Array((n + 2) * dim);
-  out.set(data.subarray(0, n * dim));
-  const mean = new Float64Array(dim);
-  for (let r = 0; r < n; r++) for (let j = 0; j < dim; j++) mean[j]! += data[r * dim + j]!;
-  for (let j = 0; j < dim; j++) out[n * dim + j] = n === 0 ? 0 : mean[j]! / n;
-  return out; // the PAD row (n + 1) stays zero
-}
-
 export class NerModel implements TrainableModel {
   private readonly vocab: Map<string, number>;
   private readonly net: SoftmaxTagger;
@@ -56,11 +45,11 @@ export class NerModel implements TrainableModel {
     rng: Rng,
     /** How the model was trained, as stored in its file. */
     readonly training: Record<string, unknown>,
+    /** Word → row; built from `words` (first occurrence wins) when not given. */
+    vocab?: Map<string, number>,
   ) {
-    this.vocab = new Map();
-    words.forEach((w, i) => {
-      if (!this.vocab.has(w)) this.vocab.set(w, i);
-    });
+    this.vocab = vocab ?? new Map();
+    if (!vocab) words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
     this.unkId = words.length;
     this.padId = words.length + 1;
     this.net = new SoftmaxTagger(kernels, {
@@ -80,7 +69,8 @@ export class NerModel implements TrainableModel {
       arch: "softmax", embDim: o.vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,
       outputs: o.outputs, trainableEmbeddings: o.trainableEmbeddings, lowercase: true,
     };
-    return new NerModel(kernels, config, [...o.labels], o.scheme, o.vectors.words, embeddingMatrix(o.vectors), new Rng(o.seed), {});
+    const emb = buildEmbedding(o.vectors);
+    return new NerModel(kernels, config, [...o.labels], o.scheme, o.vectors.words, emb.matrix, new Rng(o.seed), {}, emb.vocab);
   }
 
   /** Load a model file written by {@link save}. */
@@ -112,8 +102,7 @@ export class NerModel implements TrainableModel {
   /** Token → id (lowercased when the vectors are, unknown words → UNK) and the label set. */
   encoder(): Encoder {
     const { vocab, unkId } = this;
-    const lower = this.config.lowercase;
-    return { lookup: (t) => vocab.get(lower ? t.toLowerCase() : t) ?? unkId, padId: this.padId, labels: this.labels };
+    return { lookup: (t) => tokenId(vocab, t, unkId), padId: this.padId, labels: this.labels };
   }
 
   /** An Adam optimiser over the trainable parameters. */
