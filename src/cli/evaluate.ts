@@ -1,6 +1,6 @@
 import { readConll } from "../data/conll.js";
 import { getKernels } from "../engine/index.js";
-import { NerModel } from "../model/ner.js";
+import { loadNerModel } from "../model/ner-node.js";
 import { formatConllevalReport, scoreToJson } from "../eval/report.js";
 import { evaluate } from "../train/trainer.js";
 
@@ -12,7 +12,7 @@ export interface EvaluateCliOptions {
 }
 
 export async function runEvaluate(o: EvaluateCliOptions): Promise<void> {
-  const model = await NerModel.load(o.model, await getKernels(o.kernels));
+  const model = await loadNerModel(o.model, await getKernels(o.kernels));
   const sentences = await readConll(o.data, { labels: model.labels });
   const score = evaluate(model, sentences, model.encoder());
   process.stdout.write(o.json ? JSON.stringify(scoreToJson(score)) + "\n" : formatConllevalReport(score));

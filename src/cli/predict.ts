@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import { once } from "node:events";
 import { getKernels } from "../engine/index.js";
-import { NerModel } from "../model/ner.js";
+import { loadNerModel } from "../model/ner-node.js";
 import { tokenize } from "../data/tokenize.js";
 import { chunks } from "../data/schemes.js";
 import { LstmNerError } from "../util/errors.js";
@@ -31,7 +31,7 @@ interface Item {
 }
 
 export async function runPredict(texts: string[], o: PredictCliOptions): Promise<void> {
-  const model = await NerModel.load(o.model, await getKernels(o.kernels));
+  const model = await loadNerModel(o.model, await getKernels(o.kernels));
   const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
   const write = async (s: string): Promise<void> => {
     if (!out.write(s)) await once(out, "drain");

@@ -9,6 +9,7 @@ import { CONLL_LABELS, type Sentence } from "../data/types.js";
 import { loadVectors } from "../embeddings/registry.js";
 import { getKernels } from "../engine/index.js";
 import { NerModel } from "../model/ner.js";
+import { saveNerModel } from "../model/ner-node.js";
 import { LstmNerError } from "../util/errors.js";
 import { labelsFromSentences } from "./labels.js";
 
@@ -139,7 +140,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
       if (o.log) appendFileSync(o.log, JSON.stringify(line) + "\n");
       say(`epoch ${r.epoch}: loss ${line.loss}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
         (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (r.best ? " (best so far: saved)" : ""));
-      if (r.best) await model.save(out, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
+      if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
     },
   });
   say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}`);

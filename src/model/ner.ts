@@ -13,7 +13,7 @@ import { SoftmaxTagger } from "../nn/tagger.js";
 import { Adam } from "../nn/adam.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
-import { loadModel, saveModel, type ModelConfig } from "./modelfile.js";
+import { parseModel, type ModelConfig, type SavedModel } from "./format.js";
 
 /** What {@link NerModel.create} needs. */
 export interface NerModelOptions {
@@ -73,9 +73,13 @@ export class NerModel implements TrainableModel {
     return new NerModel(kernels, config, [...o.labels], o.scheme, o.vectors.words, emb.matrix, new Rng(o.seed), {}, emb.vocab);
   }
 
-  /** Load a model file written by {@link save}. */
-  static async load(file: string, kernels: Kernels): Promise<NerModel> {
-    const saved = await loadModel(file);
+  /** A model from the bytes of a model file (e.g. fetched in a browser); `name` is used in errors. */
+  static fromBytes(bytes: Uint8Array, kernels: Kernels, name = "model"): NerModel {
+    return NerModel.fromSaved(parseModel(bytes, name), kernels, name);
+  }
+
+  /** A model from a parsed model file; `file` is used in errors. */
+  static fromSaved(saved: SavedModel, kernels: Kernels, file: string): NerModel {
     const m = new NerModel(kernels, saved.config, saved.labels, saved.scheme, saved.words, saved.embedding, new Rng(0), saved.training);
     const expected = new Map(m.net.params().map((p) => [p.name, p.shape]));
     for (const [name, shape] of expected) {
@@ -89,14 +93,14 @@ export class NerModel implements TrainableModel {
     return m;
   }
 
-  /** Write the model (vocabulary, vectors, weights, config) to one file, atomically. */
-  async save(file: string, training: Record<string, unknown>): Promise<void> {
+  /** Everything a model file stores, with `training` describing how it was made. */
+  toSaved(training: Record<string, unknown>): SavedModel {
     const params: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const p of this.net.params()) params[p.name] = { shape: p.shape, data: p.value };
-    await saveModel(file, {
+    return {
       config: this.config, labels: this.labels, scheme: this.scheme, words: this.words,
       embedding: this.embedding, params, training,
-    });
+    };
   }
 
   /** Token → id (lowercased when the vectors are, unknown words → UNK) and the label set. */

@@ -1,6 +1,8 @@
-import { promises as fs } from "node:fs";
+/**
+ * The lstm-ner model file layout, independent of where the bytes live (this
+ * module has no Node imports, so the browser build uses it as it is).
+ */
 import { LstmNerError } from "../util/errors.js";
-import { writeFileAtomic } from "../util/atomic.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
@@ -38,8 +40,8 @@ export interface SavedModel {
   training: Record<string, unknown>;
 }
 
-/** Write a model file atomically (temporary file + rename). */
-export async function saveModel(file: string, model: SavedModel): Promise<void> {
+/** Serialise a model: the chunks of one safetensors file, in order. */
+export function encodeModel(model: SavedModel): Uint8Array[] {
   const words = new TextEncoder().encode(model.words.join("\n"));
   const tensors: Record<string, Tensor> = {
     "vocab.words": { dtype: "U8", shape: [words.length], data: words },
@@ -54,18 +56,7 @@ export async function saveModel(file: string, model: SavedModel): Promise<void> 
     scheme: model.scheme,
     training: JSON.stringify(model.training),
   };
-  await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
-}
-
-/** Read and validate a model file; every problem is reported with the file name. */
-export async function loadModel(file: string): Promise<SavedModel> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch (err) {
-    throw new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
-  }
-  return parseModel(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+  return encodeSafetensors(tensors, metadata);
 }
 
 /** Parse a model file already in memory (the browser path). */
