@@ -1,0 +1,184 @@
+// WebAssembly SIMD kernels for lstm-ner. Semantics: src/engine/kernels.ts;
+// specification: src/engine/reference.ts. Memory is imported (env.memory) and
+// owned by the TypeScript allocator above heapBase(); nothing here allocates.
+
+import { sigmoid4, tanh4, sigmoid1, tanh1 } from "./mathx4";
+import { gemmBlocked, BEST_MICRO, NARROW_MICRO, GEMM_SCRATCH_BYTES } from "./gemm";
+
+export { gemmBlocked, gemmNaive, gemmSimple } from "./gemm";
+export { MICRO_COUNT, microMR, microNR, microUnroll } from "./micro";
+
+/** First byte after the module's static data: the TS allocator starts here. */
+export function heapBase(): usize { return __heap_base; }
+
+/** Per-thread scratch bytes `gemm` needs. */
+export function gemmScratchBytes(): usize { return GEMM_SCRATCH_BYTES; }
+
+/** C = op(A)·op(B) + beta·C with the best micro-kernel. */
+export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, beta: i32, scratch: usize): void {
+  gemmBlocked(n < 16 ? NARROW_MICRO : BEST_MICRO, transA, transB, m, n, k, a, b, c, beta, scratch);
+}
+
+/** x[r, :] += bias. */
+export function addBias(rows: i32, cols: i32, x: usize, bias: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>r * cols << 2);
+    let j = 0;
+    for (; j + 3 < cols; j += 4) { const o = <usize>j << 2; v128.store(xr + o, f32x4.add(v128.load(xr + o), v128.load(bias + o))); }
+    for (; j < cols; j++) { const o = <usize>j << 2; store<f32>(xr + o, load<f32>(xr + o) + load<f32>(bias + o)); }
+  }
+}
+
+/** out[j] = beta·out[j] + Σ_r x[r, j]. */
+export function sumRows(rows: i32, cols: i32, x: usize, out: usize, beta: i32): void {
+  let j = 0;
+  for (; j + 15 < cols; j += 16) {
+    const o = <usize>j << 2;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = x + o;
+    const ld = <usize>cols << 2;
+    for (let r = 0; r < rows; r++) {
+      s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32)); s3 = f32x4.add(s3, v128.load(p, 48));
+      p += ld;
+    }
+    if (beta != 0) {
+      s0 = f32x4.add(s0, v128.load(out + o)); s1 = f32x4.add(s1, v128.load(out + o, 16));
+      s2 = f32x4.add(s2, v128.load(out + o, 32)); s3 = f32x4.add(s3, v128.load(out + o, 48));
+    }
+    v128.store(out + o, s0); v128.store(out + o, s1, 16); v128.store(out + o, s2, 32); v128.store(out + o, s3, 48);
+  }
+  for (; j < cols; j++) {
+    let s: f32 = 0;
+    for (let r = 0; r < rows; r++) s += load<f32>(x + ((<usize>r * cols + j) << 2));
+    const o = out + (<usize>j << 2);
+    store<f32>(o, beta != 0 ? load<f32>(o) + s : s);
+  }
+}
+
+/** Fused LSTM step: activations in place, c = σf⊙cPrev + σi⊙tanh g, h[r*hStride+j] = σo⊙tanh c. */
+export function lstmCellForward(batch: i32, hidden: i32, gates: usize, cPrev: usize, c: usize, h: usize, hStride: i32): void {
+  const H = <usize>hidden << 2;
+  for (let r = 0; r < batch; r++) {
+    const gi = gates + <usize>r * 4 * H, gf = gi + H, gg = gf + H, go = gg + H;
+    const cp = cPrev + <usize>r * H, cr = c + <usize>r * H, hr = h + (<usize>r * hStride << 2);
+    let j = 0;
+    for (; j + 3 < hidden; j += 4) {
+      const o = <usize>j << 2;
+      const i = sigmoid4(v128.load(gi + o)), f = sigmoid4(v128.load(gf + o));
+      const g = tanh4(v128.load(gg + o)), og = sigmoid4(v128.load(go + o));
+      v128.store(gi + o, i); v128.store(gf + o, f); v128.store(gg + o, g); v128.store(go + o, og);
+      const ct = f32x4.add(f32x4.mul(f, v128.load(cp + o)), f32x4.mul(i, g));
+      v128.store(cr + o, ct);
+      v128.store(hr + o, f32x4.mul(og, tanh4(ct)));
+    }
+    for (; j < hidden; j++) {
+      const o = <usize>j << 2;
+      const i = sigmoid1(load<f32>(gi + o)), f = sigmoid1(load<f32>(gf + o));
+      const g = tanh1(load<f32>(gg + o)), og = sigmoid1(load<f32>(go + o));
+      store<f32>(gi + o, i); store<f32>(gf + o, f); store<f32>(gg + o, g); store<f32>(go + o, og);
+      const ct = f * load<f32>(cp + o) + i * g;
+      store<f32>(cr + o, ct);
+      store<f32>(hr + o, og * tanh1(ct));
+    }
+  }
+}
+
+/** Backward of lstmCellForward: dGates from the stored activations; dc becomes the gradient w.r.t. cPrev. */
+export function lstmCellBackward(batch: i32, hidden: i32, gates: usize, cPrev: usize, c: usize,
+  dh: usize, dhStride: i32, dc: usize, dGates: usize): void {
+  const H = <usize>hidden << 2;
+  const one = f32x4.splat(1);
+  for (let r = 0; r < batch; r++) {
+    const gi = gates + <usize>r * 4 * H, gf = gi + H, gg = gf + H, go = gg + H;
+    const di = dGates + <usize>r * 4 * H, df = di + H, dg = df + H, dO = dg + H;
+    const cp = cPrev + <usize>r * H, cr = c + <usize>r * H, dcr = dc + <usize>r * H, dhr = dh + (<usize>r * dhStride << 2);
+    let j = 0;
+    for (; j + 3 < hidden; j += 4) {
+      const o = <usize>j << 2;
+      const i = v128.load(gi + o), f = v128.load(gf + o), g = v128.load(gg + o), og = v128.load(go + o);
+      const tc = tanh4(v128.load(cr + o));
+      const dhv = v128.load(dhr + o);
+      const dct = f32x4.add(f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))), v128.load(dcr + o));
+      v128.store(di + o, f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i))));
+      v128.store(df + o, f32x4.mul(f32x4.mul(dct, v128.load(cp + o)), f32x4.mul(f, f32x4.sub(one, f))));
+      v128.store(dg + o, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))));
+      v128.store(dO + o, f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og))));
+      v128.store(dcr + o, f32x4.mul(dct, f));
+    }
+    for (; j < hidden; j++) {
+      const o = <usize>j << 2;
+      const i = load<f32>(gi + o), f = load<f32>(gf + o), g = load<f32>(gg + o), og = load<f32>(go + o);
+      const tc = tanh1(load<f32>(cr + o));
+      const dhv = load<f32>(dhr + o);
+      const dct = dhv * og * (1 - tc * tc) + load<f32>(dcr + o);
+      store<f32>(di + o, dct * g * (i * (1 - i)));
+      store<f32>(df + o, dct * load<f32>(cp + o) * (f * (1 - f)));
+      store<f32>(dg + o, dct * i * (1 - g * g));
+      store<f32>(dO + o, dhv * tc * (og * (1 - og)));
+      store<f32>(dcr + o, dct * f);
+    }
+  }
+}
+
+/**
+ * Row-wise log-softmax + masked mean NLL (f64 arithmetic per row, like the
+ * reference). Writes the number of used rows to countOut (i32); returns the summed NLL.
+ */
+export function logSoftmaxNll(rows: i32, cols: i32, logits: usize, labels: usize, logp: usize, dlogits: usize, countOut: usize): f64 {
+  let count = 0;
+  for (let r = 0; r < rows; r++) if (load<i32>(labels + (<usize>r << 2)) >= 0) count++;
+  let loss: f64 = 0;
+  const inv: f64 = count > 0 ? 1.0 / <f64>count : 0;
+  for (let r = 0; r < rows; r++) {
+    const o = <usize>r * cols << 2;
+    const z = logits + o, lp = logp + o;
+    let mx: f64 = -Infinity;
+    for (let j = 0; j < cols; j++) mx = Math.max(mx, <f64>load<f32>(z + (<usize>j << 2)));
+    let sum: f64 = 0;
+    for (let j = 0; j < cols; j++) sum += Math.exp(<f64>load<f32>(z + (<usize>j << 2)) - mx);
+    const lse = mx + Math.log(sum);
+    for (let j = 0; j < cols; j++) store<f32>(lp + (<usize>j << 2), <f32>(<f64>load<f32>(z + (<usize>j << 2)) - lse));
+    const y = load<i32>(labels + (<usize>r << 2));
+    if (y >= 0) loss -= <f64>load<f32>(lp + (<usize>y << 2));
+    if (dlogits != 0) {
+      const d = dlogits + o;
+      if (y < 0) {
+        memory.fill(d, 0, <usize>cols << 2);
+      } else {
+        for (let j = 0; j < cols; j++) {
+          const pj = Math.exp(<f64>load<f32>(lp + (<usize>j << 2)));
+          store<f32>(d + (<usize>j << 2), <f32>((pj - (j == y ? 1.0 : 0.0)) * inv));
+        }
+      }
+    }
+  }
+  store<i32>(countOut, count);
+  return loss;
+}
+
+/** Adam step with bias corrections folded into lrT and epsT (see Kernels.adam). */
+export function adam(n: i32, param: usize, grad: usize, m: usize, v: usize, lrT: f64, beta1: f64, beta2: f64, epsT: f64): void {
+  // Coefficients rounded once from f64, so that (1 − β) is the nearest f32 to the true value.
+  const b1s = <f32>beta1, b2s = <f32>beta2, c1s = <f32>(1 - beta1), c2s = <f32>(1 - beta2), lrs = <f32>lrT, eps = <f32>epsT;
+  const b1 = f32x4.splat(b1s), b2 = f32x4.splat(b2s);
+  const c1 = f32x4.splat(c1s), c2 = f32x4.splat(c2s);
+  const lr = f32x4.splat(lrs), ep = f32x4.splat(eps);
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(grad + o);
+    const mv = f32x4.add(f32x4.mul(b1, v128.load(m + o)), f32x4.mul(c1, g));
+    const vv = f32x4.add(f32x4.mul(b2, v128.load(v + o)), f32x4.mul(f32x4.mul(c2, g), g));
+    v128.store(m + o, mv); v128.store(v + o, vv);
+    v128.store(param + o, f32x4.sub(v128.load(param + o), f32x4.div(f32x4.mul(lr, mv), f32x4.add(f32x4.sqrt(vv), ep))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(grad + o);
+    const mv = b1s * load<f32>(m + o) + c1s * g;
+    const vv = b2s * load<f32>(v + o) + c2s * g * g;
+    store<f32>(m + o, mv); store<f32>(v + o, vv);
+    store<f32>(param + o, load<f32>(param + o) - lrs * mv / (Mathf.sqrt(vv) + eps));
+  }
+}

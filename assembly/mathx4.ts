@@ -1,0 +1,60 @@
+// f32x4 exp / sigmoid / tanh, accurate to a few ulp and safe for any input
+// (arguments are clamped before the exponent is built, NaN propagates).
+
+const LOG2E = f32x4.splat(1.44269504088896341);
+const LN2_HI = f32x4.splat(0.693359375);
+const LN2_LO = f32x4.splat(-2.12194440e-4);
+const EXP_HI = f32x4.splat(88.3762626647949);
+const EXP_LO = f32x4.splat(-88.3762626647949);
+const HALF = f32x4.splat(0.5);
+const ONE = f32x4.splat(1);
+const TWO = f32x4.splat(2);
+
+/** e^x per lane (Cephes expf: range reduction by ln2, degree-5 polynomial, 2^n via the exponent bits). */
+// @ts-ignore: decorator
+@inline export function exp4(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, EXP_LO), EXP_HI);
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, LOG2E), HALF));
+  let r = f32x4.sub(x, f32x4.mul(fx, LN2_HI));
+  r = f32x4.sub(r, f32x4.mul(fx, LN2_LO));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), HALF);
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), ONE);
+  // 2^fx: fx ∈ [-127, 127] after the clamp, so the biased exponent fits.
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2);
+}
+
+/** 1/(1+e^−x) per lane. */
+// @ts-ignore: decorator
+@inline export function sigmoid4(x: v128): v128 {
+  return f32x4.div(ONE, f32x4.add(ONE, exp4(f32x4.neg(x))));
+}
+
+/** tanh per lane: odd polynomial for |x| < 0.625 (no cancellation), 1 − 2/(e^{2|x|}+1) beyond. */
+// @ts-ignore: decorator
+@inline export function tanh4(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const s = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, s), x), x);
+  const big = f32x4.sub(ONE, f32x4.div(TWO, f32x4.add(exp4(f32x4.add(ax, ax)), ONE)));
+  // Put x's sign on the large-|x| branch.
+  const signed = v128.or(big, v128.and(x, f32x4.splat(-0.0)));
+  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+}
+
+/** Scalar versions for loop tails, with the same algorithms. */
+// @ts-ignore: decorator
+@inline export function sigmoid1(x: f32): f32 { return f32x4.extract_lane(sigmoid4(f32x4.splat(x)), 0); }
+// @ts-ignore: decorator
+@inline export function tanh1(x: f32): f32 { return f32x4.extract_lane(tanh4(f32x4.splat(x)), 0); }
