@@ -1,0 +1,77 @@
+/**
+ * Throughput of the seed model (BiLSTM 256 over frozen GloVe, batch 32) on
+ * CoNLL++: training tokens/s (real, non-pad tokens) with the exercise's plain
+ * shuffled batches and with length buckets, inference tokens/s on dev, and
+ * peak RSS. Prints one JSON object per line.
+ *
+ *   node dist/bench/train-seed.js [--batches N] [--kernels wasm|reference]
+ * Data: $LSTM_NER_DATA (default ../shared/data), vectors: $LSTM_NER_GLOVE or
+ * the GloVe file found there.
+ */
+import * as path from "node:path";
+import { loadDataset } from "../src/data/datasets.js";
+import { loadVectors } from "../src/embeddings/registry.js";
+import { getKernels } from "../src/engine/index.js";
+import { NerModel } from "../src/model/ner.js";
+import { batch, bucketBatches, padBatch, shuffled } from "../src/train/batching.js";
+import { encodeSentences, predictIds } from "../src/train/trainer.js";
+import { Rng } from "../src/util/random.js";
+
+const arg = (name: string, def: string): string => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+};
+const nBatches = Number(arg("--batches", "150"));
+const kind = arg("--kernels", "wasm") as "wasm" | "reference";
+const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
+const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
+
+const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
+const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? "glove-wiki-gigaword-50", { dataDir, offline: true });
+const kernels = await getKernels(kind);
+print({ bench: "setup", kernels: kernels.name, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
+
+const model = NerModel.create(kernels, {
+  vectors, labels: ds.labels, scheme: "IOB2", hidden: 256, bidirectional: true,
+  outputs: ds.labels.length + 1, trainableEmbeddings: false, seed: 1,
+});
+const enc = model.encoder();
+const items = encodeSentences(ds.train, enc);
+const opt = model.optimizer(1e-3);
+
+for (const batching of ["plain", "bucket"] as const) {
+  const rng = new Rng(1);
+  const batches = (batching === "plain" ? batch(shuffled(items, rng), 32) : bucketBatches(items, 32, rng, (s) => s.ids.length)).slice(0, nBatches);
+  // Warm-up: sizes the buffers and lets the JIT settle.
+  for (const b of batches.slice(0, 5)) {
+    model.lossAndGrad(padBatch(b, enc.padId));
+    opt.zeroGrad();
+  }
+  let tokens = 0;
+  let padded = 0;
+  const t0 = performance.now();
+  for (const b of batches) {
+    const pb = padBatch(b, enc.padId);
+    model.lossAndGrad(pb);
+    opt.step();
+    opt.zeroGrad();
+    tokens += pb.tokens;
+    padded += pb.size * pb.maxLen;
+  }
+  const s = (performance.now() - t0) / 1000;
+  print({ bench: "train", batching, batches: batches.length, tokens, padded_positions: padded, seconds: +s.toFixed(2), tokens_per_s: Math.round(tokens / s) });
+}
+
+const dev = encodeSentences(ds.validation, enc).map((s) => ({ ids: s.ids }));
+const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
+for (const bs of [32, 256]) {
+  const times: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    predictIds(model, dev, enc.padId, bs);
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  print({ bench: "inference", batch: bs, sorted_by_length: true, tokens: devTokens, seconds: +times[1]!.toFixed(3), tokens_per_s: Math.round(devTokens / times[1]!) });
+}
+print({ bench: "memory", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
