@@ -36,21 +36,29 @@ const TWO = f32x4.splat(2);
   return f32x4.div(ONE, f32x4.add(ONE, exp4(f32x4.neg(x))));
 }
 
-/** tanh per lane: odd polynomial for |x| < 0.625 (no cancellation), 1 − 2/(e^{2|x|}+1) beyond. */
+/**
+ * tanh per lane: odd rational approximation x·P(x²)/Q(x²) on [-7.9, 7.9]
+ * (Eigen's float tanh), where |tanh| rounds to 1 beyond. One division, no exp,
+ * and relative accuracy near 0 (no 1 − 2/(e^{2x}+1) cancellation).
+ */
 // @ts-ignore: decorator
 @inline export function tanh4(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  const s = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, s), x), x);
-  const big = f32x4.sub(ONE, f32x4.div(TWO, f32x4.add(exp4(f32x4.add(ax, ax)), ONE)));
-  // Put x's sign on the large-|x| branch.
-  const signed = v128.or(big, v128.and(x, f32x4.splat(-0.0)));
-  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+  const c = f32x4.splat(7.99881172180175781);
+  x = f32x4.min(f32x4.max(x, f32x4.neg(c)), c);
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.splat(-2.76076847742355e-16);
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(2.00018790482477e-13));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-8.60467152213735e-11));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(5.12229709037114e-08));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(1.48572235717979e-05));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(6.37261928875436e-04));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(4.89352455891786e-03));
+  p = f32x4.mul(p, x);
+  let q = f32x4.splat(1.19825839466702e-06);
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(1.18534705686654e-04));
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(2.26843463243900e-03));
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(4.89352518554385e-03));
+  return f32x4.div(p, q);
 }
 
 /** Scalar versions for loop tails, with the same algorithms. */

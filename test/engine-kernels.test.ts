@@ -139,6 +139,18 @@ test("lstmCellForward matches the reference (activations, c, strided h)", async 
   }
 });
 
+test("SIMD sigmoid and tanh are accurate to ~1e-6 relative over a dense sweep", async () => {
+  const k = await wasmP;
+  // One row whose four gate blocks each hold the same sweep of [-30, 30] (plus tiny values).
+  const H = 6001;
+  const xs = Array.from({ length: H }, (_, j) => (j % 10 === 0 ? (j - 3000) * 1e-7 : (j - 3000) / 100));
+  const [gates, gates0] = pair(k, 4 * H, (i) => xs[i % H]!);
+  const zeros = k.alloc(H);
+  k.lstmCellForward(1, H, gates, zeros, k.alloc(H), k.alloc(H), H);
+  ref.lstmCellForward(1, H, gates0, new Float32Array(H), new Float32Array(H), new Float32Array(H), H);
+  close(gates, gates0, "σ/tanh sweep", 1.5e-6, 1e-30);
+});
+
 test("lstmCellBackward matches the reference (strided dh, dc in place)", async () => {
   const k = await wasmP;
   const rng = new Rng(7);
