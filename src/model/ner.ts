@@ -6,7 +6,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import type { Vectors } from "../embeddings/types.js";
 import { buildEmbedding, tokenId } from "../embeddings/vocab.js";
-import type { Batch } from "../train/batching.js";
+import { padBatch, toIds, type Batch } from "../train/batching.js";
 import type { Encoder, Optimizer, TrainableModel } from "../train/trainer.js";
 import { predictTags } from "../train/trainer.js";
 import { SoftmaxTagger } from "../nn/tagger.js";
@@ -122,6 +122,31 @@ export class NerModel implements TrainableModel {
   /** Tags for tokenised sentences, in the model's label set. */
   tag(sentences: readonly (readonly string[])[]): string[][] {
     return predictTags(this, sentences, this.encoder());
+  }
+
+  /**
+   * Tags for tokenised sentences with the probability the model gives each
+   * tag (its softmax output), in input order. Sentences are batched by length
+   * like {@link tag}, whose tags these are.
+   */
+  tagWithScores(sentences: readonly (readonly string[])[], batchSize = 64): { tags: string[][]; scores: number[][] } {
+    const enc = this.encoder();
+    const ids = sentences.map((s) => toIds(s, enc.lookup));
+    const tags: string[][] = sentences.map(() => []);
+    const scores: number[][] = sentences.map(() => []);
+    const order = ids.map((_, i) => i).filter((i) => ids[i]!.length > 0).sort((a, b) => ids[a]!.length - ids[b]!.length);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      const b = padBatch(idx.map((i) => ({ ids: ids[i]! })), this.padId);
+      const { pred, prob } = this.net.predictWithScores(b);
+      idx.forEach((i, bi) => {
+        for (let t = 0; t < b.lengths[bi]!; t++) {
+          tags[i]!.push(this.labels[pred[t * b.size + bi]!] ?? "O");
+          scores[i]!.push(prob[t * b.size + bi]!);
+        }
+      });
+    }
+    return { tags, scores };
   }
 
   lossAndGrad(batch: Batch): { loss: number; count: number } {

@@ -111,6 +111,32 @@ export class SoftmaxTagger {
     return pred;
   }
 
+  /**
+   * Like {@link predict}, plus the softmax probability of each chosen class
+   * (time-major T·B; 0 at pads): the model's confidence in its tag.
+   */
+  predictWithScores(batch: TaggerBatch): { pred: Int32Array; prob: Float32Array } {
+    const logits = this.logits(batch);
+    const { size: B, maxLen: T, lengths } = batch;
+    const C = this.config.outputs;
+    const pred = new Int32Array(T * B).fill(-1);
+    const prob = new Float32Array(T * B);
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        if (t >= lengths[b]!) continue;
+        const o = (t * B + b) * C;
+        let best = 0;
+        for (let j = 1; j < C; j++) if (logits[o + j]! > logits[o + best]!) best = j;
+        // p(best) = 1 / Σ exp(l_j − l_best), stable since every exponent is ≤ 0.
+        let z = 0;
+        for (let j = 0; j < C; j++) z += Math.exp(logits[o + j]! - logits[o + best]!);
+        pred[t * B + b] = best;
+        prob[t * B + b] = 1 / z;
+      }
+    }
+    return { pred, prob };
+  }
+
   /** Copies of every trainable tensor by its stable name (the frozen embedding table is not included). */
   paramTensors(): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = {};

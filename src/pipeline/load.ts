@@ -1,0 +1,26 @@
+/** Loading a pipeline from a model file in Node (the browser uses {@link nlpFromBytes}). */
+import { getKernels } from "../engine/index.js";
+import type { Kernels } from "../engine/kernels.js";
+import { loadNerModel } from "../model/ner-node.js";
+import { NerModel } from "../model/ner.js";
+import { createNlp, type Nlp, type NlpOptions } from "./nlp.js";
+
+/** Options of {@link load}. */
+export interface LoadOptions extends NlpOptions {
+  /** Kernels to run on, or which kind to load (default "auto": WASM when it loads, else the reference kernels). */
+  kernels?: Kernels | "auto" | "wasm" | "reference";
+}
+
+/**
+ * `const nlp = await load("model.safetensors")`, then `nlp(text)` → Doc.
+ * Takes a model file path, the bytes of one, or a model already in memory.
+ * @throws LstmNerError for a missing, unreadable or invalid model file.
+ */
+export async function load(model: string | Uint8Array | NerModel, opts: LoadOptions = {}): Promise<Nlp> {
+  const k = opts.kernels;
+  const kernels = k === undefined || typeof k === "string" ? await getKernels(k ?? "auto") : k;
+  const m = model instanceof NerModel ? model
+    : typeof model === "string" ? await loadNerModel(model, kernels)
+      : NerModel.fromBytes(model, kernels);
+  return createNlp(m, opts);
+}
