@@ -81,3 +81,35 @@ test("splitSentences: closing quotes stay with their sentence, blank lines split
   assert.deepEqual(grouped.map((s) => s.map((t) => t.text)), [["Hi", "there", "."], ["Bye", "."]]);
   assert.equal(grouped[1]![0]!.start, 10);
 });
+
+test("cannot, emoji sequences and invisible characters", () => {
+  assert.deepEqual(words("I cannot go"), ["I", "can", "not", "go"]);
+  assert.deepEqual(words("great 👍🏽 family 👨‍👩‍👧 ok❤️"), ["great", "👍🏽", "family", "👨‍👩‍👧", "ok", "❤️"]);
+  const zw = "Aarhus\u200B University\uFEFF";
+  assert.deepEqual(words(zw), ["Aarhus", "University"]);
+  offsetsIndexOriginal(zw);
+  offsetsIndexOriginal("a 👨‍👩‍👧 b 👍🏽.");
+});
+
+test("URLs keep brackets they opened and drop sentence punctuation", () => {
+  assert.deepEqual(words("See https://en.wikipedia.org/wiki/Mercury_(planet)."), ["See", "https://en.wikipedia.org/wiki/Mercury_(planet)", "."]);
+  assert.deepEqual(words("(https://x.org/a_(b))"), ["(", "https://x.org/a_(b)", ")"]);
+  assert.deepEqual(words("www.example.com/path?q=1!"), ["www.example.com/path?q=1", "!"]);
+});
+
+test("the example from the exercise", () => {
+  const text = "Hello my name is Ross. I live in Denmark and work at Aarhus University, I am Scottish and today is Friday 27th.";
+  assert.deepEqual(tokenizeSentences(text).map((s) => s.map((t) => t.text)), [
+    ["Hello", "my", "name", "is", "Ross", "."],
+    ["I", "live", "in", "Denmark", "and", "work", "at", "Aarhus", "University", ",", "I", "am", "Scottish", "and", "today", "is", "Friday", "27th", "."],
+  ]);
+});
+
+test("long adversarial runs stay linear and keep every character", () => {
+  for (const unit of ["a.", "1,", "a-", "x@", "'s", "..", "http://", "👍🏽"]) {
+    const text = unit.repeat(20000);
+    const toks = tokenize(text);
+    assert.equal(toks.map((t) => t.text).join(""), text);
+    for (const t of toks) assert.equal(text.slice(t.start, t.end), t.text);
+  }
+});

@@ -25,7 +25,13 @@ const SEGMENT = String.raw`(?:\p{N}+(?:[.,:/]\p{N}+)+|[\p{L}\p{N}\p{M}]+(?:['’
 const WORD = new RegExp(`${SEGMENT}(?:-${SEGMENT})*`, "uy");
 /** Punctuation kept together: ellipses, dashes, doubled quotes. */
 const PUNCT_RUN = /\.{2,}|-{2,}|``|''|[!?]+|./suy;
+/** One emoji, with its modifiers and zero-width-joined parts (👍🏽, 👨‍👩‍👧). */
+const EMOJI = /\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\uFE0F|\u200D\p{Extended_Pictographic})*/uy;
+/** Whitespace, including the invisible characters that never belong to a token. */
+const SPACE = /[\s\u200B\u200C\u200D\u2060\uFEFF]+/uy;
 const NEGATION = /^(.+)(n['’]t)$/iu;
+/** PTB splits "cannot" into "can not". */
+const CANNOT = /^(can)(not)$/iu;
 const CLITIC = /^(.+)(['’](?:s|re|ve|ll|d|m))$/iu;
 
 /**
@@ -33,6 +39,12 @@ const CLITIC = /^(.+)(['’](?:s|re|ve|ll|d|m))$/iu;
  * punctuation is split off words, clitics are split (`don't` → `do n't`,
  * `John's` → `John 's`), while numbers (`3.5`, `1,000`), hyphenated words,
  * dotted abbreviations (`U.S.`, `Mr.`), URLs and e-mail addresses stay whole.
+ * An emoji (with its modifiers and joined parts) is one token. Offsets are
+ * JavaScript string (UTF-16) indices, so `text.slice(start, end)` is the token.
+ *
+ * Hand-written rather than taken from npm: the maintained tokenizers found
+ * there either split hyphenated words and `U.S.` or keep sentence periods in
+ * URLs (wink-tokenizer), and give no character offsets, which entity spans need.
  */
 export function tokenize(text: string): TextSpan[] {
   const tokens: TextSpan[] = [];
@@ -41,17 +53,16 @@ export function tokenize(text: string): TextSpan[] {
   };
   let pos = 0;
   while (pos < text.length) {
-    const ws = /\s+/uy;
-    ws.lastIndex = pos;
-    if (ws.test(text)) {
-      pos = ws.lastIndex;
+    SPACE.lastIndex = pos;
+    if (SPACE.test(text)) {
+      pos = SPACE.lastIndex;
       continue;
     }
     const url = matchAt(URL_START, text, pos);
     if (url !== undefined) {
       // Sentence punctuation and closing brackets after a URL are not part of it.
       let end = pos + url.length;
-      while (end > pos + 1 && /[.,;:!?)\]}'"”’»]/u.test(text.charAt(end - 1))) end--;
+      while (end > pos + 1 && trailsUrl(text, pos, end)) end--;
       push(pos, end);
       pos = end;
       continue;
@@ -64,7 +75,7 @@ export function tokenize(text: string): TextSpan[] {
     }
     const word = matchAt(WORD, text, pos);
     if (word !== undefined) {
-      const clitic = NEGATION.exec(word) ?? CLITIC.exec(word);
+      const clitic = NEGATION.exec(word) ?? CLITIC.exec(word) ?? CANNOT.exec(word);
       if (clitic !== null) {
         const base = clitic[1]!.length;
         push(pos, pos + base);
@@ -75,11 +86,27 @@ export function tokenize(text: string): TextSpan[] {
       pos += word.length;
       continue;
     }
-    const punct = matchAt(PUNCT_RUN, text, pos)!;
+    const punct = matchAt(EMOJI, text, pos) ?? matchAt(PUNCT_RUN, text, pos)!;
     push(pos, pos + punct.length);
     pos += punct.length;
   }
   return tokens;
+}
+
+/**
+ * Whether the last character of a URL candidate is sentence punctuation
+ * rather than part of the URL. A closing bracket stays when the URL opened
+ * it, as in https://en.wikipedia.org/wiki/Mercury_(planet).
+ */
+function trailsUrl(text: string, start: number, end: number): boolean {
+  const last = text.charAt(end - 1);
+  const pair: Record<string, string> = { ")": "(", "]": "[", "}": "{" };
+  const open = pair[last];
+  if (open !== undefined) {
+    const inner = text.slice(start, end - 1);
+    return inner.split(open).length - 1 <= inner.split(last).length - 1;
+  }
+  return /[.,;:!?'"”’»]/u.test(last);
 }
 
 function matchAt(re: RegExp, text: string, pos: number): string | undefined {
