@@ -1,0 +1,213 @@
+import type { Kernels } from "../engine/kernels.js";
+import type { Rng } from "../util/random.js";
+import { LstmNerError } from "../util/errors.js";
+import type { Param } from "./param.js";
+import { KernelBuffer, exactly, freeParam, kernelParam } from "./buffer.js";
+
+/**
+ * The characters of W words: row w of `ids` (W×maxChars, row-major) holds the
+ * char ids of word w in its first `lengths[w]` entries; the rest is ignored.
+ * A word of length 0 (a pad position) gets a zero feature vector.
+ */
+export interface CharIds {
+  ids: Int32Array;
+  lengths: Int32Array;
+  maxChars: number;
+}
+
+/** Options of {@link CharCnn}; defaults are Ma & Hovy's. */
+export interface CharCnnOptions {
+  /** Character embedding size (default 30). */
+  dim?: number;
+  /** Convolution filters = output features per word (default 30). */
+  filters?: number;
+  /** Convolution window in characters, odd (default 3). */
+  window?: number;
+}
+
+/**
+ * Character-level word features (Ma & Hovy 2016): trainable character
+ * embeddings → 1-D convolution over each word's characters (window w, zero
+ * padding of ⌊w/2⌋ on each side, so every character is a window centre) →
+ * max over the word's characters. No non-linearity, as in the paper.
+ *
+ *   X[p] = [e(c_{p−⌊w/2⌋}) | … | e(c_{p+⌊w/2⌋})]   (zeros outside the word)
+ *   Y = X·W + b;   out[word, f] = max_{p ∈ word} Y[p, f]
+ *
+ * Only real characters become rows of X (no padding to the longest word), so
+ * the whole batch is one GEMM and a word's features do not depend on the
+ * batch it is in. Parameters: `${name}.emb` (vocab×dim), `${name}.conv.w`
+ * (window·dim × filters, rows ordered offset-major), `${name}.conv.b`.
+ */
+export class CharCnn {
+  readonly emb: Param;
+  readonly w: Param;
+  readonly b: Param;
+  readonly dim: number;
+  readonly filters: number;
+  readonly window: number;
+  private readonly x: KernelBuffer;
+  private readonly y: KernelBuffer;
+  private readonly out: KernelBuffer;
+  private readonly dy: KernelBuffer;
+  private readonly dx: KernelBuffer;
+  /** Char id feeding (row, offset) of X, or −1 for zero padding. */
+  private source = new Int32Array(0);
+  /** Row of Y that won the max for (word, filter), or −1 for an empty word. */
+  private argmax = new Int32Array(0);
+  private rows = 0;
+  private words = 0;
+  private ready = false;
+
+  constructor(private readonly k: Kernels, readonly vocabSize: number, rng: Rng, name = "char", options: CharCnnOptions = {}) {
+    this.dim = options.dim ?? 30;
+    this.filters = options.filters ?? 30;
+    this.window = options.window ?? 3;
+    for (const [v, what] of [[vocabSize, "vocabSize"], [this.dim, "dim"], [this.filters, "filters"], [this.window, "window"]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new LstmNerError(`char CNN: ${what} must be a positive integer, got ${v}`);
+    }
+    if (this.window % 2 !== 1) throw new LstmNerError(`char CNN: window must be odd, got ${this.window}`);
+    const { dim, filters, window } = this;
+    this.emb = kernelParam(k, `${name}.emb`, [vocabSize, dim]);
+    this.w = kernelParam(k, `${name}.conv.w`, [window * dim, filters]);
+    this.b = kernelParam(k, `${name}.conv.b`, [filters]);
+    const e = Math.sqrt(3 / dim); // Ma & Hovy's U(−√(3/dim), √(3/dim))
+    rng.fillUniform(this.emb.value, -e, e);
+    const a = 1 / Math.sqrt(window * dim); // PyTorch's Conv1d default
+    rng.fillUniform(this.w.value, -a, a);
+    rng.fillUniform(this.b.value, -a, a);
+    this.x = new KernelBuffer(k);
+    this.y = new KernelBuffer(k);
+    this.out = new KernelBuffer(k);
+    this.dy = new KernelBuffer(k);
+    this.dx = new KernelBuffer(k);
+  }
+
+  /** Trainable parameters: char embeddings, convolution weight and bias. */
+  params(): Param[] {
+    return [this.emb, this.w, this.b];
+  }
+
+  /**
+   * Features of the first `words` words of `chars`: words×filters, a view
+   * valid until the next forward.
+   * @throws LstmNerError for a length outside 0..maxChars or a char id outside the vocabulary.
+   */
+  forward(chars: CharIds, words: number): Float32Array {
+    const { k, dim: D, filters: F, window: Wn, vocabSize } = this;
+    const M = chars.maxChars;
+    if (!Number.isInteger(M) || M < 0) throw new LstmNerError(`chars.maxChars must be a non-negative integer, got ${M}`);
+    const lengths = exactly(chars.lengths, words, "chars.lengths");
+    const ids = exactly(chars.ids, words * M, "chars.ids");
+    let N = 0;
+    for (let w = 0; w < words; w++) {
+      const len = lengths[w]!;
+      if (!Number.isInteger(len) || len < 0 || len > M) throw new LstmNerError(`chars.lengths[${w}] = ${len} is outside 0..${M}`);
+      for (let p = 0; p < len; p++) {
+        const c = ids[w * M + p]!;
+        if (c < 0 || c >= vocabSize) throw new LstmNerError(`chars.ids[${w * M + p}] = ${c} (word ${w}, char ${p}) is outside the char vocabulary (0..${vocabSize - 1})`);
+      }
+      N += len;
+    }
+    const wD = Wn * D;
+    const half = (Wn - 1) >> 1;
+    if (this.source.length < N * Wn) this.source = new Int32Array(Math.max(N * Wn, Math.ceil(this.source.length * 1.5)));
+    if (this.argmax.length < words * F) this.argmax = new Int32Array(Math.max(words * F, Math.ceil(this.argmax.length * 1.5)));
+    const src = this.source;
+    const x = this.x.get(N * wD);
+    const emb = this.emb.value;
+    // im2col: row r = one character position, its window's embeddings side by side.
+    let r = 0;
+    for (let w = 0; w < words; w++) {
+      const len = lengths[w]!;
+      for (let p = 0; p < len; p++, r++) {
+        for (let o = 0; o < Wn; o++) {
+          const q = p + o - half;
+          const dst = r * wD + o * D;
+          if (q < 0 || q >= len) {
+            src[r * Wn + o] = -1;
+            x.fill(0, dst, dst + D);
+          } else {
+            const c = ids[w * M + q]!;
+            src[r * Wn + o] = c;
+            x.set(emb.subarray(c * D, (c + 1) * D), dst);
+          }
+        }
+      }
+    }
+    const y = this.y.get(N * F);
+    if (N > 0) {
+      k.gemm(false, false, N, F, wD, x, this.w.value, y, 0);
+      k.addBias(N, F, y, this.b.value);
+    }
+    // Max-pool over each word's rows.
+    const out = this.out.get(words * F);
+    const arg = this.argmax;
+    r = 0;
+    for (let w = 0; w < words; w++) {
+      const len = lengths[w]!;
+      const o = w * F;
+      if (len === 0) {
+        out.fill(0, o, o + F);
+        arg.fill(-1, o, o + F);
+        continue;
+      }
+      for (let f = 0; f < F; f++) {
+        let best = r;
+        for (let p = 1; p < len; p++) if (y[(r + p) * F + f]! > y[best * F + f]!) best = r + p;
+        out[o + f] = y[best * F + f]!;
+        arg[o + f] = best;
+      }
+      r += len;
+    }
+    this.rows = N;
+    this.words = words;
+    this.ready = true;
+    return out;
+  }
+
+  /**
+   * Given dL/d(features) (words×filters), accumulate the gradients of the
+   * convolution and of the embeddings of the characters seen. (The input is
+   * ids, so there is no input gradient.)
+   */
+  backward(dOut: Float32Array): void {
+    if (!this.ready) throw new Error("CharCnn.backward called before forward");
+    const { k, dim: D, filters: F, window: Wn, rows: N, words } = this;
+    const d = exactly(dOut, words * F, "char CNN output gradient");
+    if (N === 0) return;
+    const wD = Wn * D;
+    // The max routes each output's gradient to the row that won it.
+    const dy = this.dy.get(N * F);
+    dy.fill(0);
+    const arg = this.argmax;
+    for (let i = 0; i < words * F; i++) {
+      const row = arg[i]!;
+      if (row >= 0) dy[row * F + (i % F)]! += d[i]!;
+    }
+    const x = this.x.get(N * wD);
+    // dW += Xᵀ·dY;  db += Σ_rows dY;  dX = dY·Wᵀ
+    k.gemm(true, false, wD, F, N, x, dy, this.w.grad, 1);
+    k.sumRows(N, F, dy, this.b.grad, 1);
+    const dx = this.dx.get(N * wD);
+    k.gemm(false, true, N, wD, F, dy, this.w.value, dx, 0);
+    // Scatter dX back to the embeddings of the characters that filled X.
+    const g = this.emb.grad;
+    const src = this.source;
+    for (let r = 0; r < N; r++) {
+      for (let o = 0; o < Wn; o++) {
+        const c = src[r * Wn + o]!;
+        if (c < 0) continue;
+        const s = r * wD + o * D;
+        const t = c * D;
+        for (let j = 0; j < D; j++) g[t + j]! += dx[s + j]!;
+      }
+    }
+  }
+
+  /** Free kernel memory (parameters included); the layer is unusable afterwards. */
+  dispose(): void {
+    for (const b of [this.x, this.y, this.out, this.dy, this.dx]) b.release();
+    for (const p of this.params()) freeParam(this.k, p);
+  }
+}
