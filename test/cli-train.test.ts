@@ -54,9 +54,9 @@ test("train → evaluate → predict on a toy corpus: it learns, and the saved m
 
   const pr = cli("predict", "--model", model, "--format", "jsonl", "John Smith lives in London and works for Microsoft .");
   assert.equal(pr.code, 0, pr.stderr);
-  const doc = JSON.parse(pr.stdout.trim()) as { tokens: string[]; tags: string[]; entities: { text: string; label: string }[] };
-  assert.equal(doc.tokens.length, doc.tags.length);
-  assert.deepEqual(doc.entities.map((e) => [e.text, e.label]), [["John Smith", "PER"], ["London", "LOC"], ["Microsoft", "ORG"]]);
+  const doc = JSON.parse(pr.stdout.trim()) as { tokens: { text: string; tag: string }[]; ents: { text: string; label: string }[] };
+  assert.equal(doc.tokens.length, 10);
+  assert.deepEqual(doc.ents.map((e) => [e.text, e.label]), [["John Smith", "PER"], ["London", "LOC"], ["Microsoft", "ORG"]]);
 
   const conll = cli("predict", "--model", model, "--input", devFile, "--input-format", "conll", "--format", "conll");
   assert.equal(conll.code, 0, conll.stderr);

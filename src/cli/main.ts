@@ -56,11 +56,11 @@ program.command("evaluate").description("score a model on a gold CoNLL file (con
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .action(runEvaluate);
 
-program.command("predict").description("tag CoNLL or plain-text input")
+program.command("predict").description("tag texts (arguments, a file or stdin) or CoNLL input; streams any size")
   .requiredOption("--model <file>", "model file")
   .option("--input <file>", "input file ('-' or omitted: standard input)")
   .addOption(new Option("--input-format <fmt>", "conll: one token per line (first column); text: one text per line").choices(["conll", "text"]).default("text"))
-  .addOption(new Option("--format <fmt>", "output format").choices(["conll", "jsonl"]).default("conll"))
+  .addOption(new Option("--format <fmt>", "output: conll (token tag), jsonl (one Doc JSON per text), html (displaCy-style page)").choices(["conll", "jsonl", "html"]).default("conll"))
   .option("--output <file>", "output file (default: standard output)")
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .argument("[text...]", "texts to tag (instead of --input)")

@@ -2,10 +2,10 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
 import { once } from "node:events";
-import { getKernels } from "../engine/index.js";
-import { loadNerModel } from "../model/ner-node.js";
-import { tokenize } from "../data/tokenize.js";
-import { chunks } from "../data/schemes.js";
+import { load } from "../pipeline/load.js";
+import { Doc, type TokenOffset } from "../pipeline/doc.js";
+import { render, pageHead, figure, PAGE_TAIL } from "../pipeline/displacy.js";
+import type { Nlp } from "../pipeline/nlp.js";
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
 
@@ -13,44 +13,48 @@ export interface PredictCliOptions {
   model: string;
   input?: string;
   inputFormat: "conll" | "text";
-  format: "conll" | "jsonl";
+  format: "conll" | "jsonl" | "html";
   output?: string;
   kernels: "auto" | "wasm" | "reference";
 }
 
-/** Sentences are tagged in groups of this many, so input of any size streams through. */
+/** Texts (or CoNLL sentences) are tagged in groups of this many, so input of any size streams through. */
 const GROUP = 256;
 
-interface Item {
-  tokens: string[];
-  /** CoNLL input: the original lines, echoed back with the prediction appended. */
-  lines?: string[];
-  /** Text input: the original text and token offsets. */
-  text?: string;
-  offsets?: { start: number; end: number }[];
+/** A CoNLL sentence: its original lines, echoed back with the prediction appended. */
+interface ConllItem {
+  lines: string[];
 }
 
+/** What goes through the group buffer: a text, a CoNLL sentence, or a line to pass through in order (-DOCSTART-). */
+type Item = { text: string } | ConllItem | { raw: string };
+
 export async function runPredict(texts: string[], o: PredictCliOptions): Promise<void> {
-  const model = await loadNerModel(o.model, await getKernels(o.kernels));
+  if (texts.length > 0 && o.input) throw new LstmNerError("give texts as arguments or --input, not both");
+  const nlp = await load(o.model, { kernels: o.kernels });
   const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
+  const outError = new Promise<never>((_, reject) => {
+    out.once("error", (e: NodeJS.ErrnoException) => reject(new LstmNerError(`cannot write output (${e.code ?? e.message})`, { file: o.output ?? "<stdout>", cause: e })));
+  });
+  outError.catch(() => undefined);
   const write = async (s: string): Promise<void> => {
-    if (!out.write(s)) await once(out, "drain");
+    if (!out.write(s)) await Promise.race([once(out, "drain"), outError]);
   };
   let pending: Item[] = [];
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
-    const tags = model.tag(pending.map((p) => p.tokens));
-    for (let i = 0; i < pending.length; i++) await write(render(pending[i]!, tags[i]!, model.scheme as TagScheme, o.format));
+    const rendered = tagGroup(nlp, pending, o.format);
     pending = [];
+    for (const s of rendered) await write(s);
   };
   const add = async (item: Item): Promise<void> => {
     pending.push(item);
     if (pending.length >= GROUP) await flush();
   };
 
+  if (o.format === "html") await write(pageHead("lstm-ner predict"));
   if (texts.length > 0) {
-    if (o.input) throw new LstmNerError("give texts as arguments or --input, not both");
-    for (const text of texts) await add(textItem(text));
+    for (const text of texts) await add({ text });
   } else {
     const file = o.input && o.input !== "-" ? o.input : "<stdin>";
     const stream = o.input && o.input !== "-" ? createReadStream(o.input, "utf8") : process.stdin;
@@ -60,11 +64,11 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
     try {
       for await (const line of rl) {
         if (o.inputFormat === "text") {
-          if (line.trim() !== "") await add(textItem(line));
+          if (line.trim() !== "") await add({ text: line });
         } else if (line.trim() === "" || line.startsWith("-DOCSTART-")) {
-          if (lines.length > 0) await add(conllItem(lines));
+          if (lines.length > 0) await add({ lines });
           lines = [];
-          if (line.startsWith("-DOCSTART-")) await flushThen(flush, () => write(line + "\n\n"));
+          if (line.startsWith("-DOCSTART-") && o.format === "conll") await add({ raw: line + "\n\n" });
         } else {
           lines.push(line);
         }
@@ -72,42 +76,45 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
     } catch (err) {
       throw new LstmNerError(`cannot read input (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
     }
-    if (lines.length > 0) await add(conllItem(lines));
+    if (lines.length > 0) await add({ lines });
   }
   await flush();
+  if (o.format === "html") await write(PAGE_TAIL);
   if (o.output) {
     out.end();
-    await once(out, "finish");
+    await Promise.race([once(out, "finish"), outError]);
   }
 }
 
-async function flushThen(flush: () => Promise<void>, then: () => Promise<void>): Promise<void> {
-  await flush();
-  await then();
-}
-
-function textItem(text: string): Item {
-  const toks = tokenize(text);
-  return { tokens: toks.map((t) => t.text), text, offsets: toks.map((t) => ({ start: t.start, end: t.end })) };
-}
-
-function conllItem(lines: string[]): Item {
-  return { tokens: lines.map((l) => l.trim().split(/\s+/)[0]!), lines };
-}
-
-function render(item: Item, tags: string[], scheme: TagScheme, format: "conll" | "jsonl"): string {
-  if (format === "conll") {
-    const rows = item.lines ? item.lines.map((l, i) => `${l.trimEnd()} ${tags[i]}`) : item.tokens.map((t, i) => `${t} ${tags[i]}`);
-    return rows.join("\n") + "\n\n";
-  }
-  const entities = chunks(tags, scheme).map((c) => {
-    const e: Record<string, unknown> = { text: item.tokens.slice(c.start, c.end).join(" "), label: c.type, start: c.start, end: c.end };
-    if (item.offsets && item.text !== undefined) {
-      e.start_char = item.offsets[c.start]!.start;
-      e.end_char = item.offsets[c.end - 1]!.end;
-      e.text = item.text.slice(e.start_char as number, e.end_char as number);
+/** Tag a group of items in one batch and render each in the output format. */
+function tagGroup(nlp: Nlp, items: readonly Item[], format: PredictCliOptions["format"]): string[] {
+  const textDocs = nlp.batch(items.flatMap((it) => ("text" in it ? [it.text] : [])));
+  const conll = items.filter((it): it is ConllItem => "lines" in it);
+  const tokens = conll.map((it) => it.lines.map((l) => l.trim().split(/\s+/)[0]!));
+  const tags = conll.length > 0 ? nlp.model.tag(tokens) : [];
+  let t = 0;
+  let c = 0;
+  return items.map((it) => {
+    if ("raw" in it) return it.raw;
+    if ("text" in it) {
+      const doc = textDocs[t++]!;
+      if (format === "conll") return doc.sents.map((s) => s.tokens.map((tok) => `${tok.text} ${tok.tag}\n`).join("") + "\n").join("");
+      return format === "jsonl" ? JSON.stringify(doc) + "\n" : figure(render(doc));
     }
-    return e;
+    const i = c++;
+    if (format === "conll") return it.lines.map((l, j) => `${l.trimEnd()} ${tags[i]![j]}\n`).join("") + "\n";
+    const doc = conllDoc(tokens[i]!, tags[i]!, nlp.model.scheme as TagScheme);
+    return format === "jsonl" ? JSON.stringify(doc) + "\n" : figure(render(doc));
   });
-  return JSON.stringify({ ...(item.text !== undefined ? { text: item.text } : {}), tokens: item.tokens, tags, entities }) + "\n";
+}
+
+/** A Doc for pre-tokenised CoNLL input: the tokens joined by single spaces. */
+function conllDoc(tokens: readonly string[], tags: readonly string[], scheme: TagScheme): Doc {
+  const offsets: TokenOffset[] = [];
+  let pos = 0;
+  for (const tok of tokens) {
+    offsets.push({ start: pos, end: pos + tok.length });
+    pos += tok.length + 1;
+  }
+  return Doc.fromTagged(tokens.join(" "), [offsets], [tags], scheme);
 }

@@ -84,19 +84,28 @@ export function render(docs: DocLike | readonly DocLike[], opts: RenderOptions =
   const only = opts.ents ? new Set(opts.ents.map((e) => e.toUpperCase())) : undefined;
   const parts = list.map((d) => renderOne(d, colors, only));
   if (!opts.page) return parts.join("\n");
-  const title = escapeHtml(opts.title ?? "lstm-ner");
+  return pageHead(opts.title) + parts.map(figure).join("") + PAGE_TAIL;
+}
+
+/** The start of a displaCy-style page, up to where the figures go (for writing a page piece by piece). */
+export function pageHead(title = "lstm-ner"): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>${title}</title>
+<title>${escapeHtml(title)}</title>
 </head>
 <body style="font-size: 16px; font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif, 'Apple Color Emoji', 'Segoe UI Emoji', 'Segoe UI Symbol'; padding: 4rem 2rem; direction: ltr">
-${parts.map((p) => `<figure style="margin-bottom: 6rem">\n${p}\n</figure>`).join("\n")}
-</body>
-</html>
 `;
 }
+
+/** One rendered document as a page figure. */
+export function figure(html: string): string {
+  return `<figure style="margin-bottom: 6rem">\n${html}\n</figure>\n`;
+}
+
+/** The end of a page started with {@link pageHead}. */
+export const PAGE_TAIL = "</body>\n</html>\n";
 
 function renderOne(doc: DocLike, colors: Record<string, string>, only: Set<string> | undefined): string {
   const { text } = doc;
