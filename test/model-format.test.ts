@@ -1,0 +1,96 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { referenceKernels } from "../src/engine/reference.js";
+import { NerModel } from "../src/model/ner.js";
+import { loadNerModel, saveNerModel } from "../src/model/ner-node.js";
+import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
+import { CONLL_LABELS } from "../src/data/types.js";
+import { LstmNerError } from "../src/util/errors.js";
+import { Rng } from "../src/util/random.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-model-"));
+
+function tinyModel(seed = 1): NerModel {
+  const rng = new Rng(9);
+  const words = ["the", "london", "john", "reuters"];
+  const data = new Float32Array(words.length * 4).map(() => rng.uniform(-1, 1));
+  return NerModel.create(referenceKernels, {
+    vectors: { words, dim: 4, data }, labels: CONLL_LABELS, scheme: "IOB2", hidden: 3,
+    bidirectional: true, outputs: CONLL_LABELS.length + 1, trainableEmbeddings: false, seed,
+  });
+}
+
+const concat = (chunks: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+};
+
+test("safetensors: round trip of tensors and metadata; data starts 8-byte aligned", () => {
+  const bytes = concat(encodeSafetensors({
+    a: { dtype: "F32", shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) },
+    b: { dtype: "I32", shape: [2], data: new Int32Array([-7, 9]) },
+    c: { dtype: "U8", shape: [3], data: new Uint8Array([1, 2, 255]) },
+  }, { k: "v" }));
+  const headerLen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assert.equal((8 + headerLen) % 8, 0);
+  const f = decodeSafetensors(bytes, "x");
+  assert.deepEqual(f.metadata, { k: "v" });
+  assert.deepEqual([...f.tensors.get("a")!.data], [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(f.tensors.get("a")!.shape, [2, 3]);
+  assert.deepEqual([...f.tensors.get("b")!.data], [-7, 9]);
+  assert.deepEqual([...f.tensors.get("c")!.data], [1, 2, 255]);
+});
+
+test("a saved model loads with identical weights, vocabulary, labels and predictions", async () => {
+  const m = tinyModel();
+  const file = path.join(dir, "m.safetensors");
+  await saveNerModel(file, m, { preset: "test", seed: 1 });
+  const back = await loadNerModel(file, referenceKernels);
+  assert.deepEqual(back.labels, m.labels);
+  assert.deepEqual(back.words, m.words);
+  assert.deepEqual(back.config, m.config);
+  assert.deepEqual(back.training, { preset: "test", seed: 1 });
+  const a = m.snapshot();
+  const b = back.snapshot();
+  assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+  for (const k of Object.keys(a)) assert.deepEqual(b[k], a[k], k);
+  const sents = [["John", "lives", "in", "London"], ["the", "Reuters"]];
+  assert.deepEqual(back.tag(sents), m.tag(sents));
+  // A differently seeded model really differs, so the comparison above means something.
+  assert.notDeepEqual(tinyModel(2).snapshot(), a);
+  assert.ok(!readdirSync(dir).some((f) => f.endsWith(".tmp")));
+});
+
+test("corrupt, truncated, foreign and wrong-version files are refused with the file named", async () => {
+  const file = path.join(dir, "ok.safetensors");
+  await saveNerModel(file, tinyModel(), {});
+  const good = readFileSync(file);
+  const check = async (name: string, bytes: Uint8Array, pattern: RegExp): Promise<void> => {
+    const f = path.join(dir, name);
+    writeFileSync(f, bytes);
+    await assert.rejects(loadNerModel(f, referenceKernels), (err: unknown) => {
+      assert.ok(err instanceof LstmNerError, String(err));
+      assert.ok(err.message.startsWith(f + ": "), err.message);
+      assert.match(err.message, pattern);
+      return true;
+    });
+  };
+  await check("empty.safetensors", new Uint8Array(0), /shorter than its 8-byte header/);
+  await check("truncated.safetensors", good.subarray(0, good.length - 100), /outside the \d+ data bytes \(truncated file\?\)/);
+  await check("garbage.safetensors", Buffer.from("\x10\x00\x00\x00\x00\x00\x00\x00{not json......}"), /header is not JSON/);
+  await check("text.safetensors", Buffer.from("hello world, this is text"), /header length \d+ does not fit/);
+  const other = concat(encodeSafetensors({ w: { dtype: "F32", shape: [1], data: new Float32Array([1]) } }, { format: "pt" }));
+  await check("foreign.safetensors", other, /metadata "format" is "pt", expected "lstm-ner"/);
+  const header = good.subarray(8, 8 + Number(good.readBigUInt64LE(0))).toString();
+  const v2 = Buffer.from(good);
+  v2.write(header.replace('"format_version":"1"', '"format_version":"9"'), 8);
+  await check("v9.safetensors", v2, /format version 9 is not supported; this lstm-ner reads version 1/);
+});
