@@ -9,6 +9,7 @@ import { LstmNerError } from "../util/errors.js";
 import { runTrain } from "./train.js";
 import { runEvaluate } from "./evaluate.js";
 import { runPredict } from "./predict.js";
+import { runServe } from "./serve.js";
 import { PRESETS } from "../train/presets.js";
 
 const int = (name: string) => (v: string): number => {
@@ -65,6 +66,15 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .argument("[text...]", "texts to tag (instead of --input)")
   .action(runPredict);
+
+program.command("serve").description("serve a model over HTTP: POST /ner, GET /health, and a web page at /")
+  .requiredOption("--model <file>", "model file")
+  .option("--port <n>", "TCP port (0: any free port)", int("--port"), 8080)
+  .option("--host <addr>", "address to listen on", "127.0.0.1")
+  .option("--max-body <bytes>", "largest request body; larger ones get 413", int("--max-body"), 1 << 20)
+  .option("--timeout <s>", "seconds to receive a whole request; slower ones get 408", num("--timeout"), 30)
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .action(runServe);
 
 try {
   await program.parseAsync(process.argv);
