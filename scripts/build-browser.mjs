@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Bundles the inference path for browsers: build/browser/lstm-ner.js (ESM),
+// the WASM kernels next to it, and the demo page. Node built-ins are refused
+// (the build fails if any is reachable, except the engine's guarded
+// node:fs fallback, which is replaced by a stub that throws).
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const out = path.join(root, "build/browser");
+mkdirSync(out, { recursive: true });
+
+/** Only these modules may import Node built-ins, and only behind a runtime check for Node. */
+const GUARDED = new Set([path.join(root, "src/engine/wasm.ts")]);
+
+const noNode = {
+  name: "no-node-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^node:|^(fs|path|os|http|stream|zlib|crypto|child_process|url|events|readline|net)(\/|$)/ }, (args) => {
+      if (!GUARDED.has(args.importer)) {
+        return { errors: [{ text: `${args.path} (a Node module) is imported by ${path.relative(root, args.importer)}, which the browser bundle includes` }] };
+      }
+      return { path: args.path, namespace: "node-stub" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "node-stub" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not available in the browser`)});`,
+      loader: "js",
+    }));
+  },
+};
+
+const result = await build({
+  entryPoints: [path.join(root, "src/pipeline/browser.ts")],
+  outfile: path.join(out, "lstm-ner.js"),
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["es2022"],
+  sourcemap: true,
+  metafile: true,
+  minify: false,
+  legalComments: "none",
+  plugins: [noNode],
+  logLevel: "warning",
+});
+
+for (const f of ["kernels.wasm", "kernels-st.wasm"]) copyFileSync(path.join(root, "build", f), path.join(out, f));
+copyFileSync(path.join(root, "web/demo.html"), path.join(out, "demo.html"));
+const bytes = result.metafile.outputs[path.relative(process.cwd(), path.join(out, "lstm-ner.js"))]?.bytes;
+console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html`);
