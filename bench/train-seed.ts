@@ -13,7 +13,7 @@ import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
 import { getKernels } from "../src/engine/index.js";
 import { NerModel } from "../src/model/ner.js";
-import { batch, bucketBatches, padBatch, shuffled } from "../src/train/batching.js";
+import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
 import { encodeSentences, predictIds } from "../src/train/trainer.js";
 import { Rng } from "../src/util/random.js";
 
@@ -44,14 +44,14 @@ for (const batching of ["plain", "bucket"] as const) {
   const batches = (batching === "plain" ? batch(shuffled(items, rng), 32) : bucketBatches(items, 32, rng, (s) => s.ids.length)).slice(0, nBatches);
   // Warm-up: sizes the buffers and lets the JIT settle.
   for (const b of batches.slice(0, 5)) {
-    model.lossAndGrad(padBatch(b, enc.padId));
+    model.lossAndGrad(enc.collate(b));
     opt.zeroGrad();
   }
   let tokens = 0;
   let padded = 0;
   const t0 = performance.now();
   for (const b of batches) {
-    const pb = padBatch(b, enc.padId);
+    const pb = enc.collate(b);
     model.lossAndGrad(pb);
     opt.step();
     opt.zeroGrad();
@@ -68,7 +68,7 @@ for (const bs of [32, 256]) {
   const times: number[] = [];
   for (let r = 0; r < 3; r++) {
     const t0 = performance.now();
-    predictIds(model, dev, enc.padId, bs);
+    predictIds(model, dev, enc, bs);
     times.push((performance.now() - t0) / 1000);
   }
   times.sort((a, b) => a - b);

@@ -15,7 +15,7 @@ export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./da
 export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding } from "./embeddings/index.js";
 
 export { shuffled, batch, bucketBatches, padBatch, toIds, labelIds, type Batch, type IdSentence } from "./train/batching.js";
-export { train, evaluate, predictTags, predictIds, encodeSentences, type TrainOptions, type TrainResult, type EpochRecord, type Encoder } from "./train/trainer.js";
+export { train, evaluate, predictTags, predictIds, encodeSentences, type TrainOptions, type TrainResult, type EpochRecord, type Encoder, wordEncoder, idsToTags } from "./train/trainer.js";
 export { PRESETS, getPreset, type Preset } from "./train/presets.js";
 
 export { score, Scorer, type Score, type TypeScore } from "./eval/conlleval.js";

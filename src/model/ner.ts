@@ -8,7 +8,7 @@ import type { Vectors } from "../embeddings/types.js";
 import { buildEmbedding, tokenId } from "../embeddings/vocab.js";
 import { padBatch, toIds, type Batch } from "../train/batching.js";
 import type { Encoder, Optimizer, TrainableModel } from "../train/trainer.js";
-import { predictTags } from "../train/trainer.js";
+import { predictTags, wordEncoder } from "../train/trainer.js";
 import { SoftmaxTagger } from "../nn/tagger.js";
 import { Adam } from "../nn/adam.js";
 import { Rng } from "../util/random.js";
@@ -106,7 +106,7 @@ export class NerModel implements TrainableModel {
   /** Token → id (lowercased when the vectors are, unknown words → UNK) and the label set. */
   encoder(): Encoder {
     const { vocab, unkId } = this;
-    return { lookup: (t) => tokenId(vocab, t, unkId), padId: this.padId, labels: this.labels };
+    return wordEncoder((t) => tokenId(vocab, t, unkId), this.padId, this.labels);
   }
 
   /** An Adam optimiser over the trainable parameters. */

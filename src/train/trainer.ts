@@ -5,7 +5,7 @@
  */
 import type { Sentence } from "../data/types.js";
 import { Rng } from "../util/random.js";
-import { batch, bucketBatches, padBatch, shuffled, toIds, labelIds, type Batch, type IdSentence } from "./batching.js";
+import { batch, bucketBatches, padBatch, shuffled, toIds, labelIds, type Batch, type IdSentence, type LabelWhere } from "./batching.js";
 import { Scorer, type Score } from "../eval/conlleval.js";
 
 /** What the trainer needs of a model. */
@@ -29,11 +29,40 @@ export interface Optimizer {
 /** How sentences are grouped into batches. */
 export type Batching = "plain" | "bucket";
 
-/** Token → id mapping shared by training and inference (lowercasing, UNK). */
-export interface Encoder {
+/**
+ * Everything between token strings and a model: ids (and any per-token
+ * features), gold label ids, padding into a batch, and predicted ids back to
+ * tags. Training, evaluation and tagging all go through it, so a model with
+ * extra features or another training tag scheme only supplies its own.
+ */
+export interface Encoder<I extends IdSentence = IdSentence> {
+  /** The model's output labels, id order. */
+  readonly labels: readonly string[];
+  /** Word id of padding. */
+  readonly padId: number;
+  /** Word id of a token (lowercasing, unknown words → UNK). */
   lookup(token: string): number;
-  padId: number;
-  labels: readonly string[];
+  /** Ids and features of a sentence. */
+  encode(tokens: readonly string[]): I;
+  /** Gold tags (in the data's scheme) → label ids; errors name the sentence. */
+  labelIds(tags: readonly string[], where?: LabelWhere): Int32Array;
+  /** Pad encoded sentences into a batch. */
+  collate(items: readonly I[]): Batch;
+  /** Predicted label ids → tags in the data's scheme. */
+  decode(ids: Int32Array): string[];
+}
+
+/** The encoder of a word-id model: ids only, labels as they are. */
+export function wordEncoder(lookup: (token: string) => number, padId: number, labels: readonly string[]): Encoder {
+  return {
+    labels,
+    padId,
+    lookup,
+    encode: (tokens) => ({ ids: toIds(tokens, lookup) }),
+    labelIds: (tags, where) => labelIds(tags, labels, where),
+    collate: (items) => padBatch(items, padId),
+    decode: (ids) => idsToTags(ids, labels),
+  };
 }
 
 /** Per-batch progress. */
@@ -84,17 +113,17 @@ export interface TrainResult {
   bestDevF1: number | null;
 }
 
-/** Map sentences to ids and label ids; errors name the sentence. */
-export function encodeSentences(sentences: readonly Sentence[], enc: Encoder, file?: string): IdSentence[] {
+/** Encode sentences with their gold label ids; errors name the sentence. */
+export function encodeSentences<I extends IdSentence>(sentences: readonly Sentence[], enc: Encoder<I>, file?: string): I[] {
   return sentences.map((s, i) => ({
-    ids: toIds(s.tokens, enc.lookup),
-    labels: labelIds(s.tags, enc.labels, { ...(file === undefined ? {} : { file }), sentence: i + 1 }),
+    ...enc.encode(s.tokens),
+    labels: enc.labelIds(s.tags, { ...(file === undefined ? {} : { file }), sentence: i + 1 }),
   }));
 }
 
 /** Train `model` in place; at the end it holds the best epoch's weights (by dev F1, or the last epoch without dev). */
-export async function train(model: TrainableModel, optimizer: Optimizer, trainSet: readonly Sentence[],
-  dev: readonly Sentence[] | null, enc: Encoder, opts: TrainOptions): Promise<TrainResult> {
+export async function train<I extends IdSentence>(model: TrainableModel, optimizer: Optimizer, trainSet: readonly Sentence[],
+  dev: readonly Sentence[] | null, enc: Encoder<I>, opts: TrainOptions): Promise<TrainResult> {
   const items = encodeSentences(trainSet, enc);
   const rng = new Rng(opts.seed);
   const records: EpochRecord[] = [];
@@ -109,7 +138,7 @@ export async function train(model: TrainableModel, optimizer: Optimizer, trainSe
     let tokens = 0;
     let lossSum = 0;
     for (let i = 0; i < batches.length; i++) {
-      const b = padBatch(batches[i]!, enc.padId);
+      const b = enc.collate(batches[i]!);
       const { loss } = model.lossAndGrad(b);
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${i + 1}`);
       optimizer.step();
@@ -148,18 +177,16 @@ export async function train(model: TrainableModel, optimizer: Optimizer, trainSe
 }
 
 /**
- * Predict label ids for sentences given as id sequences, in their input
- * order. Sentences are sorted by length and batched so that little compute
- * goes to padding, then put back in order.
+ * Predict label ids for encoded sentences, in their input order. Sentences
+ * are sorted by length and batched so that little compute goes to padding,
+ * then put back in order.
  */
-export function predictIds(model: Pick<TrainableModel, "predict">, items: readonly IdSentence[], padId: number, batchSize = 64): Int32Array[] {
-  const order = items.map((_, i) => i).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length);
-  const out: Int32Array[] = new Array<Int32Array>(items.length);
+export function predictIds<I extends IdSentence>(model: Pick<TrainableModel, "predict">, items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize = 64): Int32Array[] {
+  const out: Int32Array[] = items.map(() => new Int32Array(0));
+  const order = items.map((_, i) => i).filter((i) => items[i]!.ids.length > 0).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length);
   for (let start = 0; start < order.length; start += batchSize) {
-    const idx = order.slice(start, start + batchSize).filter((i) => items[i]!.ids.length > 0);
-    for (const i of order.slice(start, start + batchSize)) if (items[i]!.ids.length === 0) out[i] = new Int32Array(0);
-    if (idx.length === 0) continue;
-    const b = padBatch(idx.map((i) => ({ ids: items[i]!.ids })), padId);
+    const idx = order.slice(start, start + batchSize);
+    const b = enc.collate(idx.map((i) => items[i]!));
     const pred = model.predict(b);
     idx.forEach((i, bi) => {
       const len = b.lengths[bi]!;
@@ -176,14 +203,13 @@ export function idsToTags(ids: Int32Array, labels: readonly string[]): string[] 
   return Array.from(ids, (id) => labels[id] ?? "O");
 }
 
-/** Predict tags for tokenised sentences. */
-export function predictTags(model: Pick<TrainableModel, "predict">, sentences: readonly (readonly string[])[], enc: Encoder): string[][] {
-  const items = sentences.map((tokens) => ({ ids: toIds(tokens, enc.lookup) }));
-  return predictIds(model, items, enc.padId).map((ids) => idsToTags(ids, enc.labels));
+/** Predict tags (in the data's scheme) for tokenised sentences. */
+export function predictTags<I extends IdSentence>(model: Pick<TrainableModel, "predict">, sentences: readonly (readonly string[])[], enc: Encoder<I>, batchSize = 64): string[][] {
+  return predictIds(model, sentences.map((tokens) => enc.encode(tokens)), enc, batchSize).map((ids) => enc.decode(ids));
 }
 
 /** conlleval score of the model's predictions on gold-tagged sentences. */
-export function evaluate(model: Pick<TrainableModel, "predict">, sentences: readonly Sentence[], enc: Encoder): Score {
+export function evaluate<I extends IdSentence>(model: Pick<TrainableModel, "predict">, sentences: readonly Sentence[], enc: Encoder<I>): Score {
   const pred = predictTags(model, sentences.map((s) => s.tokens), enc);
   const scorer = new Scorer();
   sentences.forEach((s, i) => scorer.add(s.tags, pred[i]!));
