@@ -1,0 +1,321 @@
+import type { Kernels } from "../engine/kernels.js";
+import type { TagScheme } from "../data/types.js";
+import { Rng } from "../util/random.js";
+import { LstmNerError } from "../util/errors.js";
+import type { Param } from "./param.js";
+import type { TaggerBatch } from "./batch.js";
+import { Embedding } from "./embedding.js";
+import { BiLstm } from "./bilstm.js";
+import { Linear } from "./linear.js";
+import { SoftmaxNll } from "./loss.js";
+import { Crf, allowedTransitions } from "./crf.js";
+import { CharCnn, type CharIds } from "./charcnn.js";
+import { CASING_CLASSES, CasingEmbedding } from "./casing.js";
+import { Dropout } from "./dropout.js";
+import { ConcatColumns } from "./concat.js";
+
+/**
+ * A padded batch with the extra per-token features of {@link FeatureTagger}
+ * (built by `src/train/features.ts`). Word w = t·B+b (time-major) has its
+ * characters in row w of `chars.ids` and its casing class in `casing[w]`.
+ */
+export interface FeatureBatch extends TaggerBatch {
+  /** Char ids of the T·B words (pads have length 0). */
+  chars: CharIds;
+  /** Casing class ids (see `CASING_CLASSES`), T·B, 0 (padding) at pads. */
+  casing: Int32Array;
+}
+
+/** Configuration of {@link FeatureTagger}; everything JSON, so a model file can record it. */
+export interface FeatureTaggerConfig {
+  /** Rows of the word embedding table. */
+  vocabSize: number;
+  /** Width of the word embedding table. */
+  embDim: number;
+  /** Fine-tune the word embeddings (default false). */
+  trainableEmbeddings?: boolean;
+  /** Size of the char vocabulary; 0 (default) turns the char CNN off. */
+  charVocabSize?: number;
+  /** Char embedding size (default 30). */
+  charDim?: number;
+  /** Char CNN filters, i.e. char features per word (default 30). */
+  charFilters?: number;
+  /** Char CNN window (default 3). */
+  charWindow?: number;
+  /** Casing embedding size; 0 (default) turns casing features off. */
+  casingDim?: number;
+  /** LSTM hidden size per direction (default 200). */
+  hidden?: number;
+  /** Dropout on the concatenated word features, the BiLSTM input (default 0.5). */
+  inputDropout?: number;
+  /** Dropout on the BiLSTM output (default 0.5). */
+  outputDropout?: number;
+  /** Output layer: a linear-chain CRF (default) or per-token softmax. */
+  output?: "crf" | "softmax";
+  /** Output classes (labels). */
+  outputs: number;
+  /** CRF transition constraints from the label names and their scheme (default none). */
+  constraints?: { labels: readonly string[]; scheme: TagScheme } | null;
+  /** How the CRF combines sentence NLLs: "mean" (default) or "sum". */
+  crfReduction?: "mean" | "sum";
+}
+
+/** {@link FeatureTaggerConfig} with the defaults filled in. */
+export type ResolvedFeatureTaggerConfig = Required<FeatureTaggerConfig>;
+
+/** Fill in the defaults and validate. @throws LstmNerError naming the bad field. */
+export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): ResolvedFeatureTaggerConfig {
+  const c: ResolvedFeatureTaggerConfig = {
+    vocabSize: config.vocabSize,
+    embDim: config.embDim,
+    trainableEmbeddings: config.trainableEmbeddings ?? false,
+    charVocabSize: config.charVocabSize ?? 0,
+    charDim: config.charDim ?? 30,
+    charFilters: config.charFilters ?? 30,
+    charWindow: config.charWindow ?? 3,
+    casingDim: config.casingDim ?? 0,
+    hidden: config.hidden ?? 200,
+    inputDropout: config.inputDropout ?? 0.5,
+    outputDropout: config.outputDropout ?? 0.5,
+    output: config.output ?? "crf",
+    outputs: config.outputs,
+    constraints: config.constraints ?? null,
+    crfReduction: config.crfReduction ?? "mean",
+  };
+  const int = (v: number, field: string, min: number): void => {
+    if (!Number.isInteger(v) || v < min) throw new LstmNerError(`feature tagger config: ${field} must be an integer ≥ ${min}, got ${v}`);
+  };
+  int(c.vocabSize, "vocabSize", 1);
+  int(c.embDim, "embDim", 1);
+  int(c.charVocabSize, "charVocabSize", 0);
+  int(c.charDim, "charDim", 1);
+  int(c.charFilters, "charFilters", 1);
+  int(c.charWindow, "charWindow", 1);
+  int(c.casingDim, "casingDim", 0);
+  int(c.hidden, "hidden", 1);
+  int(c.outputs, "outputs", 1);
+  for (const f of ["inputDropout", "outputDropout"] as const) {
+    if (!(c[f] >= 0 && c[f] < 1)) throw new LstmNerError(`feature tagger config: ${f} must be in [0, 1), got ${c[f]}`);
+  }
+  if (c.output !== "crf" && c.output !== "softmax") throw new LstmNerError(`feature tagger config: output must be "crf" or "softmax", got ${String(c.output)}`);
+  if (c.constraints !== null && c.output !== "crf") throw new LstmNerError("feature tagger config: constraints need output \"crf\"");
+  if (c.constraints !== null && c.constraints.labels.length !== c.outputs) {
+    throw new LstmNerError(`feature tagger config: constraints name ${c.constraints.labels.length} labels, outputs is ${c.outputs}`);
+  }
+  return c;
+}
+
+/**
+ * The BiLSTM-CNN-CRF tagger (Ma & Hovy 2016; Lample et al. 2016 with a char
+ * CNN): per token [word embedding | char CNN features | casing embedding] →
+ * dropout → BiLSTM → dropout → linear to `outputs` scores → CRF (Viterbi at
+ * prediction) or per-token softmax.
+ *
+ * Same surface as `SoftmaxTagger`. Parameters, named stably:
+ * `embedding.weight` (only when trainable), `char.emb`, `char.conv.w`,
+ * `char.conv.b` (with chars), `casing.weight` (with casing),
+ * `lstm.{fwd,bwd}.{w_ih,w_hh,b}`, `out.w`, `out.b`, and
+ * `crf.transitions`, `crf.start`, `crf.end` (with the CRF).
+ *
+ * Dropout is applied by {@link lossAndGrad} and {@link loss} while in
+ * training mode ({@link train}(true), the initial mode), never by {@link predict}.
+ * The CRF loss is the mean per-sentence NLL (see `crfReduction`), the softmax
+ * loss the mean per-token NLL.
+ */
+export class FeatureTagger {
+  readonly config: ResolvedFeatureTaggerConfig;
+  readonly embedding: Embedding;
+  readonly chars: CharCnn | null;
+  readonly casing: CasingEmbedding | null;
+  readonly inputDropout: Dropout;
+  readonly rnn: BiLstm;
+  readonly outputDropout: Dropout;
+  readonly out: Linear;
+  readonly crf: Crf | null;
+  private readonly nll: SoftmaxNll | null;
+  private readonly concat: ConcatColumns;
+  private training = true;
+
+  /**
+   * @param embeddings the vocabSize×embDim word table, used in place (not copied).
+   * @param rng initialises every layer; the dropout masks come from a generator seeded from it.
+   */
+  constructor(k: Kernels, config: FeatureTaggerConfig, embeddings: Float32Array, rng: Rng) {
+    const c = resolveFeatureTaggerConfig(config);
+    this.config = c;
+    this.embedding = new Embedding(k, embeddings, c.vocabSize, c.embDim, { trainable: c.trainableEmbeddings });
+    this.chars = c.charVocabSize > 0 ? new CharCnn(k, c.charVocabSize, rng, "char", { dim: c.charDim, filters: c.charFilters, window: c.charWindow }) : null;
+    this.casing = c.casingDim > 0 ? new CasingEmbedding(k, CASING_CLASSES.length, c.casingDim, rng, "casing") : null;
+    const widths = [c.embDim];
+    if (this.chars !== null) widths.push(c.charFilters);
+    if (this.casing !== null) widths.push(c.casingDim);
+    this.concat = new ConcatColumns(k, widths);
+    const dropRng = new Rng(rng.nextUint32());
+    this.inputDropout = new Dropout(k, c.inputDropout, dropRng);
+    this.rnn = new BiLstm(k, this.concat.width, c.hidden, rng, "lstm");
+    this.outputDropout = new Dropout(k, c.outputDropout, dropRng);
+    this.out = new Linear(k, 2 * c.hidden, c.outputs, rng, "out");
+    if (c.output === "crf") {
+      const allowed = c.constraints === null ? null : allowedTransitions(c.constraints.labels, c.constraints.scheme);
+      this.crf = new Crf(k, c.outputs, rng, "crf", { allowed, reduction: c.crfReduction });
+      this.nll = null;
+    } else {
+      this.crf = null;
+      this.nll = new SoftmaxNll(k);
+    }
+  }
+
+  /** Switch dropout on (training, the initial mode) or off. */
+  train(training: boolean): void {
+    this.training = training;
+  }
+
+  /** Whether the model is in training mode. */
+  get isTraining(): boolean {
+    return this.training;
+  }
+
+  /** All trainable parameters, in the order of the class doc. */
+  params(): Param[] {
+    return [...this.embedding.params(), ...(this.chars?.params() ?? []), ...(this.casing?.params() ?? []),
+      ...this.rnn.params(), ...this.out.params(), ...(this.crf?.params() ?? [])];
+  }
+
+  /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the loss and the tokens it covered. */
+  lossAndGrad(batch: FeatureBatch): { loss: number; count: number } {
+    const result = this.lossOf(batch, true);
+    const dScores = this.crf !== null ? this.crf.backward() : this.nll!.backward();
+    const dh = this.outputDropout.backward(this.out.backward(dScores));
+    const needInput = this.config.trainableEmbeddings || this.chars !== null || this.casing !== null;
+    const dx = this.rnn.backward(dh, needInput);
+    if (dx === null) return result;
+    const parts = this.concat.backward(this.inputDropout.backward(dx));
+    let i = 0;
+    this.embedding.backward(parts[i++]!); // a no-op when frozen
+    if (this.chars !== null) this.chars.backward(parts[i++]!);
+    if (this.casing !== null) this.casing.backward(parts[i++]!);
+    return result;
+  }
+
+  /** The loss on one batch without gradients (dropout as the mode says). */
+  loss(batch: FeatureBatch): { loss: number; count: number } {
+    return this.lossOf(batch, false);
+  }
+
+  /** Best label per position (Viterbi with the CRF, argmax with softmax), time-major T·B, −1 at pads. No dropout. */
+  predict(batch: FeatureBatch): Int32Array {
+    const scores = this.scores(batch, false);
+    const { size: B, maxLen: T, lengths } = batch;
+    if (this.crf !== null) return this.crf.viterbi(scores, T, B, lengths);
+    const C = this.config.outputs;
+    const pred = new Int32Array(T * B).fill(-1);
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        if (t >= lengths[b]!) continue;
+        const o = (t * B + b) * C;
+        let best = 0;
+        for (let j = 1; j < C; j++) if (scores[o + j]! > scores[o + best]!) best = j;
+        pred[t * B + b] = best;
+      }
+    }
+    return pred;
+  }
+
+  /** Copies of every trainable tensor by its stable name (a frozen word table is not included). */
+  paramTensors(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    for (const p of this.params()) out[p.name] = p.value.slice();
+    return out;
+  }
+
+  /**
+   * Load tensors by name (from {@link paramTensors} or a model file).
+   * @throws LstmNerError naming a missing, unexpected or wrongly sized tensor; nothing is changed then.
+   */
+  loadParamTensors(tensors: Record<string, Float32Array>): void {
+    const params = this.params();
+    const expected = new Set(params.map((p) => p.name));
+    for (const name of Object.keys(tensors)) {
+      if (!expected.has(name)) throw new LstmNerError(`tensor "${name}" is not a parameter of this model`);
+    }
+    for (const p of params) {
+      const t = tensors[p.name];
+      if (t === undefined) throw new LstmNerError(`tensor "${p.name}" is missing`);
+      if (t.length !== p.value.length) {
+        throw new LstmNerError(`tensor "${p.name}" has ${t.length} values, expected ${p.value.length} (shape ${p.shape.join("×")})`);
+      }
+    }
+    for (const p of params) p.value.set(tensors[p.name]!);
+  }
+
+  /** Same as {@link paramTensors} (the trainer's name). */
+  snapshot(): Record<string, Float32Array> {
+    return this.paramTensors();
+  }
+
+  /** Same as {@link loadParamTensors} (the trainer's name). */
+  restore(tensors: Record<string, Float32Array>): void {
+    this.loadParamTensors(tensors);
+  }
+
+  /** Free kernel memory; the model is unusable afterwards. */
+  dispose(): void {
+    this.embedding.dispose();
+    this.chars?.dispose();
+    this.casing?.dispose();
+    this.concat.dispose();
+    this.inputDropout.dispose();
+    this.rnn.dispose();
+    this.outputDropout.dispose();
+    this.out.dispose();
+    this.crf?.dispose();
+    this.nll?.dispose();
+  }
+
+  private lossOf(batch: FeatureBatch, withGrad: boolean): { loss: number; count: number } {
+    const scores = this.scores(batch, this.training);
+    const { size: B, maxLen: T, lengths, labels } = batch;
+    if (this.crf !== null) return this.crf.forward(scores, labels, T, B, lengths, withGrad);
+    return this.nll!.forward(scores, labels, T * B, this.config.outputs, withGrad);
+  }
+
+  /** Emission scores T·B×outputs. */
+  private scores(batch: FeatureBatch, dropout: boolean): Float32Array {
+    this.check(batch);
+    const { size: B, maxLen: T } = batch;
+    const n = T * B;
+    const parts = [this.embedding.forward(batch.ids, n)];
+    if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n));
+    if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
+    const x = this.inputDropout.forward(this.concat.forward(parts, n), n * this.concat.width, dropout);
+    const h = this.rnn.forward(x, T, B, batch.lengths);
+    const hd = this.outputDropout.forward(h, n * 2 * this.config.hidden, dropout);
+    return this.out.forward(hd, n);
+  }
+
+  private check(batch: FeatureBatch): void {
+    const { size: B, maxLen: T, lengths, ids, labels } = batch;
+    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) {
+      throw new LstmNerError(`batch: size and maxLen must be positive integers, got ${B} and ${T}`);
+    }
+    const n = T * B;
+    if (lengths.length !== B) throw new LstmNerError(`batch.lengths has ${lengths.length} values, expected size = ${B}`);
+    if (ids.length !== n) throw new LstmNerError(`batch.ids has ${ids.length} values, expected maxLen×size = ${n}`);
+    if (labels.length !== n) throw new LstmNerError(`batch.labels has ${labels.length} values, expected maxLen×size = ${n}`);
+    for (let b = 0; b < B; b++) {
+      const len = lengths[b]!;
+      if (len < 0 || len > T) throw new LstmNerError(`batch.lengths[${b}] = ${len} is outside 0..${T}`);
+      for (let t = len; t < T; t++) {
+        if (labels[t * B + b] !== -1) throw new LstmNerError(`batch.labels[${t * B + b}] is ${labels[t * B + b]} at a padded position (must be −1)`);
+      }
+    }
+    if (this.chars !== null) {
+      if (batch.chars === undefined) throw new LstmNerError("batch.chars is missing (the model has char features)");
+      if (batch.chars.lengths.length !== n) throw new LstmNerError(`batch.chars.lengths has ${batch.chars.lengths.length} values, expected maxLen×size = ${n}`);
+    }
+    if (this.casing !== null) {
+      if (batch.casing === undefined) throw new LstmNerError("batch.casing is missing (the model has casing features)");
+      if (batch.casing.length !== n) throw new LstmNerError(`batch.casing has ${batch.casing.length} values, expected maxLen×size = ${n}`);
+    }
+  }
+}

@@ -1,0 +1,262 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Kernels } from "../src/engine/kernels.js";
+import { referenceKernels as k } from "../src/engine/reference.js";
+import { Rng } from "../src/util/random.js";
+import { LstmNerError } from "../src/util/errors.js";
+import { Adam } from "../src/nn/adam.js";
+import { FeatureTagger, type FeatureBatch, type FeatureTaggerConfig } from "../src/nn/feature-tagger.js";
+import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
+import { buildCharVocab, addFeatures, type CharVocab } from "../src/train/features.js";
+import { padBatch } from "../src/train/batching.js";
+import { assertGradClose, numericGrad, randomArray, zeroGrads } from "./nn-helpers.js";
+
+const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
+
+/**
+ * A synthetic task that word ids cannot solve (every word is UNK): runs of
+ * capitalised words are entities, typed by the first letter of the run's
+ * first word (A–M: PER, N–Z: LOC), tagged IOB2. So a token needs its casing
+ * or characters, and an I- token needs the type decided to its left.
+ */
+function synthetic(rng: Rng, n: number): { tokens: string[][]; tags: number[][] } {
+  const letters = "abcdefghijklmnopqrstuvwxyz";
+  const word = (): string => Array.from({ length: 1 + rng.int(5) }, () => letters[rng.int(26)]!).join("");
+  const tokens: string[][] = [];
+  const tags: number[][] = [];
+  for (let s = 0; s < n; s++) {
+    const len = 2 + rng.int(8);
+    const toks: string[] = [];
+    const tg: number[] = [];
+    let type = 0;
+    for (let t = 0; t < len; t++) {
+      const w = word();
+      if (rng.next() < 0.35) {
+        const cap = w[0]!.toUpperCase() + w.slice(1);
+        const inside = t > 0 && tg[t - 1]! !== 0;
+        if (!inside) type = cap[0]! <= "M" ? 0 : 1;
+        toks.push(cap);
+        tg.push(1 + 2 * type + (inside ? 1 : 0));
+      } else {
+        toks.push(w);
+        tg.push(0);
+      }
+    }
+    tokens.push(toks);
+    tags.push(tg);
+  }
+  return { tokens, tags };
+}
+
+const UNK = 1; // word table: 0 = PAD, 1 = UNK, 2.. some words (unused by the synthetic task)
+
+function makeBatch(tokens: string[][], tags: number[][] | null, vocab: CharVocab, ids?: (s: string) => number): FeatureBatch {
+  const items = tokens.map((t, i) => ({ ids: t.map(ids ?? (() => UNK)), ...(tags === null ? {} : { labels: tags[i]! }) }));
+  return addFeatures(padBatch(items, 0), tokens, vocab);
+}
+
+function makeModel(kern: Kernels, seed: number, extra: Partial<FeatureTaggerConfig>, vocabSize = 6, embDim = 4): FeatureTagger {
+  const rng = new Rng(seed);
+  const table = randomArray(rng, vocabSize * embDim);
+  table.fill(0, 0, embDim);
+  return new FeatureTagger(kern, { vocabSize, embDim, outputs: LABELS.length, ...extra }, table, rng);
+}
+
+const SMALL: Partial<FeatureTaggerConfig> = {
+  trainableEmbeddings: true, charVocabSize: 0, charDim: 3, charFilters: 3, casingDim: 2, hidden: 3,
+  constraints: { labels: LABELS, scheme: "IOB2" },
+};
+
+/**
+ * Finite-difference step: smaller for the char CNN, whose max-pool has kinks
+ * (two positions nearly tied) that a 1e-2 step can cross. The data seeds of
+ * the whole-model checks below have no tie within reach of a 1e-3 step; the
+ * layer itself is checked on its own in nn-charcnn.test.ts.
+ */
+const stepFor = (name: string): number => (name.startsWith("char.") ? 1e-3 : 1e-2);
+
+function smallSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}, modelSeed = seed) {
+  const data = synthetic(new Rng(seed), 3);
+  const vocab = buildCharVocab(data.tokens);
+  const wordIds = (s: string): number => 1 + (s.length % 5); // some variety in word ids: 1..5
+  const batch = makeBatch(data.tokens, data.tags, vocab, wordIds);
+  const model = makeModel(k, modelSeed, { ...SMALL, charVocabSize: vocab.chars.length, ...extra });
+  return { batch, model };
+}
+
+test("FeatureTagger (CRF, trainable words, char CNN, casing; eval mode): every parameter gradient of the real loss matches finite differences", () => {
+  const { batch, model } = smallSetup(5);
+  model.train(false);
+  const params = model.params();
+  assert.deepEqual(params.map((p) => p.name), ["embedding.weight", "char.emb", "char.conv.w", "char.conv.b", "casing.weight",
+    "lstm.fwd.w_ih", "lstm.fwd.w_hh", "lstm.fwd.b", "lstm.bwd.w_ih", "lstm.bwd.w_hh", "lstm.bwd.b", "out.w", "out.b",
+    "crf.transitions", "crf.start", "crf.end"]);
+  zeroGrads(params);
+  const { count } = model.lossAndGrad(batch);
+  assert.equal(count, batch.tokens);
+  const loss = (): number => model.loss(batch).loss;
+  for (const p of params) {
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (p.name === "casing.weight") numeric.fill(0, 0, 2); // the padding row: no gradient by definition
+    assertGradClose(p.grad.slice(), numeric, `FeatureTagger ${p.name}`);
+  }
+});
+
+test("FeatureTagger in training mode with frozen dropout masks: gradients match finite differences", () => {
+  const { batch, model } = smallSetup(3, { inputDropout: 0.3, outputDropout: 0.3 });
+  model.lossAndGrad(batch); // draws the masks
+  model.inputDropout.frozen = true;
+  model.outputDropout.frozen = true;
+  const params = model.params();
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  const loss = (): number => model.loss(batch).loss;
+  for (const name of ["char.conv.w", "casing.weight", "lstm.bwd.w_ih", "out.w", "crf.transitions"]) {
+    const p = params.find((q) => q.name === name)!;
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (dropout) ${name}`);
+  }
+});
+
+test("FeatureTagger with a softmax output and a frozen word table: gradients match finite differences", () => {
+  const { batch, model } = smallSetup(7, { output: "softmax", constraints: null, trainableEmbeddings: false });
+  model.train(false);
+  const params = model.params();
+  assert.ok(!params.some((p) => p.name === "embedding.weight" || p.name.startsWith("crf.")));
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  const loss = (): number => model.loss(batch).loss;
+  for (const p of params) {
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `FeatureTagger softmax ${p.name}`);
+  }
+});
+
+function accuracy(model: FeatureTagger, batch: FeatureBatch): { acc: number; valid: boolean } {
+  const pred = model.predict(batch);
+  const allowed = allowedTransitions(LABELS, "IOB2");
+  let right = 0;
+  let valid = true;
+  for (let i = 0; i < pred.length; i++) if (batch.labels[i]! >= 0 && pred[i] === batch.labels[i]) right++;
+  for (let b = 0; b < batch.size; b++) {
+    const path = Array.from({ length: batch.lengths[b]! }, (_, t) => pred[t * batch.size + b]!);
+    if (!isAllowedPath(allowed, path)) valid = false;
+  }
+  return { acc: right / batch.tokens, valid };
+}
+
+test("FeatureTagger with CRF learns a task only characters/casing and left context can solve; its predictions are valid IOB2", () => {
+  const train = synthetic(new Rng(10), 400);
+  const vocab = buildCharVocab(train.tokens);
+  const model = makeModel(k, 11, { charVocabSize: vocab.chars.length, charDim: 8, charFilters: 12, casingDim: 4, hidden: 16,
+    inputDropout: 0.1, outputDropout: 0.1, constraints: { labels: LABELS, scheme: "IOB2" } });
+  const opt = new Adam(k, model.params(), { lr: 0.02 });
+  const held = synthetic(new Rng(12), 64);
+  const heldBatch = makeBatch(held.tokens, held.tags, vocab);
+  model.train(false);
+  const before = model.loss(heldBatch).loss;
+  model.train(true);
+  for (let epoch = 0; epoch < 3; epoch++) {
+    for (let i = 0; i < train.tokens.length; i += 16) {
+      model.lossAndGrad(makeBatch(train.tokens.slice(i, i + 16), train.tags.slice(i, i + 16), vocab));
+      opt.step();
+      opt.zeroGrad();
+    }
+  }
+  model.train(false);
+  const after = model.loss(heldBatch).loss;
+  const { acc, valid } = accuracy(model, heldBatch);
+  assert.ok(after < 0.1 * before, `held-out loss ${before.toFixed(3)} → ${after.toFixed(3)}`);
+  assert.ok(acc > 0.98, `held-out accuracy ${acc}`);
+  assert.ok(valid, "a predicted sequence is invalid IOB2");
+});
+
+test("FeatureTagger: dropout only in training mode; predict never drops; tensors round-trip by name", () => {
+  const { batch, model } = smallSetup(4, { inputDropout: 0.5, outputDropout: 0.5 });
+  const a = model.loss(batch).loss;
+  const b = model.loss(batch).loss;
+  assert.notEqual(a, b, "training mode draws a new mask each call");
+  const p1 = model.predict(batch);
+  model.train(false);
+  assert.equal(model.isTraining, false);
+  assert.equal(model.loss(batch).loss, model.loss(batch).loss);
+  assert.deepEqual(model.predict(batch), p1);
+  const other = smallSetup(4, { inputDropout: 0.5, outputDropout: 0.5 }, 5).model;
+  other.train(false);
+  const tensors = model.paramTensors();
+  assert.throws(() => other.loadParamTensors({ ...tensors, "crf.end": new Float32Array(2) }), /"crf.end" has 2 values, expected 5/);
+  const { ["char.emb"]: _dropped, ...missing } = tensors;
+  assert.throws(() => other.loadParamTensors(missing), /tensor "char.emb" is missing/);
+  other.restore(model.snapshot());
+  assert.equal(other.loss(batch).loss, model.loss(batch).loss);
+  assert.deepEqual(other.predict(batch), model.predict(batch));
+});
+
+test("FeatureTagger rejects bad configs and malformed batches with clear errors", () => {
+  const { batch, model } = smallSetup(6);
+  assert.throws(() => model.lossAndGrad({ ...batch, casing: batch.casing.subarray(1) }), /batch.casing has/);
+  assert.throws(() => model.lossAndGrad({ ...batch, chars: { ...batch.chars, lengths: batch.chars.lengths.subarray(1) } }), /batch.chars.lengths has/);
+  const labels = batch.labels.slice();
+  labels[0] = -1; // a real token without a label: a CRF cannot score its sentence
+  assert.throws(() => model.lossAndGrad({ ...batch, labels }), (e: unknown) => e instanceof LstmNerError && /CRF labels\[0\] = -1/.test(e.message));
+  const cfg = { vocabSize: 4, embDim: 2, outputs: 5 };
+  const table = new Float32Array(8);
+  assert.throws(() => new FeatureTagger(k, { ...cfg, inputDropout: 1 }, table, new Rng(1)), /inputDropout must be in \[0, 1\)/);
+  assert.throws(() => new FeatureTagger(k, { ...cfg, constraints: { labels: LABELS.slice(1), scheme: "IOB2" } }, table, new Rng(1)), /constraints name 4 labels, outputs is 5/);
+  assert.throws(() => new FeatureTagger(k, { ...cfg, output: "softmax", constraints: { labels: LABELS, scheme: "IOB2" } }, table, new Rng(1)), /constraints need output "crf"/);
+  assert.throws(() => new FeatureTagger(k, { ...cfg, charVocabSize: -1 }, table, new Rng(1)), /charVocabSize must be an integer ≥ 0/);
+});
+
+/** The WASM kernels from the engine, or a reason why they are not available. */
+async function wasmKernels(): Promise<Kernels | string> {
+  const path = "../src/engine/index.js"; // resolved at run time: the engine may not be built yet
+  let mod: unknown;
+  try {
+    mod = await import(path);
+  } catch (e) {
+    return `src/engine/index.ts is not importable (${(e as Error).message.split("\n")[0]})`;
+  }
+  const getKernels = (mod as { getKernels?: unknown }).getKernels;
+  if (typeof getKernels !== "function") return "src/engine/index.ts does not export getKernels";
+  try {
+    return await (getKernels as (kind: string) => Promise<Kernels>)("wasm");
+  } catch (e) {
+    return `getKernels("wasm") failed, is the wasm built? (${(e as Error).message})`;
+  }
+}
+
+test("FeatureTagger with WASM kernels matches the reference: loss, every gradient, Viterbi paths", async (t) => {
+  const wasm = await wasmKernels();
+  if (typeof wasm === "string") {
+    t.skip(wasm);
+    return;
+  }
+  const data = synthetic(new Rng(20), 12);
+  const vocab = buildCharVocab(data.tokens);
+  const cfg: Partial<FeatureTaggerConfig> = { trainableEmbeddings: true, charVocabSize: vocab.chars.length, casingDim: 4, hidden: 8,
+    constraints: { labels: LABELS, scheme: "IOB2" } };
+  const ref = makeModel(k, 21, cfg);
+  const fast = makeModel(wasm, 21, cfg);
+  for (const [lo, hi] of [[0, 5], [5, 12]]) { // two batches of different shapes: buffers are reused
+    const batch = makeBatch(data.tokens.slice(lo, hi), data.tags.slice(lo, hi), vocab, (s) => 1 + (s.length % 5));
+    zeroGrads(ref.params());
+    zeroGrads(fast.params());
+    const a = ref.lossAndGrad(batch);
+    const b = fast.lossAndGrad(batch);
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + a.loss), `loss ${a.loss} vs ${b.loss}`);
+    const fp = fast.params();
+    ref.params().forEach((p, i) => {
+      let diff = 0;
+      let norm = 0;
+      for (let j = 0; j < p.grad.length; j++) {
+        diff += (p.grad[j]! - fp[i]!.grad[j]!) ** 2;
+        norm += p.grad[j]! ** 2;
+      }
+      assert.ok(Math.sqrt(diff) <= 1e-4 * Math.sqrt(norm) + 1e-7, `${p.name}: ‖Δgrad‖ ${Math.sqrt(diff)} vs ‖grad‖ ${Math.sqrt(norm)}`);
+    });
+    assert.deepEqual(fast.predict(batch), ref.predict(batch));
+  }
+  fast.dispose();
+});
