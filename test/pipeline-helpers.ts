@@ -3,7 +3,8 @@
  * trained in-process on the synthetic toy corpus (a few seconds), saved to a
  * temporary file.
  */
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
+import type { Browser } from "playwright-core";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,3 +54,57 @@ export function toyModel(): Promise<{ file: string; model: NerModel }> {
 
 /** A text the toy model tags as PER, LOC, ORG (in that order). */
 export const TOY_TEXT = "John Smith lives in London and works for Microsoft.";
+
+/** Debian's Chromium, driven by playwright-core in the page and browser-build tests. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** `skip` option for browser tests: a reason when Chromium is absent, else false. */
+export const skipWithoutChromium: string | false = existsSync(CHROMIUM)
+  ? false
+  : `skipped: ${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`;
+
+/** Headless Chromium with the flags this machine needs (no sandbox as root, no GPU, no background traffic). */
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+}
+
+/** CSS colours → "r,g,b". */
+export const RGB = { PER: [0xaa, 0x9c, 0xfc], LOC: [0xff, 0x95, 0x61], ORG: [0x7a, 0xec, 0xec] } as const;
+
+/**
+ * How many pixels of a PNG screenshot are (within a small tolerance) each
+ * of the given colours; decoded by the browser itself on a blank page.
+ */
+export async function countColours(browser: Browser, png: Buffer, colours: Record<string, readonly number[]>): Promise<Record<string, number>> {
+  const page = await browser.newPage();
+  try {
+    return await page.evaluate(async ({ b64, colours: cs }) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const canvas = document.createElement("canvas");
+      canvas.width = img.width;
+      canvas.height = img.height;
+      const ctx = canvas.getContext("2d")!;
+      ctx.drawImage(img, 0, 0);
+      const data = ctx.getImageData(0, 0, img.width, img.height).data;
+      const counts: Record<string, number> = {};
+      for (const [name, [r, g, b]] of Object.entries(cs)) {
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (Math.abs(data[i]! - r!) <= 3 && Math.abs(data[i + 1]! - g!) <= 3 && Math.abs(data[i + 2]! - b!) <= 3) n++;
+        }
+        counts[name] = n;
+      }
+      return counts;
+    }, { b64: png.toString("base64"), colours });
+  } finally {
+    await page.close();
+  }
+}
