@@ -41,10 +41,26 @@ export class Dropout {
       if (this.masked !== n) throw new Error(`Dropout: frozen mask has ${this.masked} values, input has ${n}`);
     } else {
       if (this.mask.length < n) this.mask = new Float32Array(Math.max(n, Math.ceil(this.mask.length * 1.5)));
-      const keep = 1 - this.p;
-      const scale = 1 / keep;
+      const scale = 1 / (1 - this.p);
+      // The mask comes from an inlined xorshift128 seeded from the layer's Rng
+      // each call (a method call per value was a visible share of an epoch);
+      // one 32-bit draw decides two values, 16 bits each, so the keep
+      // probability is rounded to a multiple of 1/65536.
+      const keep16 = Math.round((1 - this.p) * 65536);
       const m = this.mask;
-      for (let i = 0; i < n; i++) m[i] = this.rng.next() < keep ? scale : 0;
+      let s0 = this.rng.nextUint32() | 1; // xorshift128 needs a non-zero state
+      let s1 = this.rng.nextUint32();
+      let s2 = this.rng.nextUint32();
+      let s3 = this.rng.nextUint32();
+      for (let i = 0; i < n; i += 2) {
+        const t = s0 ^ (s0 << 11);
+        s0 = s1;
+        s1 = s2;
+        s2 = s3;
+        s3 = (s3 ^ (s3 >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
+        m[i] = (s3 & 0xffff) < keep16 ? scale : 0;
+        if (i + 1 < n) m[i + 1] = s3 >>> 16 < keep16 ? scale : 0;
+      }
       this.masked = n;
     }
     const y = this.out.get(n);
