@@ -64,7 +64,7 @@ test("demo page: load a model by URL with the WASM kernels, tag text client-side
   const counts = await countColours(browser!, await page.locator("#result").screenshot(), RGB);
   for (const [label, n] of Object.entries(counts)) assert.ok(n > 300, `${label} should be highlighted: ${n} pixels`);
   // Tagging happened in the page: after loading, no request went to a server.
-  assert.deepEqual(requests.filter((r) => !["/demo.html", "/lstm-ner.js", "/kernels-st.wasm", "/kernels.wasm", "/toy.safetensors"].includes(r)), []);
+  assert.deepEqual(requests.filter((r) => !["/demo.html", "/lstm-ner.js", "/kernels-st.wasm", "/kernels.wasm", "/toy.safetensors", "/favicon.ico"].includes(r)), []);
   assert.deepEqual(errors, []);
   await page.close();
 });
