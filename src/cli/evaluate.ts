@@ -13,7 +13,7 @@ export interface EvaluateCliOptions {
 
 export async function runEvaluate(o: EvaluateCliOptions): Promise<void> {
   const model = await loadNerModel(o.model, await getKernels(o.kernels));
-  const sentences = await readConll(o.data, { labels: model.labels });
+  const sentences = await readConll(o.data, { labels: model.dataLabels });
   const score = evaluate(model, sentences, model.encoder());
   process.stdout.write(o.json ? JSON.stringify(scoreToJson(score)) + "\n" : formatConllevalReport(score));
 }

@@ -23,6 +23,8 @@ const num = (name: string) => (v: string): number => {
   return n;
 };
 
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
 const program = new Command();
 program.name("lstm-ner").description("Train and run neural named-entity recognisers (BiLSTM) on CoNLL data with GloVe vectors.")
   .showHelpAfterError();
@@ -43,6 +45,7 @@ program.command("train").description("train a model and keep the best epoch on d
   .option("--trainable-embeddings", "fine-tune the word vectors")
   .addOption(new Option("--batching <kind>", "plain shuffled batches or length buckets").choices(["plain", "bucket"]))
   .option("--patience <n>", "stop after n epochs without a dev improvement (0 = never)", int("--patience"))
+  .option("--set <key=value>", "override any preset field, e.g. --set optimizer=adam --set feature.inputDropout=0.3 (repeatable)", collect, [])
   .option("--out <file>", "model file to write (the best epoch; rewritten whenever dev improves)")
   .option("--log <file>", "JSON-lines log, one object per epoch")
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))

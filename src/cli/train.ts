@@ -1,11 +1,12 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
-import { getPreset } from "../train/presets.js";
+import { applyOverrides, getPreset } from "../train/presets.js";
 import { train, type EpochRecord } from "../train/trainer.js";
 import { loadDataset } from "../data/datasets.js";
 import { readConll } from "../data/conll.js";
 import { CONLL_LABELS, type Sentence } from "../data/types.js";
+import { detectScheme } from "../data/schemes.js";
 import { loadVectors } from "../embeddings/registry.js";
 import { getKernels } from "../engine/index.js";
 import { NerModel } from "../model/ner.js";
@@ -35,6 +36,7 @@ export interface TrainCliOptions {
   kernels: "auto" | "wasm" | "reference";
   maxBatches?: number;
   progress: boolean;
+  set: string[];
 }
 
 const say = (line: string): void => {
@@ -42,7 +44,7 @@ const say = (line: string): void => {
 };
 
 export async function runTrain(o: TrainCliOptions): Promise<void> {
-  const preset = getPreset(o.preset);
+  const preset = applyOverrides(getPreset(o.preset), o.set);
   const cfg = {
     ...preset,
     epochs: o.epochs ?? preset.epochs,
@@ -92,17 +94,26 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   const model = NerModel.create(kernels, {
     vectors,
     labels,
-    scheme: "IOB2",
+    scheme: detectScheme(trainSet.map((s) => s.tags)),
     hidden: cfg.hidden,
     bidirectional: cfg.bidirectional,
     outputs: labels.length + cfg.extraOutputs,
     trainableEmbeddings: cfg.trainableEmbeddings,
     seed: o.seed,
+    normalizeDigits: cfg.normalizeDigits,
+    trainTokens: trainSet.map((s) => s.tokens),
+    extendVocab: cfg.extendVocab,
+    ...(cfg.feature ? { feature: cfg.feature } : {}),
   });
-  say(`model: ${cfg.bidirectional ? "BiLSTM" : "LSTM"} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
+  const arch = cfg.feature
+    ? `BiLSTM${cfg.feature.chars ? "-CNN" : ""}-${cfg.feature.output.toUpperCase()} (${model.trainScheme})`
+    : cfg.bidirectional ? "BiLSTM" : "LSTM";
+  say(`model: ${arch} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
   const training = {
     preset: preset.name, seed: o.seed, epochs: cfg.epochs, batch_size: cfg.batchSize, lr: cfg.lr,
-    batching: cfg.batching, embeddings: vectors.source, ...dataDesc,
+    batching: cfg.batching, optimizer: cfg.optimizer, momentum: cfg.momentum, lr_decay: cfg.lrDecay,
+    clip_norm: cfg.clipNorm, trainable_embeddings: cfg.trainableEmbeddings, extend_vocab: cfg.extendVocab,
+    embeddings: vectors.source, ...dataDesc,
   };
 
   if (o.log) {
@@ -116,7 +127,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
     }, cliProgress.Presets.shades_classic)
     : null;
   let barEpoch = 0;
-  const result = await train(model, model.optimizer(cfg.lr), trainSet, devSet, model.encoder(), {
+  const result = await train(model, model.optimizer({ kind: cfg.optimizer, lr: cfg.lr, momentum: cfg.momentum, lrDecay: cfg.lrDecay, clipNorm: cfg.clipNorm }), trainSet, devSet, model.encoder(), {
     epochs: cfg.epochs, batchSize: cfg.batchSize, seed: o.seed, batching: cfg.batching, patience: cfg.patience,
     ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
     onBatch: (p) => {

@@ -3,6 +3,8 @@
  * module has no Node imports, so the browser build uses it as it is).
  */
 import { LstmNerError } from "../util/errors.js";
+import type { TagScheme } from "../data/types.js";
+import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
@@ -12,7 +14,8 @@ export const MODEL_FORMAT_VERSION = 1;
 
 /** Architecture and vocabulary handling of a saved model. */
 export interface ModelConfig {
-  arch: "softmax";
+  /** "softmax": the classroom BiLSTM; "feature": BiLSTM over words, char CNN and casing, CRF or softmax output. */
+  arch: "softmax" | "feature";
   embDim: number;
   hidden: number;
   bidirectional: boolean;
@@ -21,7 +24,21 @@ export interface ModelConfig {
   trainableEmbeddings: boolean;
   /** Tokens are lowercased before the vocabulary lookup (GloVe 6B is lowercased). */
   lowercase: boolean;
+  /** Unknown tokens are retried with digits replaced by 0. */
+  normalizeDigits?: boolean;
+  /** Scheme of the tags the model reads and writes, when it differs from the scheme it was trained in (`scheme`). */
+  dataScheme?: TagScheme;
+  /** "feature" arch: the char CNN, casing, dropout and output settings. */
+  tagger?: FeatureLayers;
+  /** "feature" arch with chars: the char vocabulary (entry 0 is "", the unknown char). */
+  chars?: string[];
 }
+
+/** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
+export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints"> & {
+  /** CRF transitions constrained to valid sequences of the label scheme. */
+  constrained: boolean;
+};
 
 /** Everything a model file holds. */
 export interface SavedModel {
@@ -77,7 +94,13 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   const config = json<ModelConfig>("config");
   const labels = json<string[]>("labels");
   const training = json<Record<string, unknown>>("training");
-  if (config.arch !== "softmax") throw bad(`unknown architecture ${JSON.stringify(config.arch)}`);
+  if (config.arch !== "softmax" && config.arch !== "feature") throw bad(`unknown architecture ${JSON.stringify(config.arch)}`);
+  if (config.arch === "feature") {
+    if (typeof config.tagger !== "object" || config.tagger === null) throw bad("config.tagger is missing");
+    if (config.tagger.charVocabSize > 0 && (!Array.isArray(config.chars) || config.chars.length !== config.tagger.charVocabSize)) {
+      throw bad("config.chars must list the char vocabulary");
+    }
+  }
   for (const f of ["embDim", "hidden", "outputs"] as const) {
     if (!Number.isInteger(config[f]) || config[f] <= 0) throw bad(`config.${f} must be a positive integer`);
   }

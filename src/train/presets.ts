@@ -1,9 +1,11 @@
 /**
  * Named training recipes. `seed` is the classroom exercise exactly: frozen
  * GloVe 50d, BiLSTM hidden 256, batch 32, Adam 1e-3, 10 epochs, per-token
- * log-softmax over labels + 1 outputs, plain shuffled batches.
+ * log-softmax over labels + 1 outputs, plain shuffled batches. `accurate` is
+ * the BiLSTM-CNN-CRF recipe (see the README for the search behind it).
  */
 import type { Batching } from "./trainer.js";
+import type { FeatureOptions } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
 
 /** A complete training recipe. */
@@ -22,6 +24,19 @@ export interface Preset {
   /** Extra output units beyond the labels (the exercise has one). */
   extraOutputs: number;
   patience: number;
+  optimizer: "adam" | "sgd";
+  /** SGD momentum. */
+  momentum: number;
+  /** SGD: lr_t = lr / (1 + lrDecay·epoch). */
+  lrDecay: number;
+  /** Gradient-norm clipping (0 = off). */
+  clipNorm: number;
+  /** Char CNN, casing, dropout, CRF; null = the classroom softmax model. */
+  feature: FeatureOptions | null;
+  /** Retry unknown tokens with digits replaced by 0. */
+  normalizeDigits: boolean;
+  /** Training words missing from the vectors with at least this count get their own rows (0 = off). */
+  extendVocab: number;
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -39,6 +54,43 @@ export const PRESETS: Record<string, Preset> = {
     batching: "plain",
     extraOutputs: 1,
     patience: 0,
+    optimizer: "adam",
+    momentum: 0,
+    lrDecay: 0,
+    clipNorm: 0,
+    feature: null,
+    normalizeDigits: false,
+    extendVocab: 0,
+  },
+  accurate: {
+    name: "accurate",
+    description: "BiLSTM-CNN-CRF: GloVe 100d fine-tuned, char CNN, casing, dropout 0.5, BIOES with constrained CRF",
+    dataset: "conllpp",
+    embeddings: "glove-wiki-gigaword-100",
+    trainableEmbeddings: true,
+    hidden: 200,
+    bidirectional: true,
+    batchSize: 10,
+    lr: 0.015,
+    epochs: 50,
+    batching: "bucket",
+    extraOutputs: 0,
+    patience: 8,
+    optimizer: "sgd",
+    momentum: 0.9,
+    lrDecay: 0.05,
+    clipNorm: 5,
+    feature: {
+      chars: { dim: 30, filters: 30, window: 3 },
+      casingDim: 10,
+      inputDropout: 0.5,
+      outputDropout: 0.5,
+      output: "crf",
+      trainScheme: "BIOES",
+      constrained: true,
+    },
+    normalizeDigits: true,
+    extendVocab: 2,
   },
 };
 
@@ -47,4 +99,37 @@ export function getPreset(name: string): Preset {
   const p = PRESETS[name];
   if (!p) throw new LstmNerError(`unknown preset ${JSON.stringify(name)} (known: ${Object.keys(PRESETS).join(", ")})`);
   return { ...p };
+}
+
+/**
+ * A preset with `key=value` overrides applied: dotted keys reach into nested
+ * fields (`feature.inputDropout=0.3`), values are JSON where they parse as
+ * JSON and strings otherwise. Unknown keys are errors.
+ */
+export function applyOverrides(preset: Preset, overrides: readonly string[]): Preset {
+  const out = structuredClone(preset) as unknown as Record<string, unknown>;
+  for (const o of overrides) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) throw new LstmNerError(`--set ${o}: expected key=value`);
+    const keys = o.slice(0, eq).split(".");
+    const raw = o.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    let obj = out;
+    for (const [i, k] of keys.entries()) {
+      if (!(k in obj)) throw new LstmNerError(`--set ${o}: the preset has no field ${keys.slice(0, i + 1).join(".")}`);
+      if (i === keys.length - 1) {
+        obj[k] = value;
+      } else {
+        const next = obj[k];
+        if (typeof next !== "object" || next === null) throw new LstmNerError(`--set ${o}: ${keys.slice(0, i + 1).join(".")} is not an object`);
+        obj = next as Record<string, unknown>;
+      }
+    }
+  }
+  return out as unknown as Preset;
 }

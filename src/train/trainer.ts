@@ -18,12 +18,16 @@ export interface TrainableModel {
   snapshot(): Record<string, Float32Array>;
   /** Restore tensors taken by {@link snapshot}. */
   restore(tensors: Record<string, Float32Array>): void;
+  /** Switch dropout on (training) or off (evaluation), for models that have it. */
+  setTraining?(on: boolean): void;
 }
 
 /** What the trainer needs of an optimiser. */
 export interface Optimizer {
   step(): void;
   zeroGrad(): void;
+  /** Called at the start of each epoch (0-based), for learning-rate schedules. */
+  setEpoch?(epoch: number): void;
 }
 
 /** How sentences are grouped into batches. */
@@ -134,6 +138,8 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       ? bucketBatches(items, opts.batchSize, rng, (s) => s.ids.length)
       : batch(shuffled(items, rng), opts.batchSize);
     if (opts.maxBatches) batches = batches.slice(0, opts.maxBatches);
+    optimizer.setEpoch?.(epoch - 1);
+    model.setTraining?.(true);
     const t0 = performance.now();
     let tokens = 0;
     let lossSum = 0;
@@ -149,6 +155,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     }
     const seconds = (performance.now() - t0) / 1000;
     let devScore: Score | null = null;
+    model.setTraining?.(false);
     if (dev && dev.length > 0) devScore = evaluate(model, dev, enc);
     const f1 = devScore ? devScore.f1 : null;
     const isBest = f1 === null ? true : best === null || f1 > best.f1;
@@ -173,6 +180,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     if (opts.patience && sinceBest >= opts.patience) break;
   }
   if (best) model.restore(best.weights);
+  model.setTraining?.(false);
   return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null };
 }
 
