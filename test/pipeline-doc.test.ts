@@ -31,6 +31,11 @@ test("tokens, whitespace, sentences and entities from tagged sentences", () => {
   // Entity confidence is the mean of its tokens' tag probabilities.
   assert.ok(Math.abs(doc.ents[1]!.confidence! - (0.65 + 0.7) / 2) < 1e-9);
   assert.equal(makeDoc(false).ents[0]!.confidence, undefined);
+  // A model without per-tag probabilities (a CRF) reports NaN: no prob, no confidence, valid JSON.
+  const sents = tokenizeSentences("Anna met Bob");
+  const crf = Doc.fromTagged("Anna met Bob", sents, [["B-PER", "O", "B-PER"]], "IOB2", [[NaN, NaN, NaN]]);
+  assert.deepEqual([crf.tokens[0]!.prob, crf.ents[0]!.confidence], [undefined, undefined]);
+  assert.deepEqual(Doc.fromJSON(JSON.stringify(crf)).toJSON(), crf.toJSON());
 });
 
 test("entities follow the scheme: IOB1 and BIOES, stray I- starts an entity", () => {

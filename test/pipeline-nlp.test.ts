@@ -76,3 +76,24 @@ test("a missing or corrupt model file is a clear LstmNerError", async () => {
   await assert.rejects(load("/nonexistent/model.safetensors"), (e: Error) => e.name === "LstmNerError" && /model\.safetensors/.test(e.message));
   await assert.rejects(load(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])), (e: Error) => e.name === "LstmNerError");
 });
+
+test("a CRF model (no per-tag probabilities) gives entities without confidences", async () => {
+  const { getKernels } = await import("../src/engine/index.js");
+  const { NerModel } = await import("../src/model/ner.js");
+  const { parseConll } = await import("../src/data/conll.js");
+  const { CONLL_LABELS } = await import("../src/data/types.js");
+  const { toyConll, toyGlove } = await import("./toy-corpus.js");
+  const rows = toyGlove(12, 3).trim().split("\n").map((l) => l.split(" "));
+  const data = Float32Array.from(rows.flatMap((r) => r.slice(1).map(Number)));
+  const trainSet = parseConll(toyConll(40, 1));
+  const model = NerModel.create(await getKernels("auto"), {
+    vectors: { words: rows.map((r) => r[0]!), dim: 12, data }, labels: CONLL_LABELS, scheme: "IOB2", hidden: 8, bidirectional: true,
+    trainableEmbeddings: false, seed: 1, trainTokens: trainSet.map((s) => s.tokens),
+    feature: { chars: null, casingDim: 0, inputDropout: 0, outputDropout: 0, output: "crf", trainScheme: "IOB2", constrained: true },
+  });
+  const doc = createNlp(model)(TOY_TEXT);
+  assert.equal(doc.tokens.length, 10);
+  for (const t of doc) assert.equal(t.prob, undefined);
+  for (const e of doc.ents) assert.equal(e.confidence, undefined);
+  assert.deepEqual(Doc.fromJSON(JSON.stringify(doc)).toJSON(), doc.toJSON());
+});

@@ -140,7 +140,7 @@ export class Doc implements Iterable<Token> {
    * @param sentences token offsets into `text`, per sentence, in text order.
    * @param tags the model's tags per sentence (same shape as `sentences`).
    * @param scheme the scheme of `tags`; entities are read with conlleval's rules ({@link chunks}).
-   * @param probs the probability of each tag, when the model gives one.
+   * @param probs the probability of each tag, when the model gives one (NaN: it gives none, as a CRF).
    */
   static fromTagged(text: string, sentences: readonly (readonly TokenOffset[])[], tags: readonly (readonly string[])[],
     scheme: TagScheme, probs?: readonly (readonly number[])[]): Doc {
@@ -159,15 +159,17 @@ export class Doc implements Iterable<Token> {
           iob[t] = t === c.start ? "B" : "I";
           type[t] = c.type;
         }
-        const p = probs?.[s];
-        const conf = p === undefined ? undefined : mean(p.slice(c.start, c.end));
+        const p = probs?.[s]?.slice(c.start, c.end);
+        const conf = p === undefined || !p.every(Number.isFinite) ? undefined : mean(p);
         doc.ents.push(new Span(doc, base + c.start, base + c.end, c.type, conf));
       }
       sent.forEach((tok, t) => {
         const i = base + t;
         const next = flat[i + 1];
         const ws = text.slice(tok.end, next === undefined ? text.length : next.start);
-        doc.tokens.push(new Token(doc, i, text.slice(tok.start, tok.end), tok.start, ws, iob[t]!, type[t]!, sentTags[t]!, probs?.[s]?.[t]));
+        const prob = probs?.[s]?.[t];
+        doc.tokens.push(new Token(doc, i, text.slice(tok.start, tok.end), tok.start, ws, iob[t]!, type[t]!, sentTags[t]!,
+          prob !== undefined && Number.isFinite(prob) ? prob : undefined));
       });
       if (sent.length > 0) doc.sents.push(new Span(doc, base, base + sent.length));
       base += sent.length;
