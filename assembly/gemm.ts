@@ -167,6 +167,46 @@ function scaleC(m: i32, n: i32, c: usize, beta: i32): void {
  */
 export function gemmBlocked(kid: i32, transA: bool, transB: bool, m: i32, n: i32, k: i32,
   a: usize, b: usize, c: usize, beta: i32, scratch: usize): void {
+  gemmDriver(kid, transA, transB, m, n, k, a, b, 0, c, beta, scratch);
+}
+
+/**
+ * Floats that {@link packBAll} writes for a k×n op(B) with micro-kernel
+ * `kid`: every (n-block, k-block) panel set of the driver, NR-padded.
+ */
+export function packedBFloats(kid: i32, n: i32, k: i32): i32 {
+  const NR = microNR(kid);
+  let total = 0;
+  for (let jc = 0; jc < n; jc += NC_MAX) {
+    const nc = imin(NC_MAX, n - jc);
+    total += ((nc + NR - 1) / NR) * NR * k;
+  }
+  return total;
+}
+
+/**
+ * Packs all of op(B) once, in the order the driver consumes it, so that a
+ * GEMM repeated with the same B (the recurrent weights, every time step)
+ * skips packing: pass the result as `bPre` to {@link gemmDriver}.
+ */
+export function packBAll(kid: i32, transB: bool, k: i32, n: i32, b: usize, dst: usize): void {
+  const NR = microNR(kid);
+  const kBlocks = (k + KC_MAX - 1) / KC_MAX;
+  const KC = (k + kBlocks - 1) / kBlocks;
+  for (let jc = 0; jc < n; jc += NC_MAX) {
+    const nc = imin(NC_MAX, n - jc);
+    const ncPad = ((nc + NR - 1) / NR) * NR;
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = imin(KC, k - pc);
+      packB(transB, k, n, b, pc, jc, kc, nc, NR, dst);
+      dst += <usize>ncPad * kc * 4;
+    }
+  }
+}
+
+/** The driver behind gemmBlocked; `bPre` ≠ 0 is op(B) already packed by {@link packBAll} with the same kid. */
+export function gemmDriver(kid: i32, transA: bool, transB: bool, m: i32, n: i32, k: i32,
+  a: usize, b: usize, bPre: usize, c: usize, beta: i32, scratch: usize): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) { scaleC(m, n, c, beta); return; }
   const MR = microMR(kid), NR = microNR(kid);
@@ -179,18 +219,26 @@ export function gemmBlocked(kid: i32, transA: bool, transB: bool, m: i32, n: i32
   const tileLd = <usize>NR << 2;
   const kBlocks = (k + KC_MAX - 1) / KC_MAX;
   const KC = (k + kBlocks - 1) / kBlocks;
+  let pre = bPre;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = imin(NC, n - jc);
+    const ncPad = ((nc + NR - 1) / NR) * NR;
     for (let pc = 0; pc < k; pc += KC) {
       const kc = imin(KC, k - pc);
       const acc = pc > 0 || beta != 0;
-      packB(transB, k, n, b, pc, jc, kc, nc, NR, bPack);
+      let panels = bPack;
+      if (bPre != 0) {
+        panels = pre;
+        pre += <usize>ncPad * kc * 4;
+      } else {
+        packB(transB, k, n, b, pc, jc, kc, nc, NR, bPack);
+      }
       for (let ic = 0; ic < m; ic += MC) {
         const mc = imin(MC, m - ic);
         packA(transA, m, k, a, ic, pc, mc, kc, MR, aPack);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = imin(NR, nc - jr);
-          const bp = bPack + <usize>jr * kc * 4;
+          const bp = panels + <usize>jr * kc * 4;
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = imin(MR, mc - ir);
             const ap = aPack + <usize>ir * kc * 4;

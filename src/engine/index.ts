@@ -1,38 +1,64 @@
 import type { Kernels } from "./kernels.js";
 import { referenceKernels } from "./reference.js";
-import { loadWasmKernels } from "./wasm.js";
+import { availableThreads, loadWasmKernels, type WasmKernels } from "./wasm.js";
 
-export type { Kernels } from "./kernels.js";
+export type { Kernels, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 export { referenceKernels } from "./reference.js";
-export { loadWasmKernels, sharedMemoryAvailable, gemmVariants } from "./wasm.js";
+export { loadWasmKernels, sharedMemoryAvailable, gemmVariants, availableThreads } from "./wasm.js";
 export type { WasmKernels, LoadWasmOptions, GemmVariant } from "./wasm.js";
 export { WasmAllocator, sizeClass } from "./allocator.js";
 
+/** Options of {@link getKernels}. */
+export interface GetKernelsOptions {
+  /**
+   * Threads for the WASM kernels (1 or 2). Default: `os.availableParallelism()`
+   * capped at 2 in Node; 1 in browsers and wherever shared memory or
+   * worker_threads are missing (the single-threaded fallback).
+   */
+  threads?: number;
+}
+
 const cache = new Map<string, Promise<Kernels>>();
+const wasmLoads = new Map<number, Promise<WasmKernels>>();
 
 /**
  * The process-wide kernels of a kind: "wasm" (fails if the module cannot load),
  * "reference" (plain TypeScript), or "auto" (WASM if it loads, else reference).
- * Loaded once and shared, so every layer allocates from the same memory.
+ * Loaded once per thread count and shared, so every layer allocates from the
+ * same memory. Call {@link disposeKernels} to stop helper threads.
  */
-export function getKernels(kind: "wasm" | "reference" | "auto" = "auto"): Promise<Kernels> {
-  let p = cache.get(kind);
+export async function getKernels(kind: "wasm" | "reference" | "auto" = "auto", opts: GetKernelsOptions = {}): Promise<Kernels> {
+  if (kind === "reference") return referenceKernels;
+  const threads = Math.max(1, Math.min(2, Math.floor(opts.threads ?? await availableThreads())));
+  const key = `${kind}/${threads}`;
+  let p = cache.get(key);
   if (p === undefined) {
-    if (kind === "reference") p = Promise.resolve(referenceKernels);
-    else if (kind === "wasm") p = wasmOnce();
-    else p = wasmOnce().catch((): Kernels => referenceKernels);
-    cache.set(kind, p);
+    p = kind === "wasm" ? wasmOnce(threads) : wasmOnce(threads).catch((): Kernels => referenceKernels);
+    cache.set(key, p);
   }
   return p;
 }
 
-let wasmPromise: Promise<Kernels> | undefined;
-
-function wasmOnce(): Promise<Kernels> {
-  if (wasmPromise === undefined) {
-    wasmPromise = loadWasmKernels();
+function wasmOnce(threads: number): Promise<WasmKernels> {
+  let p = wasmLoads.get(threads);
+  if (p === undefined) {
+    p = loadWasmKernels({ threads });
+    wasmLoads.set(threads, p);
     // A failed load may be fixed by building; don't cache the failure for "wasm".
-    wasmPromise.catch(() => { wasmPromise = undefined; cache.delete("wasm"); });
+    p.catch(() => {
+      wasmLoads.delete(threads);
+      cache.delete(`wasm/${threads}`);
+    });
   }
-  return wasmPromise;
+  return p;
+}
+
+/**
+ * Stops the helper threads of every kernels object {@link getKernels} loaded
+ * (they keep working single-threaded). A CLI calls this before it returns;
+ * an idle helper never keeps the process alive anyway.
+ */
+export async function disposeKernels(): Promise<void> {
+  const loads = [...wasmLoads.values()];
+  await Promise.all(loads.map((p) => p.then((k) => k.dispose(), () => undefined)));
 }

@@ -58,6 +58,21 @@ export interface Kernels {
     c: Float32Array, dh: Float32Array, dhStride: number, dc: Float32Array, dGates: Float32Array): void;
 
   /**
+   * Forward of whole LSTM directions, each over a packed sequence (see
+   * {@link LstmSequence}): input projection, recurrence and cell for every
+   * step in one call. The sequences are independent, so an implementation may
+   * run them concurrently (the WASM kernels put the second on a worker
+   * thread); results do not depend on that beyond float rounding.
+   */
+  lstmForward(seqs: readonly LstmSequence[]): void;
+
+  /**
+   * Backpropagation through time for sequences run by {@link lstmForward}
+   * (same buffers, untouched since). May run them concurrently too.
+   */
+  lstmBackward(seqs: readonly LstmSequenceGrad[]): void;
+
+  /**
    * Row-wise log-softmax with masked negative log-likelihood.
    * `logits` is rows×cols; `labels[r]` is a class id or -1 (ignored).
    * Writes log-probabilities to `logp`. When `dlogits` is given, writes the
@@ -74,4 +89,48 @@ export interface Kernels {
    */
   adam(n: number, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     lrT: number, beta1: number, beta2: number, epsT: number): void;
+}
+
+/**
+ * One LSTM direction over a *packed sequence* (PyTorch's PackedSequence):
+ * sentences sorted longest first; step t has `batchSizes[t]` rows (the
+ * sentences still running, non-increasing, each ≥ 1), and the steps are
+ * stored one after another, N = Σ batchSizes rows in all. Padding is never
+ * computed. Starts from h₋₁ = c₋₁ = 0. All matrices are row-major.
+ */
+export interface LstmSequence {
+  inDim: number;
+  hidden: number;
+  /** Rows of each step; its length is the number of steps. */
+  batchSizes: Int32Array;
+  /** Input, N×inDim (read). */
+  x: Float32Array;
+  /** Input weights inDim×4H, recurrent weights H×4H, bias 4H (read). */
+  wIh: Float32Array;
+  wHh: Float32Array;
+  b: Float32Array;
+  /** Out: gate activations (σi, σf, tanh g, σo), N×4H. */
+  gates: Float32Array;
+  /** Out: (batchSizes[0] + N)×H — a zero block (c₋₁), then c_t for every row. */
+  c: Float32Array;
+  /** Out: h_t for every row, N×H. */
+  h: Float32Array;
+  /** Out: N×H, row (t, i) = h_{t−1, i} (zeros at t = 0): the recurrent input, kept for the weight gradient. */
+  hPrev: Float32Array;
+}
+
+/** What {@link Kernels.lstmBackward} needs beyond the forward's {@link LstmSequence}. */
+export interface LstmSequenceGrad extends LstmSequence {
+  /** In: dL/dh_t from above, N×H. Used as the running gradient: clobbered. */
+  dh: Float32Array;
+  /** Workspace, batchSizes[0]×H. */
+  dc: Float32Array;
+  /** Out: dL/d(gate pre-activations), N×4H. */
+  dGates: Float32Array;
+  /** Out (overwritten): dL/dx, N×inDim; null to skip it (frozen input). */
+  dx: Float32Array | null;
+  /** Accumulated: gradients of wIh, wHh, b. */
+  gWih: Float32Array;
+  gWhh: Float32Array;
+  gB: Float32Array;
 }

@@ -1,4 +1,5 @@
 import type { Kernels } from "./kernels.js";
+import { lstmBackwardWith, lstmForwardWith } from "./lstmseq.js";
 
 /**
  * Plain TypeScript kernels: the specification every faster implementation is
@@ -128,4 +129,6 @@ export const referenceKernels: Kernels = {
   lstmCellBackward,
   logSoftmaxNll,
   adam,
+  lstmForward: (seqs) => { for (const s of seqs) lstmForwardWith(referenceKernels, s); },
+  lstmBackward: (seqs) => { for (const s of seqs) lstmBackwardWith(referenceKernels, s); },
 };

@@ -1,5 +1,7 @@
-import type { Kernels } from "./kernels.js";
+import type { Kernels, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 import { WasmAllocator } from "./allocator.js";
+import { checkSequence, checkSequenceGrad } from "./lstmseq.js";
+import { Helper, OP_BACKWARD, OP_FORWARD } from "./threads.js";
 import { LstmNerError } from "../util/errors.js";
 
 /** The WebAssembly SIMD kernels, with the memory their buffers live in. */
@@ -8,6 +10,10 @@ export interface WasmKernels extends Kernels {
   readonly memory: WebAssembly.Memory;
   /** True for the shared-memory (threads) build, false for the single-threaded fallback. */
   readonly shared: boolean;
+  /** Threads the kernels use: 2 with a helper worker over the shared memory, else 1. */
+  readonly threads: number;
+  /** Stops the helper thread (if any). The kernels keep working, single-threaded. Idempotent. */
+  dispose(): Promise<void>;
 }
 
 /** Options of {@link loadWasmKernels}. */
@@ -28,6 +34,13 @@ export interface LoadWasmOptions {
    * 256 for the non-shared fallback (its whole budget: it can never grow).
    */
   initialMiB?: number;
+  /**
+   * Threads (1 or 2): with 2, independent work in one call (the two
+   * directions of a BiLSTM) runs on a helper worker thread over the shared
+   * memory. Needs shared memory, Node's worker_threads and a main thread that
+   * may block (Node); otherwise 1 is used. Default 1.
+   */
+  threads?: number;
 }
 
 /** The raw exports of assembly/kernels.ts. Booleans are i32; pointers are byte offsets. */
@@ -48,6 +61,12 @@ interface Exports {
   lstmCellBackward(batch: number, hidden: number, gates: number, cPrev: number, c: number, dh: number, dhStride: number, dc: number, dGates: number): void;
   logSoftmaxNll(rows: number, cols: number, logits: number, labels: number, logp: number, dlogits: number, countOut: number): number;
   adam(n: number, param: number, grad: number, m: number, v: number, lrT: number, beta1: number, beta2: number, epsT: number): void;
+  lstmWorkspaceBytes(hidden: number): number;
+  lstmSeqForward(inDim: number, hidden: number, steps: number, bs: number, x: number, wIh: number, wHh: number, b: number,
+    gates: number, c: number, h: number, hPrev: number, work: number): void;
+  lstmSeqBackward(inDim: number, hidden: number, steps: number, bs: number, x: number, wIh: number, wHh: number,
+    gates: number, c: number, hPrev: number, dh: number, dc: number, dGates: number, dx: number,
+    gWih: number, gWhh: number, gB: number, work: number): void;
 }
 
 const PAGE = 65536;
@@ -65,7 +84,11 @@ export interface GemmVariant {
 type RawGemm = (ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number) => void;
 
 /** What the lab needs beyond the Kernels interface: the raw exports and the checked call wrapper. */
-const internals = new WeakMap<WasmKernels, { exports: Exports; wrapGemm: (f: RawGemm) => Kernels["gemm"] }>();
+const internals = new WeakMap<WasmKernels, {
+  exports: Exports;
+  wrapGemm: (f: RawGemm) => Kernels["gemm"];
+  startHelper: (module: WebAssembly.Module) => Promise<void>;
+}>();
 
 /**
  * Loads the WebAssembly SIMD kernels. In Node the .wasm is read from the
@@ -110,7 +133,30 @@ export async function loadWasmKernels(opts: LoadWasmOptions = {}): Promise<WasmK
   if (typeof exports.gemm !== "function" || typeof exports.heapBase !== "function") {
     throw new LstmNerError(`the module does not export the lstm-ner kernels; ${BUILD_HINT}`, { file: where });
   }
-  return makeKernels(exports, memory, wantShared);
+  const threads = opts.threads ?? 1;
+  if (threads !== 1 && threads !== 2) throw new LstmNerError(`loadWasmKernels: threads must be 1 or 2, got ${threads}`);
+  const kernels = makeKernels(exports, memory, wantShared);
+  if (threads === 2 && wantShared) await internals.get(kernels)!.startHelper(module);
+  return kernels;
+}
+
+/** Node's worker_threads when running in Node (a dynamic import: the browser bundle never loads it). */
+async function nodeWorkerThreads(): Promise<typeof import("node:worker_threads") | null> {
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+  if (!isNode) return null;
+  try {
+    return await import("node:worker_threads");
+  } catch {
+    return null;
+  }
+}
+
+/** os.availableParallelism() in Node, 1 elsewhere (browsers keep the single-threaded path: their main thread may not block). */
+export async function availableThreads(): Promise<number> {
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+  if (!isNode) return 1;
+  const os = await import("node:os");
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
 }
 
 /** True where a shared WebAssembly.Memory can be created (Node; cross-origin-isolated pages). */
@@ -197,10 +243,75 @@ function makeKernels(e: Exports, memory: WebAssembly.Memory, shared: boolean): W
     f(transA ? 1 : 0, transB ? 1 : 0, m, n, k, pa, pb, pc, beta, scratch);
   });
 
+  /** Per-thread LSTM workspace (GEMM scratch + packed W_hh), grown with the hidden size. */
+  const work = [{ off: 0, bytes: 0 }, { off: 0, bytes: 0 }];
+  function workspace(thread: 0 | 1, hidden: number): number {
+    const need = e.lstmWorkspaceBytes(hidden);
+    const w = work[thread]!;
+    if (w.bytes < need) {
+      if (w.bytes > 0) heap.freeBytes(w.off);
+      w.off = heap.allocBytes(need);
+      w.bytes = need;
+    }
+    return w.off;
+  }
+  let helper: Helper | null = null;
+  const owned = (s: LstmSequence | LstmSequenceGrad): boolean =>
+    [s.batchSizes, s.x, s.wIh, s.wHh, s.b, s.gates, s.c, s.h, s.hPrev].every((a) => heap.owns(a)) &&
+    (!("dh" in s) || [s.dh, s.dc, s.dGates, s.gWih, s.gWhh, s.gB, ...(s.dx === null ? [] : [s.dx])].every((a) => heap.owns(a)));
+
+  function forwardArgs(s: LstmSequence, thread: 0 | 1): number[] {
+    const { steps, n, b0 } = checkSequence(s, "lstmForward");
+    const H = s.hidden, G = 4 * H;
+    return [s.inDim, H, steps, ptr(s.batchSizes, steps, "lstmForward: batchSizes", false),
+      ptr(s.x, n * s.inDim, "lstmForward: x", false), ptr(s.wIh, s.inDim * G, "lstmForward: wIh", false),
+      ptr(s.wHh, H * G, "lstmForward: wHh", false), ptr(s.b, G, "lstmForward: b", false),
+      ptr(s.gates, n * G, "lstmForward: gates", true), ptr(s.c, (b0 + n) * H, "lstmForward: c", true),
+      ptr(s.h, n * H, "lstmForward: h", true), ptr(s.hPrev, n * H, "lstmForward: hPrev", true), workspace(thread, H)];
+  }
+
+  function backwardArgs(s: LstmSequenceGrad, thread: 0 | 1): number[] {
+    const { steps, n, b0 } = checkSequenceGrad(s, "lstmBackward");
+    const H = s.hidden, G = 4 * H;
+    return [s.inDim, H, steps, ptr(s.batchSizes, steps, "lstmBackward: batchSizes", false),
+      ptr(s.x, n * s.inDim, "lstmBackward: x", false), ptr(s.wIh, s.inDim * G, "lstmBackward: wIh", false),
+      ptr(s.wHh, H * G, "lstmBackward: wHh", false), ptr(s.gates, n * G, "lstmBackward: gates", false),
+      ptr(s.c, (b0 + n) * H, "lstmBackward: c", false), ptr(s.hPrev, n * H, "lstmBackward: hPrev", false),
+      ptr(s.dh, n * H, "lstmBackward: dh", true), ptr(s.dc, b0 * H, "lstmBackward: dc", true),
+      ptr(s.dGates, n * G, "lstmBackward: dGates", true), s.dx === null ? 0 : ptr(s.dx, n * s.inDim, "lstmBackward: dx", true),
+      ptr(s.gWih, s.inDim * G, "lstmBackward: gWih", true), ptr(s.gWhh, H * G, "lstmBackward: gWhh", true),
+      ptr(s.gB, G, "lstmBackward: gB", true), workspace(thread, H)];
+  }
+
+  /** Runs the sequences, two at a time on two threads when a helper runs and every buffer is in this memory. */
+  function runSequences<S extends LstmSequence>(seqs: readonly S[], op: number, args: (s: S, thread: 0 | 1) => number[],
+    run: (a: number[]) => void): void {
+    let i = 0;
+    if (helper !== null && seqs.length >= 2 && seqs.every(owned)) {
+      for (; i + 1 < seqs.length; i += 2) {
+        const mine = args(seqs[i]!, 0);
+        const theirs = args(seqs[i + 1]!, 1);
+        helper.run(op, theirs, () => run(mine));
+      }
+    }
+    for (; i < seqs.length; i++) call(() => run(args(seqs[i]!, 0)));
+  }
+
   const kernels: WasmKernels = {
     name: "wasm-simd",
     memory,
     shared,
+    get threads() { return helper === null ? 1 : 2; },
+    dispose: async () => {
+      const h = helper;
+      helper = null;
+      if (h !== null) await h.stop();
+    },
+    lstmForward: (seqs) => runSequences(seqs, OP_FORWARD, forwardArgs,
+      (a) => e.lstmSeqForward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!)),
+    lstmBackward: (seqs) => runSequences(seqs, OP_BACKWARD, backwardArgs,
+      (a) => e.lstmSeqBackward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!,
+        a[14]!, a[15]!, a[16]!, a[17]!)),
     alloc: (n) => heap.float32(n),
     allocInt32: (n) => heap.int32(n),
     free: (buf) => heap.free(buf),
@@ -260,7 +371,13 @@ function makeKernels(e: Exports, memory: WebAssembly.Memory, shared: boolean): W
       e.adam(n, pp, pg, pm, pv, lrT, beta1, beta2, epsT);
     }),
   };
-  internals.set(kernels, { exports: e, wrapGemm: gemmWith });
+  const startHelper = async (module: WebAssembly.Module): Promise<void> => {
+    if (helper !== null) return;
+    const wt = await nodeWorkerThreads();
+    if (wt === null) return; // no worker_threads: stay single-threaded
+    helper = await Helper.start(wt.Worker, module, memory, heap.allocBytes(Helper.CONTROL_BYTES));
+  };
+  internals.set(kernels, { exports: e, wrapGemm: gemmWith, startHelper });
   return kernels;
 }
 

@@ -2,7 +2,7 @@ import type { Kernels } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { KernelBuffer, exactly } from "./buffer.js";
+import { KernelBuffer, KernelInt32Buffer, exactly } from "./buffer.js";
 import { Lstm } from "./lstm.js";
 
 /**
@@ -11,34 +11,37 @@ import { Lstm } from "./lstm.js";
  * backward direction in H..2H−1.
  *
  * The backward direction must start at each sentence's last real token, not
- * at the padding. So each sentence is reversed within its own length (pads
- * stay where they are), run through a second {@link Lstm}, and its outputs
- * are put back in the original order. Outputs at padded positions are finite
- * but meaningless.
+ * at the padding. Both directions run on packed sequences (sentences sorted
+ * longest first, only the real tokens of each step; the backward direction
+ * reads each sentence reversed within its own length), so padding costs no
+ * compute at all, and both go to the kernels in one call, which may run them
+ * on two threads. Outputs at padded positions are zero.
  */
 export class BiLstm {
   /** Left-to-right direction. */
   readonly fwd: Lstm;
   /** Right-to-left direction (runs on the reversed sentences). */
   readonly bwd: Lstm;
-  // rev[r]: row of the original batch that row r of the reversed batch reads.
-  // An involution, so it also maps reversed outputs back.
-  private rev = new Int32Array(0);
-  private readonly xRev: KernelBuffer;
+  // Packed row r of each direction reads padded row srcF[r] / srcB[r] (and writes its output there).
+  private srcF = new Int32Array(0);
+  private srcB = new Int32Array(0);
+  private order = new Int32Array(0);
+  private readonly sizes: KernelInt32Buffer;
+  private readonly xF: KernelBuffer;
+  private readonly xB: KernelBuffer;
   private readonly out: KernelBuffer;
-  private readonly dF: KernelBuffer;
-  private readonly dB: KernelBuffer;
   private readonly dx: KernelBuffer;
   private T = 0;
   private B = 0;
+  private n = 0;
 
-  constructor(k: Kernels, readonly inDim: number, readonly hidden: number, rng: Rng, name: string) {
+  constructor(private readonly k: Kernels, readonly inDim: number, readonly hidden: number, rng: Rng, name: string) {
     this.fwd = new Lstm(k, inDim, hidden, rng, `${name}.fwd`);
     this.bwd = new Lstm(k, inDim, hidden, rng, `${name}.bwd`);
-    this.xRev = new KernelBuffer(k);
+    this.sizes = new KernelInt32Buffer(k);
+    this.xF = new KernelBuffer(k);
+    this.xB = new KernelBuffer(k);
     this.out = new KernelBuffer(k);
-    this.dF = new KernelBuffer(k);
-    this.dB = new KernelBuffer(k);
     this.dx = new KernelBuffer(k);
   }
 
@@ -48,87 +51,112 @@ export class BiLstm {
   }
 
   /**
-   * `x` is T·B×in (kernel buffer, kept for backward), `lengths[b]` the real
-   * length of sentence b (0..T). Returns T·B×2H, valid until the next forward.
+   * `x` is T·B×in, `lengths[b]` the real length of sentence b (0..T). Returns
+   * T·B×2H, valid until the next forward.
    */
   forward(x: Float32Array, T: number, B: number, lengths: Int32Array): Float32Array {
     const { inDim } = this;
     const H = this.hidden;
-    const n = T * B;
-    const xv = exactly(x, n * inDim, "BiLSTM input");
+    const xv = exactly(x, T * B * inDim, "BiLSTM input");
     if (lengths.length < B) throw new LstmNerError(`BiLSTM lengths: expected ${B} values, got ${lengths.length}`);
-    if (this.rev.length < n) this.rev = new Int32Array(n);
-    const rev = this.rev;
+    let n = 0;
     for (let b = 0; b < B; b++) {
       const len = lengths[b]!;
       if (!Number.isInteger(len) || len < 0 || len > T) {
         throw new LstmNerError(`BiLSTM lengths[${b}] = ${len} is outside 0..${T}`);
       }
-      for (let t = 0; t < T; t++) rev[t * B + b] = (t < len ? len - 1 - t : t) * B + b;
+      n += len;
     }
     this.T = T;
     this.B = B;
-    const xRev = this.xRev.get(n * inDim);
-    for (let r = 0; r < n; r++) {
-      const o = r * inDim;
-      const s = rev[r]! * inDim;
-      for (let j = 0; j < inDim; j++) xRev[o + j] = xv[s + j]!;
+    this.n = n;
+    // Longest first (stable), then the rows each step still has.
+    if (this.order.length < B) this.order = new Int32Array(B);
+    const order = this.order.subarray(0, B);
+    for (let b = 0; b < B; b++) order[b] = b;
+    order.sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+    const steps = B > 0 ? lengths[order[0]!]! : 0;
+    const sizes = this.sizes.get(steps);
+    let active = B;
+    for (let t = 0; t < steps; t++) {
+      while (lengths[order[active - 1]!]! <= t) active--;
+      sizes[t] = active;
     }
-    const hf = this.fwd.forward(xv, T, B);
-    const hb = this.bwd.forward(xRev, T, B);
-    const out = this.out.get(n * 2 * H);
-    for (let r = 0; r < n; r++) {
-      const o = r * 2 * H;
-      const f = r * H;
-      const s = rev[r]! * H;
-      for (let j = 0; j < H; j++) {
-        out[o + j] = hf[f + j]!;
-        out[o + H + j] = hb[s + j]!;
+    if (this.srcF.length < n) {
+      this.srcF = new Int32Array(n);
+      this.srcB = new Int32Array(n);
+    }
+    const { srcF, srcB } = this;
+    let r = 0;
+    for (let t = 0; t < steps; t++) {
+      for (let i = 0; i < sizes[t]!; i++, r++) {
+        const b = order[i]!;
+        srcF[r] = t * B + b;
+        srcB[r] = (lengths[b]! - 1 - t) * B + b;
       }
+    }
+    const xF = gatherRows(this.xF.get(n * inDim), xv, srcF, n, inDim);
+    const xB = gatherRows(this.xB.get(n * inDim), xv, srcB, n, inDim);
+    const sf = this.fwd.sequence(xF, sizes);
+    const sb = this.bwd.sequence(xB, sizes);
+    this.k.lstmForward([sf, sb]);
+    const out = this.out.get(T * B * 2 * H);
+    out.fill(0);
+    for (let q = 0; q < n; q++) {
+      out.set(sf.h.subarray(q * H, (q + 1) * H), srcF[q]! * 2 * H);
+      out.set(sb.h.subarray(q * H, (q + 1) * H), srcB[q]! * 2 * H + H);
     }
     return out;
   }
 
   /**
    * `dOut` is dL/d(output), T·B×2H. Accumulates both directions' parameter
-   * gradients and returns dL/dx (T·B×in), or null when `inputGrad` is false.
+   * gradients and returns dL/dx (T·B×in, zero at padded rows), or null when
+   * `inputGrad` is false.
    */
   backward(dOut: Float32Array): Float32Array;
   backward(dOut: Float32Array, inputGrad: false): null;
   backward(dOut: Float32Array, inputGrad: boolean): Float32Array | null;
   backward(dOut: Float32Array, inputGrad = true): Float32Array | null {
-    const { inDim, T, B } = this;
+    const { inDim, T, B, n, srcF, srcB } = this;
     const H = this.hidden;
-    const n = T * B;
-    const rev = this.rev;
-    const d = exactly(dOut, n * 2 * H, "BiLSTM output gradient");
-    const dF = this.dF.get(n * H);
-    const dB = this.dB.get(n * H);
-    for (let r = 0; r < n; r++) {
-      const o = r * 2 * H;
-      const s = rev[r]! * 2 * H + H; // reversed row r came from original row rev[r]
-      for (let j = 0; j < H; j++) {
-        dF[r * H + j] = d[o + j]!;
-        dB[r * H + j] = d[s + j]!;
-      }
+    const d = exactly(dOut, T * B * 2 * H, "BiLSTM output gradient");
+    // Scatter dOut straight into each direction's running gradient.
+    const gf = this.fwd.sequenceGrad(null, inputGrad);
+    const gb = this.bwd.sequenceGrad(null, inputGrad);
+    for (let q = 0; q < n; q++) {
+      const f = srcF[q]! * 2 * H;
+      const b = srcB[q]! * 2 * H + H;
+      gf.dh.set(d.subarray(f, f + H), q * H);
+      gb.dh.set(d.subarray(b, b + H), q * H);
     }
-    const dxF = this.fwd.backward(dF, inputGrad);
-    const dxB = this.bwd.backward(dB, inputGrad);
-    if (dxF === null || dxB === null) return null;
-    // dx = dx→ + (dx← put back in the original order)
-    const dx = this.dx.get(n * inDim);
-    for (let r = 0; r < n; r++) {
-      const o = r * inDim;
-      const s = rev[r]! * inDim;
-      for (let j = 0; j < inDim; j++) dx[o + j] = dxF[o + j]! + dxB[s + j]!;
+    this.k.lstmBackward([gf, gb]);
+    if (gf.dx === null || gb.dx === null) return null;
+    const dx = this.dx.get(T * B * inDim);
+    dx.fill(0);
+    for (let q = 0; q < n; q++) dx.set(gf.dx.subarray(q * inDim, (q + 1) * inDim), srcF[q]! * inDim);
+    const dxB = gb.dx;
+    for (let q = 0; q < n; q++) {
+      const o = srcB[q]! * inDim;
+      const s = q * inDim;
+      for (let j = 0; j < inDim; j++) dx[o + j]! += dxB[s + j]!;
     }
     return dx;
   }
 
   /** Free kernel memory (parameters included); the layer is unusable afterwards. */
   dispose(): void {
-    for (const b of [this.xRev, this.out, this.dF, this.dB, this.dx]) b.release();
+    for (const b of [this.xF, this.xB, this.out, this.dx, this.sizes]) b.release();
     this.fwd.dispose();
     this.bwd.dispose();
   }
+}
+
+/** dst[r] = src[rows[r]] for n rows of `width` floats. */
+function gatherRows(dst: Float32Array, src: Float32Array, rows: Int32Array, n: number, width: number): Float32Array {
+  for (let r = 0; r < n; r++) {
+    const s = rows[r]! * width;
+    dst.set(src.subarray(s, s + width), r * width);
+  }
+  return dst;
 }

@@ -1,0 +1,134 @@
+// A whole LSTM direction in one call: the time loop runs here, not in
+// JavaScript, with the recurrent weights packed once per call instead of once
+// per time step. Layout: a *packed sequence* (PyTorch's PackedSequence): the
+// rows of step t are the first bs[t] sentences (sorted longest first), steps
+// are stored one after another, N = Σ bs[t] rows in all. Padding is never
+// computed. See Kernels.lstmForward / lstmBackward for the contract.
+
+import { lstmCellForward, lstmCellBackward } from "./cell";
+import { gemmDriver, packBAll, packedBFloats, BEST_MICRO, NARROW_MICRO, GEMM_SCRATCH_BYTES } from "./gemm";
+
+// @ts-ignore: decorator
+@inline function kidFor(n: i32): i32 { return n < 16 ? NARROW_MICRO : BEST_MICRO; }
+
+/** Bytes of workspace a sequence call needs for hidden size H: GEMM scratch + packed W_hh (either orientation). */
+export function lstmWorkspaceBytes(H: i32): usize {
+  const G = 4 * H;
+  const fwd = packedBFloats(kidFor(G), G, H);
+  const bwd = packedBFloats(kidFor(H), H, G);
+  return GEMM_SCRATCH_BYTES + 64 + (<usize>(fwd > bwd ? fwd : bwd) << 2);
+}
+
+function gemmAuto(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, beta: i32, scratch: usize): void {
+  gemmDriver(kidFor(n), transA, transB, m, n, k, a, b, 0, c, beta, scratch);
+}
+
+/** x[r, :] += bias. */
+function addBiasRows(rows: i32, cols: i32, x: usize, bias: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>r * cols << 2);
+    let j = 0;
+    for (; j + 3 < cols; j += 4) { const o = <usize>j << 2; v128.store(xr + o, f32x4.add(v128.load(xr + o), v128.load(bias + o))); }
+    for (; j < cols; j++) { const o = <usize>j << 2; store<f32>(xr + o, load<f32>(xr + o) + load<f32>(bias + o)); }
+  }
+}
+
+/** out[j] += Σ_r x[r, j]. */
+function sumRowsAcc(rows: i32, cols: i32, x: usize, out: usize): void {
+  const ld = <usize>cols << 2;
+  let j = 0;
+  for (; j + 7 < cols; j += 8) {
+    const o = <usize>j << 2;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    let p = x + o;
+    for (let r = 0; r < rows; r++) { s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p, 16)); p += ld; }
+    v128.store(out + o, f32x4.add(v128.load(out + o), s0));
+    v128.store(out + o, f32x4.add(v128.load(out + o, 16), s1), 16);
+  }
+  for (; j < cols; j++) {
+    let s: f32 = 0;
+    for (let r = 0; r < rows; r++) s += load<f32>(x + ((<usize>r * cols + j) << 2));
+    const o = out + (<usize>j << 2);
+    store<f32>(o, load<f32>(o) + s);
+  }
+}
+
+/**
+ * Forward over a packed sequence. x: N×in; gates: N×4H (activations out);
+ * c: (bs[0]+N)×H (a zero block for step −1, then c_t); h: N×H; hPrev: N×H
+ * (row (t,i) = h_{t−1,i}, zeros at t = 0, kept for the weight gradient).
+ */
+export function lstmSeqForward(inDim: i32, H: i32, steps: i32, bs: usize, x: usize, wIh: usize, wHh: usize, b: usize,
+  gates: usize, c: usize, h: usize, hPrev: usize, work: usize): void {
+  if (steps <= 0) return;
+  const G = 4 * H;
+  const B0 = load<i32>(bs);
+  let N = 0;
+  for (let t = 0; t < steps; t++) N += load<i32>(bs + (<usize>t << 2));
+  const scratch = work;
+  const wPack = (work + GEMM_SCRATCH_BYTES + 63) & ~<usize>63;
+  const kid = kidFor(G);
+  // Input projection of every step at once, then the recurrent weights packed once.
+  gemmAuto(false, false, N, G, inDim, x, wIh, gates, 0, scratch);
+  addBiasRows(N, G, gates, b);
+  packBAll(kid, false, H, G, wHh, wPack);
+  const rowH = <usize>H << 2, rowG = <usize>G << 2;
+  memory.fill(c, 0, <usize>B0 * rowH);
+  memory.fill(hPrev, 0, <usize>B0 * rowH);
+  let off = 0, offPrev = 0;
+  for (let t = 0; t < steps; t++) {
+    const Bt = load<i32>(bs + (<usize>t << 2));
+    const g = gates + <usize>off * rowG;
+    // gates_t += h_{t−1}·W_hh (h_{−1} = 0).
+    if (t > 0) gemmDriver(kid, false, false, Bt, G, H, hPrev + <usize>off * rowH, 0, wPack, g, 1, scratch);
+    const cPrev = t == 0 ? c : c + <usize>(B0 + offPrev) * rowH;
+    lstmCellForward(Bt, H, g, cPrev, c + <usize>(B0 + off) * rowH, h + <usize>off * rowH, H);
+    if (t + 1 < steps) {
+      const Bn = load<i32>(bs + (<usize>(t + 1) << 2));
+      memory.copy(hPrev + <usize>(off + Bt) * rowH, h + <usize>off * rowH, <usize>Bn * rowH);
+    }
+    offPrev = off;
+    off += Bt;
+  }
+}
+
+/**
+ * Backpropagation through time over a packed sequence (after lstmSeqForward
+ * with the same arguments). dh: N×H, dL/dh_t from above, used as the running
+ * gradient (clobbered); dc: bs[0]×H workspace; dGates: N×4H out. Accumulates
+ * gWih += xᵀ·dGates, gWhh += hPrevᵀ·dGates, gB += Σ dGates; dx (N×in) is
+ * overwritten with dGates·W_ihᵀ unless it is 0.
+ */
+export function lstmSeqBackward(inDim: i32, H: i32, steps: i32, bs: usize, x: usize, wIh: usize, wHh: usize,
+  gates: usize, c: usize, hPrev: usize, dh: usize, dc: usize, dGates: usize, dx: usize,
+  gWih: usize, gWhh: usize, gB: usize, work: usize): void {
+  if (steps <= 0) return;
+  const G = 4 * H;
+  const B0 = load<i32>(bs);
+  let N = 0;
+  for (let t = 0; t < steps; t++) N += load<i32>(bs + (<usize>t << 2));
+  const scratch = work;
+  const wPack = (work + GEMM_SCRATCH_BYTES + 63) & ~<usize>63;
+  const kid = kidFor(H);
+  // dh_{t−1} += dGates_t·W_hhᵀ: op(B) = W_hhᵀ (stored H×4H = n×k), packed once.
+  packBAll(kid, true, G, H, wHh, wPack);
+  const rowH = <usize>H << 2, rowG = <usize>G << 2;
+  let off = N;
+  for (let t = steps - 1; t >= 0; t--) {
+    const Bt = load<i32>(bs + (<usize>t << 2));
+    const Bn = t + 1 < steps ? load<i32>(bs + (<usize>(t + 1) << 2)) : 0;
+    off -= Bt;
+    // Sentences whose last step is t get no dc from the future.
+    if (Bt > Bn) memory.fill(dc + <usize>Bn * rowH, 0, <usize>(Bt - Bn) * rowH);
+    const Bp = t > 0 ? load<i32>(bs + (<usize>(t - 1) << 2)) : 0;
+    const cPrev = t == 0 ? c : c + <usize>(B0 + off - Bp) * rowH;
+    const dg = dGates + <usize>off * rowG;
+    lstmCellBackward(Bt, H, gates + <usize>off * rowG, cPrev, c + <usize>(B0 + off) * rowH, dh + <usize>off * rowH, H, dc, dg);
+    if (t > 0) gemmDriver(kid, false, true, Bt, H, G, dg, 0, wPack, dh + <usize>(off - Bp) * rowH, 1, scratch);
+  }
+  // All steps stacked: the weight and bias gradients in three big products.
+  gemmAuto(true, false, H, G, N, hPrev, dGates, gWhh, 1, scratch);
+  gemmAuto(true, false, inDim, G, N, x, dGates, gWih, 1, scratch);
+  sumRowsAcc(N, G, dGates, gB);
+  if (dx != 0) gemmAuto(false, true, N, inDim, G, dGates, wIh, dx, 0, scratch);
+}
