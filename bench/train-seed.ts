@@ -4,14 +4,14 @@
  * shuffled batches and with length buckets, inference tokens/s on dev, and
  * peak RSS. Prints one JSON object per line.
  *
- *   node dist/bench/train-seed.js [--batches N] [--kernels wasm|reference]
+ *   node dist/bench/train-seed.js [--batches N] [--kernels wasm|reference] [--threads 1|2]
  * Data: $LSTM_NER_DATA (default ../shared/data), vectors: $LSTM_NER_GLOVE or
  * the GloVe file found there.
  */
 import * as path from "node:path";
 import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
-import { getKernels } from "../src/engine/index.js";
+import { disposeKernels, getKernels } from "../src/engine/index.js";
 import { NerModel } from "../src/model/ner.js";
 import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
 import { encodeSentences, predictIds } from "../src/train/trainer.js";
@@ -23,13 +23,15 @@ const arg = (name: string, def: string): string => {
 };
 const nBatches = Number(arg("--batches", "150"));
 const kind = arg("--kernels", "wasm") as "wasm" | "reference";
+const threadsArg = arg("--threads", "");
 const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
 const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
 
 const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
 const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? "glove-wiki-gigaword-50", { dataDir, offline: true });
-const kernels = await getKernels(kind);
-print({ bench: "setup", kernels: kernels.name, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
+const kernels = await getKernels(kind, threadsArg === "" ? {} : { threads: Number(threadsArg) });
+const threads = (kernels as { threads?: number }).threads ?? 1;
+print({ bench: "setup", kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
 
 const model = NerModel.create(kernels, {
   vectors, labels: ds.labels, scheme: "IOB2", hidden: 256, bidirectional: true,
@@ -62,6 +64,8 @@ for (const batching of ["plain", "bucket"] as const) {
   print({ bench: "train", batching, batches: batches.length, tokens, padded_positions: padded, seconds: +s.toFixed(2), tokens_per_s: Math.round(tokens / s) });
 }
 
+// Peak RSS up to here covers loading + training only (inference at batch 256 needs more).
+print({ bench: "memory", after: "training", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
 const dev = encodeSentences(ds.validation, enc).map((s) => ({ ids: s.ids }));
 const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
 for (const bs of [32, 256]) {
@@ -74,4 +78,5 @@ for (const bs of [32, 256]) {
   times.sort((a, b) => a - b);
   print({ bench: "inference", batch: bs, sorted_by_length: true, tokens: devTokens, seconds: +times[1]!.toFixed(3), tokens_per_s: Math.round(devTokens / times[1]!) });
 }
-print({ bench: "memory", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
+print({ bench: "memory", after: "inference", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
+await disposeKernels();
