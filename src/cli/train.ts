@@ -44,6 +44,7 @@ const say = (line: string): void => {
 };
 
 export async function runTrain(o: TrainCliOptions): Promise<void> {
+  const started = performance.now();
   const preset = applyOverrides(getPreset(o.preset), o.set);
   const cfg = {
     ...preset,
@@ -154,7 +155,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
       if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
     },
   });
-  say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}`);
+  say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}; ${((performance.now() - started) / 60000).toFixed(1)} min in all`);
 }
 
 function round(x: number, digits: number): number {
