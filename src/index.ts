@@ -33,3 +33,7 @@ export { Rng } from "./util/random.js";
 export { LstmNerError } from "./util/errors.js";
 export { download } from "./util/download.js";
 export { cacheDir } from "./util/cache.js";
+
+export { load, createNlp, nlpFromBytes, Doc, Token, Span, displacy, type Nlp, type DocJSON } from "./pipeline/index.js";
+export { FeatureTagger } from "./nn/feature-tagger.js";
+export { type FeatureOptions, type OptimizerOptions } from "./model/ner.js";
