@@ -1,7 +1,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { isSparseRows, type SparseRowsParam } from "./sparse.js";
+import { RowSlots, isSparseRows, type SparseRowsParam } from "./sparse.js";
 
 /** Hyper-parameters of {@link Adam} (PyTorch's defaults). */
 export interface AdamOptions {
@@ -21,41 +21,6 @@ export interface AdamState {
   m: Record<string, Float32Array>;
   v: Record<string, Float32Array>;
   rows: Record<string, Int32Array>;
-}
-
-/** Moments of the rows of a sparse parameter that have ever been updated. */
-class RowMoments {
-  /** slotOf[row] = index of the row's moments, or −1. */
-  readonly slotOf: Int32Array;
-  slotRows = new Int32Array(0);
-  m = new Float32Array(0);
-  v = new Float32Array(0);
-  slots = 0;
-
-  constructor(size: number, readonly dim: number) {
-    this.slotOf = new Int32Array(size).fill(-1);
-  }
-
-  slot(row: number): number {
-    let s = this.slotOf[row]!;
-    if (s >= 0) return s;
-    s = this.slots++;
-    if (s >= this.slotRows.length) {
-      const cap = Math.max(64, this.slotRows.length * 2);
-      this.slotRows = grow(this.slotRows, cap);
-      this.m = grow(this.m, cap * this.dim);
-      this.v = grow(this.v, cap * this.dim);
-    }
-    this.slotOf[row] = s;
-    this.slotRows[s] = row;
-    return s;
-  }
-}
-
-function grow<T extends Float32Array | Int32Array>(a: T, n: number): T {
-  const b = (a instanceof Float32Array ? new Float32Array(n) : new Int32Array(n)) as T;
-  b.set(a);
-  return b;
 }
 
 /**
@@ -82,7 +47,7 @@ export class Adam {
   readonly eps: number;
   private t = 0;
   private readonly dense: { p: Param; m: Float32Array; v: Float32Array }[] = [];
-  private readonly sparse: { p: SparseRowsParam; s: RowMoments }[] = [];
+  private readonly sparse: { p: SparseRowsParam; s: RowSlots }[] = [];
 
   constructor(private readonly k: Kernels, params: readonly Param[], options: AdamOptions = {}) {
     this.lr = options.lr ?? 1e-3;
@@ -93,7 +58,7 @@ export class Adam {
     for (const p of params) {
       if (names.has(p.name)) throw new LstmNerError(`Adam: two parameters are named "${p.name}"`);
       names.add(p.name);
-      if (isSparseRows(p)) this.sparse.push({ p, s: new RowMoments(p.value.length / p.rowDim, p.rowDim) });
+      if (isSparseRows(p)) this.sparse.push({ p, s: new RowSlots(p.value.length / p.rowDim, p.rowDim, 2) });
       else this.dense.push({ p, m: k.alloc(p.value.length), v: k.alloc(p.value.length) });
     }
   }
@@ -118,8 +83,8 @@ export class Adam {
         const row = rows[i]!;
         const o = row * d;
         const so = s.slot(row) * d;
-        const m = s.m;
-        const v = s.v;
+        const m = s.buffers[0]!;
+        const v = s.buffers[1]!;
         for (let j = 0; j < d; j++) {
           const g = p.grad[o + j]!;
           m[so + j] = beta1 * m[so + j]! + (1 - beta1) * g;
@@ -148,8 +113,8 @@ export class Adam {
       st.v[p.name] = v.slice();
     }
     for (const { p, s } of this.sparse) {
-      st.m[p.name] = s.m.slice(0, s.slots * s.dim);
-      st.v[p.name] = s.v.slice(0, s.slots * s.dim);
+      st.m[p.name] = s.buffers[0]!.slice(0, s.slots * s.dim);
+      st.v[p.name] = s.buffers[1]!.slice(0, s.slots * s.dim);
       st.rows[p.name] = s.slotRows.slice(0, s.slots);
     }
     return st;
@@ -189,14 +154,14 @@ export class Adam {
     }
     for (const entry of this.sparse) {
       const { p } = entry;
-      const s = new RowMoments(entry.s.slotOf.length, entry.s.dim);
+      const s = new RowSlots(entry.s.slotOf.length, entry.s.dim, 2);
       const rows = state.rows[p.name]!;
       const m = state.m[p.name]!;
       const v = state.v[p.name]!;
       for (let i = 0; i < rows.length; i++) {
         const so = s.slot(rows[i]!) * s.dim;
-        s.m.set(m.subarray(i * s.dim, (i + 1) * s.dim), so);
-        s.v.set(v.subarray(i * s.dim, (i + 1) * s.dim), so);
+        s.buffers[0]!.set(m.subarray(i * s.dim, (i + 1) * s.dim), so);
+        s.buffers[1]!.set(v.subarray(i * s.dim, (i + 1) * s.dim), so);
       }
       entry.s = s;
     }

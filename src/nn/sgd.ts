@@ -1,6 +1,6 @@
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { isSparseRows, type SparseRowsParam } from "./sparse.js";
+import { RowSlots, isSparseRows, type SparseRowsParam } from "./sparse.js";
 
 /** A learning-rate schedule: the rate for a 0-based epoch, given the initial rate. */
 export type LrSchedule = (epoch: number, lr0: number) => number;
@@ -33,36 +33,6 @@ export interface SgdState {
   rows: Record<string, Int32Array>;
 }
 
-/** Velocities of the rows of a sparse parameter that have ever been updated. */
-class RowVelocity {
-  readonly slotOf: Int32Array;
-  slotRows = new Int32Array(0);
-  v = new Float32Array(0);
-  slots = 0;
-
-  constructor(size: number, readonly dim: number) {
-    this.slotOf = new Int32Array(size).fill(-1);
-  }
-
-  slot(row: number): number {
-    let s = this.slotOf[row]!;
-    if (s >= 0) return s;
-    s = this.slots++;
-    if (s >= this.slotRows.length) {
-      const cap = Math.max(64, this.slotRows.length * 2);
-      const rows = new Int32Array(cap);
-      rows.set(this.slotRows);
-      const v = new Float32Array(cap * this.dim);
-      v.set(this.v);
-      this.slotRows = rows;
-      this.v = v;
-    }
-    this.slotOf[row] = s;
-    this.slotRows[s] = row;
-    return s;
-  }
-}
-
 /**
  * Stochastic gradient descent with momentum, PyTorch's formulation:
  *   g ← grad + wd·p;   v ← μ·v + g;   p ← p − lr·(nesterov ? g + μ·v : v)
@@ -82,7 +52,7 @@ export class Sgd {
   private readonly schedule: LrSchedule;
   private t = 0;
   private readonly dense: { p: Param; v: Float32Array }[] = [];
-  private readonly sparse: { p: SparseRowsParam; s: RowVelocity }[] = [];
+  private readonly sparse: { p: SparseRowsParam; s: RowSlots }[] = [];
 
   constructor(params: readonly Param[], options: SgdOptions = {}) {
     this.lr0 = options.lr ?? 0.015;
@@ -99,7 +69,7 @@ export class Sgd {
     for (const p of params) {
       if (names.has(p.name)) throw new LstmNerError(`SGD: two parameters are named "${p.name}"`);
       names.add(p.name);
-      if (isSparseRows(p)) this.sparse.push({ p, s: new RowVelocity(p.value.length / p.rowDim, p.rowDim) });
+      if (isSparseRows(p)) this.sparse.push({ p, s: new RowSlots(p.value.length / p.rowDim, p.rowDim, 1) });
       else this.dense.push({ p, v: new Float32Array(this.momentum > 0 ? p.value.length : 0) });
     }
   }
@@ -124,7 +94,7 @@ export class Sgd {
       const rows = p.touched.rows();
       for (let i = 0; i < rows.length; i++) {
         const so = this.momentum > 0 ? s.slot(rows[i]!) * d : 0;
-        this.update(p.value, p.grad, s.v, rows[i]! * d, so, d);
+        this.update(p.value, p.grad, s.buffers[0]!, rows[i]! * d, so, d);
       }
     }
   }
@@ -144,7 +114,7 @@ export class Sgd {
     const st: SgdState = { t: this.t, lr: this.lr, velocity: {}, rows: {} };
     for (const { p, v } of this.dense) st.velocity[p.name] = v.slice();
     for (const { p, s } of this.sparse) {
-      st.velocity[p.name] = s.v.slice(0, s.slots * s.dim);
+      st.velocity[p.name] = s.buffers[0]!.slice(0, s.slots * s.dim);
       st.rows[p.name] = s.slotRows.slice(0, s.slots);
     }
     return st;
@@ -175,12 +145,12 @@ export class Sgd {
     this.lr = state.lr;
     for (const { p, v } of this.dense) v.set(state.velocity[p.name]!);
     for (const entry of this.sparse) {
-      const s = new RowVelocity(entry.s.slotOf.length, entry.s.dim);
+      const s = new RowSlots(entry.s.slotOf.length, entry.s.dim, 1);
       const rows = state.rows[entry.p.name]!;
       const v = state.velocity[entry.p.name]!;
       for (let i = 0; i < rows.length; i++) {
-        const so = s.slot(rows[i]!) * s.dim; // may grow s.v: take the slot first
-        s.v.set(v.subarray(i * s.dim, (i + 1) * s.dim), so);
+        const so = s.slot(rows[i]!) * s.dim; // may grow the buffers: take the slot first
+        s.buffers[0]!.set(v.subarray(i * s.dim, (i + 1) * s.dim), so);
       }
       entry.s = s;
     }

@@ -51,3 +51,44 @@ export interface SparseRowsParam extends Param {
 export function isSparseRows(p: Param): p is SparseRowsParam {
   return (p as Partial<SparseRowsParam>).touched instanceof TouchedRows;
 }
+
+/**
+ * Per-row optimiser state (Adam's moments, SGD's velocity) for the rows of a
+ * row-sparse parameter that have ever been updated: each row gets a slot the
+ * first time it is seen, and `buffers[i]` holds `dim` values per slot.
+ */
+export class RowSlots {
+  /** slotOf[row] = the row's slot, or −1. */
+  readonly slotOf: Int32Array;
+  /** slotRows[slot] = its row. */
+  slotRows = new Int32Array(0);
+  /** One array per kind of state, `dim` values per slot. */
+  buffers: Float32Array[];
+  slots = 0;
+
+  constructor(size: number, readonly dim: number, kinds: number) {
+    this.slotOf = new Int32Array(size).fill(-1);
+    this.buffers = Array.from({ length: kinds }, () => new Float32Array(0));
+  }
+
+  /** The slot of `row`, made on first use (may replace the buffers: read them after calling). */
+  slot(row: number): number {
+    let s = this.slotOf[row]!;
+    if (s >= 0) return s;
+    s = this.slots++;
+    if (s >= this.slotRows.length) {
+      const cap = Math.max(64, this.slotRows.length * 2);
+      const rows = new Int32Array(cap);
+      rows.set(this.slotRows);
+      this.slotRows = rows;
+      this.buffers = this.buffers.map((b) => {
+        const grown = new Float32Array(cap * this.dim);
+        grown.set(b);
+        return grown;
+      });
+    }
+    this.slotOf[row] = s;
+    this.slotRows[s] = row;
+    return s;
+  }
+}
