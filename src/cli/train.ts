@@ -13,6 +13,7 @@ import { NerModel } from "../model/ner.js";
 import { saveNerModel } from "../model/ner-node.js";
 import { LstmNerError } from "../util/errors.js";
 import { labelsFromSentences } from "./labels.js";
+import { VERSION } from "../version.js";
 
 /** Options of `lstm-ner train` as commander hands them over. */
 export interface TrainCliOptions {
@@ -110,11 +111,10 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
     ? `BiLSTM${cfg.feature.chars ? "-CNN" : ""}-${cfg.feature.output.toUpperCase()} (${model.trainScheme})`
     : cfg.bidirectional ? "BiLSTM" : "LSTM";
   say(`model: ${arch} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
+  // Everything needed to repeat the run: the resolved recipe, the seed, the data and vectors used.
   const training = {
-    preset: preset.name, seed: o.seed, epochs: cfg.epochs, batch_size: cfg.batchSize, lr: cfg.lr,
-    batching: cfg.batching, optimizer: cfg.optimizer, momentum: cfg.momentum, lr_decay: cfg.lrDecay,
-    clip_norm: cfg.clipNorm, trainable_embeddings: cfg.trainableEmbeddings, extend_vocab: cfg.extendVocab,
-    embeddings: vectors.source, ...dataDesc,
+    preset: preset.name, recipe: cfg, overrides: o.set, seed: o.seed, kernels: kernels.name,
+    lstm_ner_version: VERSION, embeddings: vectors.source, ...dataDesc,
   };
 
   if (o.log) {
