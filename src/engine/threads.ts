@@ -39,7 +39,10 @@ export class Helper {
     ctl.fill(0);
     let worker: NodeWorker;
     try {
-      worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: { module, memory, ctlOffset } });
+      worker = new Worker(new URL("./worker.js", import.meta.url), {
+        workerData: { module, memory, ctlOffset },
+        execArgv: [], // the parent's flags (e.g. --input-type) may not apply to a worker file
+      });
     } catch (e) {
       throw new LstmNerError(`cannot start the kernels' helper thread (${(e as Error).message})`, { cause: e });
     }

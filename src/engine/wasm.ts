@@ -375,7 +375,12 @@ function makeKernels(e: Exports, memory: WebAssembly.Memory, shared: boolean): W
     if (helper !== null) return;
     const wt = await nodeWorkerThreads();
     if (wt === null) return; // no worker_threads: stay single-threaded
-    helper = await Helper.start(wt.Worker, module, memory, heap.allocBytes(Helper.CONTROL_BYTES));
+    const ctl = heap.allocBytes(Helper.CONTROL_BYTES);
+    try {
+      helper = await Helper.start(wt.Worker, module, memory, ctl);
+    } catch {
+      heap.freeBytes(ctl); // the worker could not start here: stay single-threaded (kernels.threads tells)
+    }
   };
   internals.set(kernels, { exports: e, wrapGemm: gemmWith, startHelper });
   return kernels;
