@@ -11,7 +11,8 @@
  */
 import { Rng } from "../src/util/random.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
-import type { Kernels } from "../src/engine/kernels.js";
+import type { Kernels, LstmSequenceGrad } from "../src/engine/kernels.js";
+import { lstmBackwardWith, lstmForwardWith } from "../src/engine/lstmseq.js";
 import { loadWasmKernels, gemmVariants, type GemmVariant } from "../src/engine/wasm.js";
 
 const json = process.argv.includes("--json");
@@ -144,5 +145,35 @@ lab("adam", "575488 params", 575488 * 4 * 6, [575488, 575488, 575488, 575488], (
     const err = Math.max(maxRelErr(lp, want.logp), maxRelErr(d, want.d));
     const us = time(() => kern.logSoftmaxNll(rows, cols, zz, ll, lp, d));
     emit({ kernel: "logSoftmaxNll", shape: `${rows}x${cols}`, variant: kern === ref ? "ts-reference" : "wasm-simd", maxRelErr: err, us, rate: (rows * cols * 12) / us / 1e3, unit: "GB/s" });
+  }
+}
+
+// A whole LSTM direction (in 100, H 256, 20 steps of a 32-sentence packed batch):
+// the time loop in JavaScript over the basic kernels (W_hh packed again every
+// step) vs one call of the sequence kernel (loop in WASM, W_hh packed once).
+{
+  const inDim = 100, Hs = 256, steps = 20, n = 32 * steps;
+  const mk = (): LstmSequenceGrad => {
+    const r = new Rng(3);
+    const f = (len: number, s: number): Float32Array => filled(k, len, () => r.uniform(-s, s));
+    const bs = k.allocInt32(steps); bs.fill(32);
+    return { inDim, hidden: Hs, batchSizes: bs, x: f(n * inDim, 1), wIh: f(inDim * 4 * Hs, 0.06), wHh: f(Hs * 4 * Hs, 0.06), b: f(4 * Hs, 0.06),
+      gates: k.alloc(n * 4 * Hs), c: k.alloc((32 + n) * Hs), h: k.alloc(n * Hs), hPrev: k.alloc(n * Hs),
+      dh: f(n * Hs, 1), dc: k.alloc(32 * Hs), dGates: k.alloc(n * 4 * Hs), dx: null, gWih: k.alloc(inDim * 4 * Hs), gWhh: k.alloc(Hs * 4 * Hs), gB: k.alloc(4 * Hs) };
+  };
+  const want = mk(), got = mk();
+  lstmForwardWith(k, want); lstmBackwardWith(k, want);
+  k.lstmForward([got]); k.lstmBackward([got]);
+  const err = Math.max(maxRelErr(got.h, want.h), maxRelErr(got.gWhh, want.gWhh));
+  const fwdFlops = 2 * n * 4 * Hs * (inDim + Hs), bwdFlops = 2 * n * 4 * Hs * (inDim + 2 * Hs);
+  const shape = `in${inDim} H${Hs} 20x32`;
+  for (const [variant, fwd, bwd] of [
+    ["js-loop-basic-kernels", () => lstmForwardWith(k, want), () => lstmBackwardWith(k, want)],
+    ["wasm-sequence", () => k.lstmForward([got]), () => k.lstmBackward([got])],
+  ] as const) {
+    const us = time(fwd);
+    emit({ kernel: "lstmForward", shape, variant, maxRelErr: err, us, rate: fwdFlops / us / 1e3, unit: "GFLOP/s" });
+    const ub = time(() => { fwd(); bwd(); }) - us;
+    emit({ kernel: "lstmBackward", shape, variant, maxRelErr: err, us: ub, rate: bwdFlops / ub / 1e3, unit: "GFLOP/s" });
   }
 }
