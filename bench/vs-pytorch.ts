@@ -10,7 +10,9 @@
  * ratios last.
  *
  *   node dist/bench/vs-pytorch.js [--batches N] [--threads 1|2] [--torch-threads N] [--torch-infer-reps N] [--no-python]
- * (PyTorch's inference is slow: --torch-infer-reps 1 saves minutes.)
+ * PyTorch runs with 2 threads as pytorch_seed.py does; on a busy 2-core machine
+ * its OpenBLAS threads fight for the cores and it runs many times slower than
+ * with --torch-threads 1, so report both. --torch-infer-reps 1 saves minutes.
  * Data: $LSTM_NER_DATA (default ../shared/data).
  */
 import { spawnSync } from "node:child_process";
