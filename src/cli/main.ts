@@ -6,6 +6,7 @@
  */
 import { Command, Option } from "commander";
 import { LstmNerError } from "../util/errors.js";
+import { disposeKernels } from "../engine/index.js";
 import { runTrain } from "./train.js";
 import { runEvaluate } from "./evaluate.js";
 import { runPredict } from "./predict.js";
@@ -49,6 +50,7 @@ program.command("train").description("train a model and keep the best epoch on d
   .option("--out <file>", "model file to write (the best epoch; rewritten whenever dev improves)")
   .option("--log <file>", "JSON-lines log, one object per epoch")
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .addOption(new Option("--max-batches <n>", "stop each epoch after n batches (smoke runs)").argParser(int("--max-batches")).hideHelp())
   .option("--no-progress", "no progress bar")
   .action(runTrain);
@@ -58,6 +60,7 @@ program.command("evaluate").description("score a model on a gold CoNLL file (con
   .requiredOption("--data <file>", "gold CoNLL file")
   .option("--json", "print one JSON object instead of the conlleval table")
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .action(runEvaluate);
 
 program.command("predict").description("tag texts (arguments, a file or stdin) or CoNLL input; streams any size")
@@ -67,6 +70,7 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .addOption(new Option("--format <fmt>", "output: conll (token tag), jsonl (one Doc JSON per text), html (displaCy-style page)").choices(["conll", "jsonl", "html"]).default("conll"))
   .option("--output <file>", "output file (default: standard output)")
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .argument("[text...]", "texts to tag (instead of --input)")
   .action(runPredict);
 
@@ -77,10 +81,12 @@ program.command("serve").description("serve a model over HTTP: POST /ner, GET /h
   .option("--max-body <bytes>", "largest request body; larger ones get 413", int("--max-body"), 1 << 20)
   .option("--timeout <s>", "seconds to receive a whole request; slower ones get 408", num("--timeout"), 30)
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .action(runServe);
 
 try {
   await program.parseAsync(process.argv);
+  await disposeKernels();
 } catch (err) {
   if (err instanceof LstmNerError) {
     process.stderr.write(`lstm-ner: error: ${err.message}\n`);

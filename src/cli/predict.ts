@@ -1,3 +1,4 @@
+import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Writable } from "node:stream";
@@ -9,13 +10,12 @@ import type { Nlp } from "../pipeline/nlp.js";
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
 
-export interface PredictCliOptions {
+export interface PredictCliOptions extends KernelCliOptions {
   model: string;
   input?: string;
   inputFormat: "conll" | "text";
   format: "conll" | "jsonl" | "html";
   output?: string;
-  kernels: "auto" | "wasm" | "reference";
 }
 
 /** Texts (or CoNLL sentences) are tagged in groups of this many, so input of any size streams through. */
@@ -31,7 +31,7 @@ type Item = { text: string } | ConllItem | { raw: string };
 
 export async function runPredict(texts: string[], o: PredictCliOptions): Promise<void> {
   if (texts.length > 0 && o.input) throw new LstmNerError("give texts as arguments or --input, not both");
-  const nlp = await load(o.model, { kernels: o.kernels });
+  const nlp = await load(o.model, { kernels: await cliKernels(o) });
   const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
   const outError = new Promise<never>((_, reject) => {
     out.once("error", (e: NodeJS.ErrnoException) => reject(new LstmNerError(`cannot write output (${e.code ?? e.message})`, { file: o.output ?? "<stdout>", cause: e })));

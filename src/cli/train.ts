@@ -1,3 +1,4 @@
+import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { appendFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
@@ -8,7 +9,6 @@ import { readConll } from "../data/conll.js";
 import { CONLL_LABELS, type Sentence } from "../data/types.js";
 import { detectScheme } from "../data/schemes.js";
 import { loadVectors } from "../embeddings/registry.js";
-import { getKernels } from "../engine/index.js";
 import { NerModel } from "../model/ner.js";
 import { saveNerModel } from "../model/ner-node.js";
 import { LstmNerError } from "../util/errors.js";
@@ -16,7 +16,7 @@ import { labelsFromSentences } from "./labels.js";
 import { VERSION } from "../version.js";
 
 /** Options of `lstm-ner train` as commander hands them over. */
-export interface TrainCliOptions {
+export interface TrainCliOptions extends KernelCliOptions {
   preset: string;
   dataset?: string;
   data?: string;
@@ -34,7 +34,6 @@ export interface TrainCliOptions {
   patience?: number;
   out?: string;
   log?: string;
-  kernels: "auto" | "wasm" | "reference";
   maxBatches?: number;
   progress: boolean;
   set: string[];
@@ -92,7 +91,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   if (vectors.notice) say(`note: ${vectors.notice}`);
   say(`word vectors: ${vectors.words.length} × ${vectors.dim} from ${vectors.source} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
-  const kernels = await getKernels(o.kernels);
+  const kernels = await cliKernels(o);
   const model = NerModel.create(kernels, {
     vectors,
     labels,
