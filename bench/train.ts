@@ -1,10 +1,11 @@
 /**
- * Throughput of the seed model (BiLSTM 256 over frozen GloVe, batch 32) on
- * CoNLL++: training tokens/s (real, non-pad tokens) with the exercise's plain
- * shuffled batches and with length buckets, inference tokens/s on dev, and
- * peak RSS. Prints one JSON object per line.
+ * Throughput of a preset's model on CoNLL++ — `seed` (BiLSTM 256 over frozen
+ * GloVe, batch 32) by default, or `accurate` (BiLSTM-CNN-CRF): training
+ * tokens/s (real, non-pad tokens) with plain shuffled batches and with length
+ * buckets, inference tokens/s on dev, and peak RSS. Prints one JSON object
+ * per line.
  *
- *   node dist/bench/train-seed.js [--batches N] [--kernels wasm|reference] [--threads 1|2]
+ *   node dist/bench/train.js [--preset seed|accurate] [--batches N] [--kernels wasm|reference] [--threads 1|2]
  * Data: $LSTM_NER_DATA (default ../shared/data), vectors: $LSTM_NER_GLOVE or
  * the GloVe file found there.
  */
@@ -16,11 +17,13 @@ import { NerModel } from "../src/model/ner.js";
 import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
 import { encodeSentences, predictIds } from "../src/train/trainer.js";
 import { Rng } from "../src/util/random.js";
+import { getPreset } from "../src/train/presets.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
 };
+const preset = getPreset(arg("--preset", "seed"));
 const nBatches = Number(arg("--batches", "150"));
 const kind = arg("--kernels", "wasm") as "wasm" | "reference";
 const threadsArg = arg("--threads", "");
@@ -28,22 +31,26 @@ const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
 const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
 
 const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
-const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? "glove-wiki-gigaword-50", { dataDir, offline: true });
+const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? preset.embeddings, { dataDir, offline: true });
 const kernels = await getKernels(kind, threadsArg === "" ? {} : { threads: Number(threadsArg) });
 const threads = (kernels as { threads?: number }).threads ?? 1;
-print({ bench: "setup", kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
+print({ bench: "setup", preset: preset.name, kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
 
+// The model as `lstm-ner train --preset NAME` builds it.
 const model = NerModel.create(kernels, {
-  vectors, labels: ds.labels, scheme: "IOB2", hidden: 256, bidirectional: true,
-  outputs: ds.labels.length + 1, trainableEmbeddings: false, seed: 1,
+  vectors, labels: ds.labels, scheme: "IOB2", hidden: preset.hidden, bidirectional: preset.bidirectional,
+  outputs: ds.labels.length + preset.extraOutputs, trainableEmbeddings: preset.trainableEmbeddings, seed: 1,
+  normalizeDigits: preset.normalizeDigits, trainTokens: ds.train.map((s) => s.tokens), extendVocab: preset.extendVocab,
+  ...(preset.feature ? { feature: preset.feature } : {}),
 });
 const enc = model.encoder();
 const items = encodeSentences(ds.train, enc);
-const opt = model.optimizer(1e-3);
+const opt = model.optimizer({ kind: preset.optimizer, lr: preset.lr, momentum: preset.momentum, lrDecay: preset.lrDecay, clipNorm: preset.clipNorm });
+model.setTraining(true);
 
 for (const batching of ["plain", "bucket"] as const) {
   const rng = new Rng(1);
-  const batches = (batching === "plain" ? batch(shuffled(items, rng), 32) : bucketBatches(items, 32, rng, (s) => s.ids.length)).slice(0, nBatches);
+  const batches = (batching === "plain" ? batch(shuffled(items, rng), preset.batchSize) : bucketBatches(items, preset.batchSize, rng, (s) => s.ids.length)).slice(0, nBatches);
   // Warm-up: sizes the buffers and lets the JIT settle.
   for (const b of batches.slice(0, 5)) {
     model.lossAndGrad(enc.collate(b));
@@ -61,12 +68,13 @@ for (const batching of ["plain", "bucket"] as const) {
     padded += pb.size * pb.maxLen;
   }
   const s = (performance.now() - t0) / 1000;
-  print({ bench: "train", batching, batches: batches.length, tokens, padded_positions: padded, seconds: +s.toFixed(2), tokens_per_s: Math.round(tokens / s) });
+  print({ bench: "train", batching, default_batching: batching === preset.batching, batches: batches.length, tokens, padded_positions: padded, seconds: +s.toFixed(2), tokens_per_s: Math.round(tokens / s) });
 }
 
 // Peak RSS up to here covers loading + training only (inference at batch 256 needs more).
 print({ bench: "memory", after: "training", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
-const dev = encodeSentences(ds.validation, enc).map((s) => ({ ids: s.ids }));
+model.setTraining(false);
+const dev = ds.validation.map((s) => enc.encode(s.tokens));
 const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
 for (const bs of [32, 256]) {
   const times: number[] = [];
