@@ -17,7 +17,7 @@ import { FeatureTagger, resolveFeatureTaggerConfig, type FeatureBatch } from "..
 import { Adam } from "../nn/adam.js";
 import { Sgd, inverseTimeDecay } from "../nn/sgd.js";
 import { clipGradNorm } from "../nn/clip.js";
-import type { Param } from "../nn/param.js";
+import { copyParams, type Param } from "../nn/param.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import { parseModel, type FeatureLayers, type ModelConfig, type SavedModel } from "./format.js";
@@ -302,7 +302,7 @@ export class NerModel implements TrainableModel {
   }
 
   snapshot(): Record<string, Float32Array> {
-    return Object.fromEntries(this.net.params().map((p) => [p.name, p.value.slice()]));
+    return copyParams(this.net.params());
   }
 
   restore(tensors: Record<string, Float32Array>): void {

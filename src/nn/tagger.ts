@@ -1,7 +1,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
-import type { Param } from "./param.js";
+import { type Param, copyParams, loadParams } from "./param.js";
 import type { TaggerBatch } from "./batch.js";
 import { Embedding } from "./embedding.js";
 import { Lstm } from "./lstm.js";
@@ -139,9 +139,7 @@ export class SoftmaxTagger {
 
   /** Copies of every trainable tensor by its stable name (the frozen embedding table is not included). */
   paramTensors(): Record<string, Float32Array> {
-    const out: Record<string, Float32Array> = {};
-    for (const p of this.params()) out[p.name] = p.value.slice();
-    return out;
+    return copyParams(this.params());
   }
 
   /**
@@ -149,19 +147,7 @@ export class SoftmaxTagger {
    * @throws LstmNerError naming a missing, unexpected or wrongly sized tensor; nothing is changed then.
    */
   loadParamTensors(tensors: Record<string, Float32Array>): void {
-    const params = this.params();
-    const expected = new Set(params.map((p) => p.name));
-    for (const name of Object.keys(tensors)) {
-      if (!expected.has(name)) throw new LstmNerError(`tensor "${name}" is not a parameter of this model`);
-    }
-    for (const p of params) {
-      const t = tensors[p.name];
-      if (t === undefined) throw new LstmNerError(`tensor "${p.name}" is missing`);
-      if (t.length !== p.value.length) {
-        throw new LstmNerError(`tensor "${p.name}" has ${t.length} values, expected ${p.value.length} (shape ${p.shape.join("×")})`);
-      }
-    }
-    for (const p of params) p.value.set(tensors[p.name]!);
+    loadParams(this.params(), tensors);
   }
 
   /** Same as {@link paramTensors} (the trainer's name). */
