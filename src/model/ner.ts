@@ -10,7 +10,7 @@ import { buildEmbedding, tokenId } from "../embeddings/vocab.js";
 import { convert, entityTypes, labelsForScheme } from "../data/schemes.js";
 import { padBatch, labelIds, toIds, type Batch, type IdSentence } from "../train/batching.js";
 import type { Encoder, Optimizer, TrainableModel } from "../train/trainer.js";
-import { idsToTags, predictTags, wordEncoder } from "../train/trainer.js";
+import { idsToTags, predictBatched, predictTags, wordEncoder } from "../train/trainer.js";
 import { buildCharVocab, charVocabFromList, featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "../train/features.js";
 import { SoftmaxTagger } from "../nn/tagger.js";
 import { FeatureTagger, resolveFeatureTaggerConfig, type FeatureBatch } from "../nn/feature-tagger.js";
@@ -270,27 +270,10 @@ export class NerModel implements TrainableModel {
   tagWithScores(sentences: readonly (readonly string[])[], batchSize = 64): { tags: string[][]; scores: number[][] } {
     this.setTraining(false);
     const net = this.net;
-    if (!(net instanceof SoftmaxTagger)) {
-      const tags = this.tag(sentences);
-      return { tags, scores: tags.map((t) => t.map(() => NaN)) };
-    }
     const enc = this.encoder();
-    const ids = sentences.map((s) => toIds(s, enc.lookup));
-    const tags: string[][] = sentences.map(() => []);
-    const scores: number[][] = sentences.map(() => []);
-    const order = ids.map((_, i) => i).filter((i) => ids[i]!.length > 0).sort((a, b) => ids[a]!.length - ids[b]!.length);
-    for (let start = 0; start < order.length; start += batchSize) {
-      const idx = order.slice(start, start + batchSize);
-      const b = padBatch(idx.map((i) => ({ ids: ids[i]! })), this.padId);
-      const { pred, prob } = net.predictWithScores(b);
-      idx.forEach((i, bi) => {
-        for (let t = 0; t < b.lengths[bi]!; t++) {
-          tags[i]!.push(this.labels[pred[t * b.size + bi]!] ?? "O");
-          scores[i]!.push(prob[t * b.size + bi]!);
-        }
-      });
-    }
-    return { tags, scores };
+    const run = net instanceof SoftmaxTagger ? (b: Batch) => net.predictWithScores(b) : (b: Batch) => ({ pred: this.predict(b) });
+    const { ids, scores } = predictBatched(sentences.map((s) => enc.encode(s)), enc, batchSize, run);
+    return { tags: ids.map((i) => enc.decode(i)), scores: scores.map((s) => Array.from(s)) };
   }
 
   lossAndGrad(batch: Batch): { loss: number; count: number } {

@@ -185,25 +185,37 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
 }
 
 /**
- * Predict label ids for encoded sentences, in their input order. Sentences
- * are sorted by length and batched so that little compute goes to padding,
- * then put back in order.
+ * Run `run` over encoded sentences sorted by length and batched, so that
+ * little compute goes to padding, and return each sentence's per-token ids
+ * (and scores, when `run` gives them) in input order.
  */
-export function predictIds<I extends IdSentence>(model: Pick<TrainableModel, "predict">, items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize = 64): Int32Array[] {
-  const out: Int32Array[] = items.map(() => new Int32Array(0));
+export function predictBatched<I extends IdSentence>(items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize: number,
+  run: (b: Batch) => { pred: Int32Array; prob?: Float32Array }): { ids: Int32Array[]; scores: Float32Array[] } {
+  const ids: Int32Array[] = items.map(() => new Int32Array(0));
+  const scores: Float32Array[] = items.map(() => new Float32Array(0));
   const order = items.map((_, i) => i).filter((i) => items[i]!.ids.length > 0).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length);
   for (let start = 0; start < order.length; start += batchSize) {
     const idx = order.slice(start, start + batchSize);
     const b = enc.collate(idx.map((i) => items[i]!));
-    const pred = model.predict(b);
+    const { pred, prob } = run(b);
     idx.forEach((i, bi) => {
       const len = b.lengths[bi]!;
       const row = new Int32Array(len);
-      for (let t = 0; t < len; t++) row[t] = pred[t * b.size + bi]!;
-      out[i] = row;
+      const score = new Float32Array(len).fill(NaN);
+      for (let t = 0; t < len; t++) {
+        row[t] = pred[t * b.size + bi]!;
+        if (prob) score[t] = prob[t * b.size + bi]!;
+      }
+      ids[i] = row;
+      scores[i] = score;
     });
   }
-  return out;
+  return { ids, scores };
+}
+
+/** Predict label ids for encoded sentences, in their input order (see {@link predictBatched}). */
+export function predictIds<I extends IdSentence>(model: Pick<TrainableModel, "predict">, items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize = 64): Int32Array[] {
+  return predictBatched(items, enc, batchSize, (b) => ({ pred: model.predict(b) })).ids;
 }
 
 /** Label names from predicted ids; ids outside the label set (the exercise's extra output) read as "O". */
