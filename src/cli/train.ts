@@ -104,7 +104,6 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
     normalizeDigits: cfg.normalizeDigits,
     trainTokens: trainSet.map((s) => s.tokens),
     extendVocab: cfg.extendVocab,
-    readsPadding: cfg.readsPadding,
     ...(cfg.feature ? { feature: cfg.feature } : {}),
   });
   const arch = cfg.feature

@@ -24,8 +24,6 @@ export interface ModelConfig {
   trainableEmbeddings: boolean;
   /** Tokens are lowercased before the vocabulary lookup (GloVe 6B is lowercased). */
   lowercase: boolean;
-  /** Softmax arch: the BiLSTM reads the batch's padding as PyTorch's unpacked nn.LSTM does. */
-  readsPadding?: boolean;
   /** Unknown tokens are retried with digits replaced by 0. */
   normalizeDigits?: boolean;
   /** Scheme of the tags the model reads and writes, when it differs from the scheme it was trained in (`scheme`). */

@@ -55,8 +55,6 @@ export interface NerModelOptions {
   feature?: FeatureOptions;
   /** Retry unknown tokens with digits replaced by 0. */
   normalizeDigits?: boolean;
-  /** Softmax arch: read the batch's padding like PyTorch's unpacked nn.LSTM (see `SoftmaxTaggerConfig.readsPadding`). */
-  readsPadding?: boolean;
   /** Training sentences' tokens: the char vocabulary comes from them, and `extendVocab` counts words in them. */
   trainTokens?: readonly (readonly string[])[];
   /** Give training words missing from the vectors that occur at least this often their own (trainable) rows; 0 = off. */
@@ -114,7 +112,7 @@ export class NerModel implements TrainableModel {
       outputs: config.outputs, trainableEmbeddings: config.trainableEmbeddings,
     };
     if (config.arch === "softmax") {
-      this.net = new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional, readsPadding: config.readsPadding === true }, embedding, rng);
+      this.net = new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
     } else {
       const t = config.tagger!;
       const { constrained, ...layers } = t;
@@ -163,7 +161,6 @@ export class NerModel implements TrainableModel {
       arch: f ? "feature" : "softmax", embDim: vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,
       outputs, trainableEmbeddings: o.trainableEmbeddings, lowercase: true,
       ...(o.normalizeDigits ? { normalizeDigits: true } : {}),
-      ...(o.readsPadding && !f ? { readsPadding: true } : {}),
       ...(f && f.trainScheme !== o.scheme ? { dataScheme: o.scheme } : {}),
       ...(tagger ? { tagger } : {}),
       ...(chars ? { chars } : {}),

@@ -23,13 +23,6 @@ export interface SoftmaxTaggerConfig {
   outputs: number;
   /** Train the embedding table too (default false: frozen). */
   trainableEmbeddings?: boolean;
-  /**
-   * Run the BiLSTM over the padding as PyTorch's unpacked `nn.LSTM` does, so
-   * the backward direction starts at the padded end of the batch (default
-   * false: each sentence is read from its own last token, and tags do not
-   * depend on what else is in the batch).
-   */
-  readsPadding?: boolean;
 }
 
 /** {@link SoftmaxTaggerConfig} with the defaults filled in. */
@@ -65,7 +58,6 @@ export class SoftmaxTagger {
       bidirectional: config.bidirectional ?? true,
       outputs: config.outputs,
       trainableEmbeddings: config.trainableEmbeddings ?? false,
-      readsPadding: config.readsPadding ?? false,
     };
     positiveInt(c.vocabSize, "vocabSize");
     positiveInt(c.embDim, "embDim");
@@ -181,8 +173,7 @@ export class SoftmaxTagger {
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const x = this.embedding.forward(batch.ids, n);
-    const lengths = this.config.readsPadding ? new Int32Array(B).fill(T) : batch.lengths;
-    const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, lengths) : this.rnn.forward(x, T, B);
+    const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths) : this.rnn.forward(x, T, B);
     return this.out.forward(h, n);
   }
 

@@ -37,8 +37,6 @@ export interface Preset {
   normalizeDigits: boolean;
   /** Training words missing from the vectors with at least this count get their own rows (0 = off). */
   extendVocab: number;
-  /** Softmax model: the BiLSTM reads the batch's padding, as PyTorch's unpacked nn.LSTM does. */
-  readsPadding: boolean;
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -63,7 +61,6 @@ export const PRESETS: Record<string, Preset> = {
     feature: null,
     normalizeDigits: false,
     extendVocab: 0,
-    readsPadding: false,
   },
   accurate: {
     name: "accurate",
@@ -94,7 +91,6 @@ export const PRESETS: Record<string, Preset> = {
     },
     normalizeDigits: true,
     extendVocab: 2,
-    readsPadding: false,
   },
 };
 
