@@ -95,20 +95,7 @@ export class SoftmaxTagger {
 
   /** Best class per position, time-major T·B, −1 at pads. */
   predict(batch: TaggerBatch): Int32Array {
-    const logits = this.logits(batch);
-    const { size: B, maxLen: T, lengths } = batch;
-    const C = this.config.outputs;
-    const pred = new Int32Array(T * B).fill(-1);
-    for (let t = 0; t < T; t++) {
-      for (let b = 0; b < B; b++) {
-        if (t >= lengths[b]!) continue;
-        const o = (t * B + b) * C;
-        let best = 0;
-        for (let j = 1; j < C; j++) if (logits[o + j]! > logits[o + best]!) best = j;
-        pred[t * B + b] = best;
-      }
-    }
-    return pred;
+    return this.predictWithScores(batch).pred;
   }
 
   /**

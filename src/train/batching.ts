@@ -5,6 +5,7 @@
  */
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
+import type { TaggerBatch } from "../nn/batch.js";
 
 /** A shuffled copy of `items` (Fisher–Yates driven by `rng`); `items` is left as it is. */
 export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
@@ -41,22 +42,10 @@ export function bucketBatches<T>(items: readonly T[], size: number, rng: Rng, le
 
 /**
  * A padded batch in the engine's time-major layout: position `t` of sentence
- * `b` is at index `t * size + b`.
+ * `b` is at index `t * size + b`; `ids` hold `padId` and `labels` −1 past each
+ * sentence's end (see `TaggerBatch`).
  */
-export interface Batch {
-  /** Sentences in the batch (B). */
-  size: number;
-  /** Length of the longest sentence (T). */
-  maxLen: number;
-  /** Real length of each sentence. */
-  lengths: Int32Array;
-  /** Token ids, T*B, `padId` past each sentence's end. */
-  ids: Int32Array;
-  /** Label ids, T*B, -1 past each sentence's end (and everywhere when no labels were given). */
-  labels: Int32Array;
-  /** Real (non-pad) tokens in the batch. */
-  tokens: number;
-}
+export type Batch = TaggerBatch;
 
 /** One sentence as ids, with its label ids when training or evaluating. */
 export interface IdSentence {
