@@ -104,4 +104,9 @@ test("bad input: one clear line naming the file and line, non-zero exit, no stac
   assert.equal(v.code, 1);
   assert.match(v.stderr, /short\.txt:2: /);
   assert.ok(!readdirSync(dir).some((f) => f.endsWith(".tmp")), "no temporary files left behind");
+
+  const typo = cli("train", "--preset", "accurate", "--set", "optimizer=sdg", "--train", trainFile, "--embeddings", glove, "--no-progress", "--out", out);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /^lstm-ner: error: --set optimizer=sdg: optimizer must be one of adam, sgd, got "sdg"\n$/);
+  assert.ok(!existsSync(out));
 });

@@ -2,7 +2,7 @@ import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { appendFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
-import { applyOverrides, getPreset } from "../train/presets.js";
+import { applyOverrides, checkPreset, getPreset } from "../train/presets.js";
 import { train, type EpochRecord } from "../train/trainer.js";
 import { loadDataset } from "../data/datasets.js";
 import { readConll } from "../data/conll.js";
@@ -60,6 +60,9 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   if (cfg.epochs < 1) throw new LstmNerError("--epochs must be at least 1");
   if (cfg.batchSize < 1) throw new LstmNerError("--batch-size must be at least 1");
   if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
+  if (!(cfg.lr > 0)) throw new LstmNerError("--lr must be greater than 0");
+  if (cfg.patience < 0) throw new LstmNerError("--patience must be at least 0");
+  checkPreset(cfg, "recipe");
   const out = o.out ?? path.join("models", `${preset.name}.safetensors`);
 
   // Data: explicit files, or a dataset by name or folder.

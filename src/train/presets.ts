@@ -131,5 +131,65 @@ export function applyOverrides(preset: Preset, overrides: readonly string[]): Pr
       }
     }
   }
-  return out as unknown as Preset;
+  return overrides.length ? checkPreset(out as unknown as Preset, overrides.map((o) => `--set ${o}`).join(" ")) : out as unknown as Preset;
+}
+
+/** What a preset field may hold: a kind of value, or one of a few strings. */
+type FieldRule = "rate" | "nonneg" | "count" | "positive" | "fraction" | "boolean" | "string" | readonly string[];
+
+const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
+  name: "string", description: "string", dataset: "string", embeddings: "string", trainableEmbeddings: "boolean",
+  hidden: "positive", bidirectional: "boolean", batchSize: "positive", lr: "rate", epochs: "positive",
+  batching: ["plain", "bucket"], extraOutputs: "count", patience: "count", optimizer: ["adam", "sgd"],
+  momentum: "fraction", lrDecay: "nonneg", clipNorm: "nonneg", normalizeDigits: "boolean", extendVocab: "count",
+};
+const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars">, FieldRule> = {
+  casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
+  trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
+};
+const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
+
+/** Check `obj`'s fields against `rules`; `nested` names the fields checked separately. */
+function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = []): Record<string, unknown> {
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+    throw new LstmNerError(`${where}: ${prefix.slice(0, -1)} must be an object or null, got ${JSON.stringify(obj)}`);
+  }
+  const rec = obj as Record<string, unknown>;
+  for (const k of Object.keys(rec)) if (!(k in rules) && !nested.includes(k)) throw new LstmNerError(`${where}: unknown field ${prefix}${k}`);
+  for (const [k, rule] of Object.entries(rules)) {
+    const v = rec[k];
+    const field = prefix + k;
+    const bad = (what: string): never => {
+      throw new LstmNerError(`${where}: ${field} must be ${what}, got ${v === undefined ? "nothing" : JSON.stringify(v)}`);
+    };
+    if (Array.isArray(rule)) {
+      if (typeof v !== "string" || !rule.includes(v)) bad(`one of ${rule.join(", ")}`);
+    } else if (rule === "boolean" || rule === "string") {
+      if (typeof v !== rule) bad(`a ${rule}`);
+    } else {
+      if (typeof v !== "number" || !Number.isFinite(v)) bad("a number");
+      const n = v as number;
+      if (rule === "rate" && !(n > 0)) bad("a number > 0");
+      if (rule === "nonneg" && !(n >= 0)) bad("a number ≥ 0");
+      if (rule === "count" && !(Number.isInteger(n) && n >= 0)) bad("a whole number ≥ 0");
+      if (rule === "positive" && !(Number.isInteger(n) && n >= 1)) bad("a whole number ≥ 1");
+      if (rule === "fraction" && !(n >= 0 && n < 1)) bad("a number in [0, 1)");
+    }
+  }
+  return rec;
+}
+
+/**
+ * Check every field of a recipe (after `--set` overrides, say): the right
+ * kind of value, a known choice for the string options, whole numbers where
+ * sizes are meant. A typo must never quietly train something else.
+ * @throws LstmNerError naming the field and the value.
+ */
+export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
+  checkFields(p, PRESET_RULES, "", where, ["feature"]);
+  if (p.feature !== null) {
+    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars"]);
+    if (f.chars !== null) checkFields(f.chars, CHAR_RULES, "feature.chars.", where);
+  }
+  return p;
 }

@@ -1,0 +1,46 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PRESETS, applyOverrides, checkPreset, getPreset } from "../src/train/presets.js";
+import { LstmNerError } from "../src/util/errors.js";
+
+const refused = (re: RegExp) => (e: unknown): boolean => e instanceof LstmNerError && re.test(e.message);
+
+test("the shipped presets pass their own check", () => {
+  for (const p of Object.values(PRESETS)) assert.equal(checkPreset(structuredClone(p)).name, p.name);
+});
+
+test("--set overrides reach nested fields, parse JSON values, and can switch parts off", () => {
+  const p = applyOverrides(getPreset("accurate"), ["optimizer=adam", "lr=0.001", "feature.inputDropout=0.25", "feature.chars=null", "batching=plain"]);
+  assert.equal(p.optimizer, "adam");
+  assert.equal(p.lr, 0.001);
+  assert.equal(p.feature?.inputDropout, 0.25);
+  assert.equal(p.feature?.chars, null);
+  assert.equal(p.batching, "plain");
+  assert.equal(getPreset("accurate").optimizer, "sgd", "the preset itself is untouched");
+  assert.equal(applyOverrides(getPreset("accurate"), ["feature=null"]).feature, null, "the classroom softmax model");
+  const chars = applyOverrides(getPreset("seed"), ['feature={"chars":{"dim":8,"filters":8,"window":3},"casingDim":0,"inputDropout":0,"outputDropout":0,"output":"softmax","trainScheme":"IOB2","constrained":false}']);
+  assert.deepEqual(chars.feature?.chars, { dim: 8, filters: 8, window: 3 });
+});
+
+test("a typo or a wrong kind of value is refused with the field named, never trained on", () => {
+  const cases: [string, RegExp][] = [
+    ["optimizer=foo", /--set optimizer=foo: optimizer must be one of adam, sgd, got "foo"/],
+    ["batching=buckets", /batching must be one of plain, bucket/],
+    ["lr=abc", /lr must be a number, got "abc"/],
+    ["lr=0", /lr must be a number > 0, got 0/],
+    ["hidden=2.5", /hidden must be a whole number ≥ 1, got 2.5/],
+    ["epochs=0", /epochs must be a whole number ≥ 1/],
+    ["trainableEmbeddings=yes", /trainableEmbeddings must be a boolean, got "yes"/],
+    ["feature.inputDropout=1", /feature\.inputDropout must be a number in \[0, 1\), got 1/],
+    ["feature.output=crf2", /feature\.output must be one of crf, softmax/],
+    ["feature.trainScheme=BILOU", /feature\.trainScheme must be one of IOB1, IOB2, BIOES/],
+    ["feature.chars.window=-3", /feature\.chars\.window must be a whole number ≥ 1, got -3/],
+    ["feature=5", /feature must be an object or null, got 5/],
+    ['feature.chars={"dim":8}', /feature\.chars\.filters must be a number, got nothing/],
+    ['feature.chars={"dim":8,"filters":8,"window":3,"size":2}', /unknown field feature\.chars\.size/],
+    ["nosuch=1", /the preset has no field nosuch/],
+    ["lr", /expected key=value/],
+  ];
+  for (const [o, re] of cases) assert.throws(() => applyOverrides(getPreset("accurate"), [o]), refused(re), o);
+  assert.throws(() => checkPreset({ ...getPreset("seed"), optimizer: "rmsprop" as "adam" }), refused(/^preset seed: optimizer must be one of adam, sgd/));
+});
