@@ -7,6 +7,7 @@ import type { Sentence } from "../data/types.js";
 import { Rng } from "../util/random.js";
 import { batch, bucketBatches, padBatch, shuffled, toIds, labelIds, type Batch, type IdSentence, type LabelWhere } from "./batching.js";
 import { Scorer, type Score } from "../eval/conlleval.js";
+import { LstmNerError } from "../util/errors.js";
 
 /** What the trainer needs of a model. */
 export interface TrainableModel {
@@ -146,7 +147,9 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     for (let i = 0; i < batches.length; i++) {
       const b = enc.collate(batches[i]!);
       const { loss } = model.lossAndGrad(b);
-      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${i + 1}`);
+      if (!Number.isFinite(loss)) {
+        throw new LstmNerError(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${i + 1} (try a lower learning rate or gradient clipping)`);
+      }
       optimizer.step();
       optimizer.zeroGrad();
       tokens += b.tokens;
