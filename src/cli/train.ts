@@ -60,9 +60,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   if (cfg.epochs < 1) throw new LstmNerError("--epochs must be at least 1");
   if (cfg.batchSize < 1) throw new LstmNerError("--batch-size must be at least 1");
   if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
-  if (!(cfg.lr > 0)) throw new LstmNerError("--lr must be greater than 0");
-  if (cfg.patience < 0) throw new LstmNerError("--patience must be at least 0");
-  checkPreset(cfg, "recipe");
+  checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe
   const out = o.out ?? path.join("models", `${preset.name}.safetensors`);
 
   // Data: explicit files, or a dataset by name or folder.
