@@ -24,7 +24,7 @@ import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
 import { disposeKernels, getKernels } from "../src/engine/index.js";
 import { NerModel } from "../src/model/ner.js";
-import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
+import { batch, bucketBatches, shuffled } from "../src/infer/batching.js";
 import { encodeSentences } from "../src/train/trainer.js";
 import { Rng } from "../src/util/random.js";
 

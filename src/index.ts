@@ -14,7 +14,7 @@ export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./da
 
 export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding } from "./embeddings/index.js";
 
-export { shuffled, batch, bucketBatches, padBatch, toIds, labelIds, type Batch, type IdSentence } from "./train/batching.js";
+export { shuffled, batch, bucketBatches, padBatch, toIds, labelIds, type Batch, type IdSentence } from "./infer/batching.js";
 export { train, evaluate, predictTags, predictIds, encodeSentences, type TrainOptions, type TrainResult, type EpochRecord, type Encoder, wordEncoder, idsToTags } from "./train/trainer.js";
 export { PRESETS, getPreset, type Preset } from "./train/presets.js";
 
@@ -26,7 +26,7 @@ export { loadNerModel, saveNerModel } from "./model/ner-node.js";
 export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type ModelConfig, type SavedModel } from "./model/format.js";
 
 export { getKernels, referenceKernels, loadWasmKernels, type Kernels } from "./engine/index.js";
-export { SoftmaxTagger } from "./nn/tagger.js";
+export { SoftmaxTagger } from "./nn/softmax-tagger.js";
 export { Adam } from "./nn/adam.js";
 
 export { Rng } from "./util/random.js";

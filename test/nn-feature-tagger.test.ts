@@ -7,8 +7,8 @@ import { LstmNerError } from "../src/util/errors.js";
 import { Adam } from "../src/nn/adam.js";
 import { FeatureTagger, type FeatureBatch, type FeatureTaggerConfig } from "../src/nn/feature-tagger.js";
 import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
-import { buildCharVocab, addFeatures, type CharVocab } from "../src/train/features.js";
-import { padBatch } from "../src/train/batching.js";
+import { buildCharVocab, addFeatures, type CharVocab } from "../src/infer/features.js";
+import { padBatch } from "../src/infer/batching.js";
 import { assertGradClose, numericGrad, randomArray, zeroGrads } from "./nn-helpers.js";
 
 const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];

@@ -7,7 +7,7 @@ import { Lstm } from "../src/nn/lstm.js";
 import { BiLstm } from "../src/nn/bilstm.js";
 import { Embedding } from "../src/nn/embedding.js";
 import { SoftmaxNll } from "../src/nn/loss.js";
-import { SoftmaxTagger } from "../src/nn/tagger.js";
+import { SoftmaxTagger } from "../src/nn/softmax-tagger.js";
 import type { TaggerBatch } from "../src/nn/batch.js";
 import { assertGradClose, compareGrad, dot, gradCopies, numericGrad, randomArray, zeroGrads } from "./nn-helpers.js";
 

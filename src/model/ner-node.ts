@@ -1,7 +1,7 @@
 /** Reading and writing {@link NerModel}s as files (Node only; the browser uses {@link NerModel.fromBytes}). */
 import type { Kernels } from "../engine/kernels.js";
 import { NerModel } from "./ner.js";
-import { loadModel, saveModel } from "./io.js";
+import { loadModel, saveModel } from "./file.js";
 
 /** Load a model file written by {@link saveNerModel}. */
 export async function loadNerModel(file: string, kernels: Kernels): Promise<NerModel> {

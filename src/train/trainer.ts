@@ -5,7 +5,7 @@
  */
 import type { Sentence } from "../data/types.js";
 import { Rng } from "../util/random.js";
-import { batch, bucketBatches, padBatch, shuffled, toIds, labelIds, type Batch, type IdSentence, type LabelWhere } from "./batching.js";
+import { batch, bucketBatches, padBatch, shuffled, toIds, labelIds, type Batch, type IdSentence, type LabelWhere } from "../infer/batching.js";
 import { Scorer, type Score } from "../eval/conlleval.js";
 import { LstmNerError } from "../util/errors.js";
 

@@ -5,7 +5,7 @@ import { referenceKernels } from "../src/engine/reference.js";
 import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Adam } from "../src/nn/adam.js";
-import { SoftmaxTagger, type SoftmaxTaggerConfig } from "../src/nn/tagger.js";
+import { SoftmaxTagger, type SoftmaxTaggerConfig } from "../src/nn/softmax-tagger.js";
 import type { TaggerBatch } from "../src/nn/batch.js";
 import { randomArray, zeroGrads } from "./nn-helpers.js";
 
