@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Doc } from "../src/pipeline/doc.js";
-import { displacy, DEFAULT_COLORS } from "../src/pipeline/displacy.js";
+import { displacy, DEFAULT_COLORS } from "../src/pipeline/displacy-api.js";
+import { LstmNerError } from "../src/util/errors.js";
 import { tokenizeSentences } from "../src/data/tokenize.js";
 
 function doc(text: string, tags: string[][]): Doc {
@@ -60,5 +61,5 @@ test("several docs, a whole page, JSON docs render the same, confidence as a too
   assert.equal(displacy.render(ross.toJSON()), displacy.render(ross));
   const withConf = Doc.fromTagged("Anna", [[{ start: 0, end: 4 }]], [["B-PER"]], "IOB2", [[0.875]]);
   assert.match(displacy.render(withConf), /title="PER 87\.5%"/);
-  assert.throws(() => displacy.render(ross, { style: "dep" as "ent" }), /unsupported style "dep"/);
+  assert.throws(() => displacy.render(ross, { style: "dep" as "ent" }), (e: unknown) => e instanceof LstmNerError && /unsupported style "dep"/.test(e.message));
 });

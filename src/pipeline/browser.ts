@@ -18,7 +18,7 @@ import { createNlp, type Nlp, type NlpOptions } from "./nlp.js";
 
 export { Doc, Token, Span, type DocJSON, type TokenJSON, type SpanJSON, type EntIob } from "./doc.js";
 export { createNlp, nlpFromBytes, type Nlp, type NlpOptions, type PipeOptions } from "./nlp.js";
-export { displacy, render, escapeHtml, DEFAULT_COLORS, DEFAULT_COLOR, type RenderOptions } from "./displacy.js";
+export { displacy, render, escapeHtml, DEFAULT_COLORS, DEFAULT_COLOR, type RenderOptions } from "./displacy-api.js";
 export { tokenize, tokenizeSentences, splitSentences, type TextSpan } from "../data/tokenize.js";
 export { NerModel } from "../model/ner.js";
 export { LstmNerError } from "../util/errors.js";

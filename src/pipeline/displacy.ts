@@ -70,11 +70,11 @@ function textHtml(s: string): string {
 
 /**
  * Entity HTML for one document or several (each in its own `<div
- * class="entities">`, or `<figure>` on a page).
- * @throws Error for a style other than "ent".
+ * class="entities">`, or `<figure>` on a page). The library's public
+ * `render` (displacy-api.ts) checks `opts.style` first; this module stays
+ * free of imports, so it cannot throw an LstmNerError itself.
  */
 export function render(docs: DocLike | readonly DocLike[], opts: RenderOptions = {}): string {
-  if (opts.style !== undefined && opts.style !== "ent") throw new Error(`displacy: unsupported style ${JSON.stringify(opts.style)} (only "ent")`);
   const list: readonly DocLike[] = Array.isArray(docs) ? docs : [docs as DocLike];
   const colors: Record<string, string> = { ...DEFAULT_COLORS };
   for (const [label, c] of Object.entries(opts.colors ?? {})) {
@@ -126,6 +126,3 @@ function renderOne(doc: DocLike, colors: Record<string, string>, only: Set<strin
   out += textHtml(text.slice(pos));
   return `<div class="entities" style="line-height: 2.5; direction: ltr">${out}</div>`;
 }
-
-/** The renderer, spaCy-style: `displacy.render(doc, { style: "ent" })`. */
-export const displacy = { render, DEFAULT_COLORS, DEFAULT_COLOR };
