@@ -3,7 +3,6 @@
  * Node modules); `load.ts` adds reading a model file in Node.
  */
 import type { Kernels } from "../engine/kernels.js";
-import type { TagScheme } from "../data/types.js";
 import { tokenizeSentences, type TextSpan } from "../data/tokenize.js";
 import { NerModel } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
@@ -18,13 +17,13 @@ export interface NlpOptions {
    * allocate without bound. Default 256 (CoNLL-2003's longest sentence has 124).
    */
   maxSentenceTokens?: number;
-  /** Sentences per network batch (default 64). */
-  batchSize?: number;
+  /** Sentences per network batch (default 64); not to be confused with {@link PipeOptions.batchSize}, which counts texts. */
+  sentencesPerBatch?: number;
 }
 
 /** Options of {@link Nlp.pipe}. */
 export interface PipeOptions {
-  /** Texts tagged together (default 64). */
+  /** Texts tagged together (default 64), as spaCy's `nlp.pipe(texts, batch_size)` counts them. */
   batchSize?: number;
 }
 
@@ -47,8 +46,9 @@ export interface Nlp {
 export function createNlp(model: NerModel, opts: NlpOptions = {}): Nlp {
   const maxLen = opts.maxSentenceTokens ?? 256;
   if (!Number.isInteger(maxLen) || maxLen < 1) throw new LstmNerError(`maxSentenceTokens must be a positive integer, got ${maxLen}`);
-  const netBatch = opts.batchSize ?? 64;
-  const scheme = model.scheme as TagScheme;
+  const netBatch = opts.sentencesPerBatch ?? 64;
+  if (!Number.isInteger(netBatch) || netBatch < 1) throw new LstmNerError(`sentencesPerBatch must be a positive integer, got ${netBatch}`);
+  const scheme = model.scheme;
 
   const batch = (texts: readonly string[]): Doc[] => {
     texts.forEach((t, i) => {
