@@ -13,11 +13,12 @@ import * as path from "node:path";
 import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
 import { disposeKernels, getKernels } from "../src/engine/index.js";
-import { NerModel } from "../src/model/ner.js";
-import { batch, bucketBatches, shuffled } from "../src/infer/batching.js";
-import { encodeSentences, predictIds } from "../src/train/trainer.js";
+import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
+import { encodeSentences } from "../src/infer/encoder.js";
+import { predictIds } from "../src/infer/predict.js";
 import { Rng } from "../src/util/random.js";
 import { getPreset } from "../src/train/presets.js";
+import { buildRecipe } from "../src/train/recipe.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
@@ -37,15 +38,11 @@ const threads = (kernels as { threads?: number }).threads ?? 1;
 print({ bench: "setup", preset: preset.name, kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
 
 // The model as `lstm-ner train --preset NAME` builds it.
-const model = NerModel.create(kernels, {
-  vectors, labels: ds.labels, scheme: "IOB2", hidden: preset.hidden, bidirectional: preset.bidirectional,
-  outputs: ds.labels.length + preset.extraOutputs, trainableEmbeddings: preset.trainableEmbeddings, seed: 1,
-  normalizeDigits: preset.normalizeDigits, trainTokens: ds.train.map((s) => s.tokens), extendVocab: preset.extendVocab,
-  ...(preset.feature ? { feature: preset.feature } : {}),
+const { model, optimizer: opt } = buildRecipe(kernels, preset, {
+  vectors, labels: ds.labels, scheme: "IOB2", trainTokens: ds.train.map((s) => s.tokens), seed: 1,
 });
 const enc = model.encoder();
 const items = encodeSentences(ds.train, enc);
-const opt = model.optimizer({ kind: preset.optimizer, lr: preset.lr, momentum: preset.momentum, lrDecay: preset.lrDecay, clipNorm: preset.clipNorm });
 model.setTraining(true);
 
 for (const batching of ["plain", "bucket"] as const) {

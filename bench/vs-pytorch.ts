@@ -23,10 +23,11 @@ import { fileURLToPath } from "node:url";
 import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
 import { disposeKernels, getKernels } from "../src/engine/index.js";
-import { NerModel } from "../src/model/ner.js";
-import { batch, bucketBatches, shuffled } from "../src/infer/batching.js";
-import { encodeSentences } from "../src/train/trainer.js";
+import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
+import { encodeSentences } from "../src/infer/encoder.js";
 import { Rng } from "../src/util/random.js";
+import { getPreset } from "../src/train/presets.js";
+import { buildRecipe } from "../src/train/recipe.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
@@ -40,27 +41,29 @@ const torchInferReps = Number(arg("--torch-infer-reps", "3"));
 const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
 const python = process.env.PYTHON ?? "/usr/bin/python3";
 const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
-const H = 256;
+// The classroom recipe, as pytorch_seed.py trains it: BiLSTM 256, labels + 1 outputs, Adam 1e-3, batch 32.
+const preset = getPreset("seed");
+const H = preset.hidden;
+const B = preset.batchSize;
 
 const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
-const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? "glove-wiki-gigaword-50", { dataDir, offline: true });
+const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? preset.embeddings, { dataDir, offline: true });
 const kernels = await getKernels("wasm", threadsArg === "" ? {} : { threads: Number(threadsArg) });
 const threads = (kernels as { threads?: number }).threads ?? 1;
-const model = NerModel.create(kernels, {
-  vectors, labels: ds.labels, scheme: "IOB2", hidden: H, bidirectional: true,
-  outputs: ds.labels.length + 1, trainableEmbeddings: false, seed: 1,
+const { model, optimizer: opt } = buildRecipe(kernels, preset, {
+  vectors, labels: ds.labels, scheme: "IOB2", trainTokens: ds.train.map((s) => s.tokens), seed: 1,
 });
 const enc = model.encoder();
 const dim = vectors.dim;
 const vocab = vectors.words.length + 2; // + UNK + PAD
-const outputs = ds.labels.length + 1;
+const outputs = ds.labels.length + preset.extraOutputs;
 print({ side: "lstm-ner", kernels: kernels.name, threads, vocab, dim, hidden: H, load_avg: os.loadavg().map((x) => +x.toFixed(2)) });
 
 type Item = (ReturnType<typeof encodeSentences>)[number];
 const items = encodeSentences(ds.train, enc);
 const trainSets: Record<string, Item[][]> = {
-  plain: batch(shuffled(items, new Rng(1)), 32).slice(0, nBatches),
-  bucket: bucketBatches(items, 32, new Rng(1), (s) => s.ids.length).slice(0, nBatches),
+  plain: batch(shuffled(items, new Rng(1)), B).slice(0, nBatches),
+  bucket: bucketBatches(items, B, new Rng(1), (s) => s.ids.length).slice(0, nBatches),
 };
 
 /** Useful FLOPs per real token of one training step: both directions forward + backward (no dx: frozen input), output layer. */
@@ -68,7 +71,6 @@ const trainFlopsPerToken = 2 * (2 * 4 * H * (dim + H) + 2 * 4 * H * (dim + 2 * H
 const inferFlopsPerToken = 2 * (2 * 4 * H * (dim + H)) + 2 * 2 * H * outputs;
 
 const ours: Record<string, number> = {};
-const opt = model.optimizer(1e-3);
 for (const [name, batches] of Object.entries(trainSets)) {
   for (const b of batches.slice(0, 3)) { // warm-up: sizes the buffers, lets the JIT settle
     model.lossAndGrad(enc.collate(b));

@@ -7,7 +7,7 @@
  */
 import {
   loadDataset, loadVectors, getKernels, NerModel, Rng, shuffled, batch,
-  toIds, labelIds, padBatch, evaluate, formatConllevalReport, saveNerModel,
+  toIds, labelIds, padBatch, evaluate, formatConllevalReport, saveNerModel, createOptimizer,
 } from "../src/index.js";
 
 const [dataset = "conllpp", vectorsName = "glove-wiki-gigaword-50", epochs = "10", out = "models/classroom.safetensors"] = process.argv.slice(2);
@@ -22,7 +22,7 @@ const model = NerModel.create(await getKernels(), {
   outputs: ds.labels.length + 1, trainableEmbeddings: false, seed: 1,
 });
 const enc = model.encoder(); // lowercase, unknown words → UNK; PAD id
-const opt = model.optimizer(1e-3); // Adam
+const opt = createOptimizer(model.kernels, model.params(), 1e-3); // Adam
 const rng = new Rng(1);
 for (let epoch = 1; epoch <= Number(epochs); epoch++) {
   // 3. shuffle with a seed, batches of 32, ids, pad with PAD and label -1

@@ -3,7 +3,7 @@
  * vectors) in TypeScript with WebAssembly SIMD kernels.
  *
  * The exports follow the classroom pipeline: data → vectors → batches →
- * model → training → scoring → tagging.
+ * model → training → scoring → tagging, then the compute kernels and helpers.
  * @packageDocumentation
  */
 export { CONLL_LABELS, type Sentence, type TagScheme } from "./data/types.js";
@@ -14,26 +14,36 @@ export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./da
 
 export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding } from "./embeddings/index.js";
 
-export { shuffled, batch, bucketBatches, padBatch, toIds, labelIds, type Batch, type IdSentence } from "./infer/batching.js";
-export { train, evaluate, predictTags, predictIds, encodeSentences, type TrainOptions, type TrainResult, type EpochRecord, type Encoder, wordEncoder, idsToTags } from "./train/trainer.js";
-export { PRESETS, getPreset, type Preset } from "./train/presets.js";
+export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./infer/batching.js";
+export type { Batch } from "./nn/batch.js";
+export { buildCharVocab, charVocabFromList, sentenceFeatures, featureBatch, addFeatures, CHAR_UNK, type CharVocab, type SentenceFeatures, type SentenceFeatureOptions } from "./infer/features.js";
+export { wordEncoder, featureEncoder, encodeSentences, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./infer/encoder.js";
+export { predictBatched, predictIds, predictTags, type Predictor } from "./infer/predict.js";
 
+export type { Tagger, TaggerSizes, Prediction, Loss } from "./nn/tagger-common.js";
+export { SoftmaxTagger, type SoftmaxTaggerConfig } from "./nn/softmax-tagger.js";
+export { FeatureTagger, type FeatureTaggerConfig, type FeatureBatch } from "./nn/feature-tagger.js";
+export { NerModel, type NerModelOptions, type FeatureOptions } from "./model/ner.js";
+export { loadNerModel, saveNerModel } from "./model/file.js";
+export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type ModelConfig, type SavedModel } from "./model/format.js";
+
+export { shuffled, batch, bucketBatches } from "./train/batching.js";
+export { train, type TrainOptions, type TrainResult, type EpochRecord, type TrainableModel } from "./train/trainer.js";
+export { createOptimizer, type Optimizer, type OptimizerOptions } from "./train/optimizer.js";
+export { Adam } from "./nn/adam.js";
+export { Sgd } from "./nn/sgd.js";
+export { PRESETS, getPreset, type Preset } from "./train/presets.js";
+export { buildRecipe, trainOptions, type Recipe, type RecipeInputs } from "./train/recipe.js";
+
+export { evaluate } from "./eval/evaluate.js";
 export { score, Scorer, type Score, type TypeScore } from "./eval/conlleval.js";
 export { formatConllevalReport, scoreToJson, type ScoreJson } from "./eval/report.js";
 
-export { NerModel, type NerModelOptions } from "./model/ner.js";
-export { loadNerModel, saveNerModel } from "./model/ner-node.js";
-export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type ModelConfig, type SavedModel } from "./model/format.js";
+export { load, createNlp, nlpFromBytes, Doc, Token, Span, displacy, type Nlp, type DocJSON } from "./pipeline/index.js";
 
-export { getKernels, referenceKernels, loadWasmKernels, type Kernels } from "./engine/index.js";
-export { SoftmaxTagger } from "./nn/softmax-tagger.js";
-export { Adam } from "./nn/adam.js";
+export { getKernels, disposeKernels, referenceKernels, loadWasmKernels, type Kernels } from "./engine/index.js";
 
 export { Rng } from "./util/random.js";
 export { LstmNerError } from "./util/errors.js";
 export { download } from "./util/download.js";
 export { cacheDir } from "./util/cache.js";
-
-export { load, createNlp, nlpFromBytes, Doc, Token, Span, displacy, type Nlp, type DocJSON } from "./pipeline/index.js";
-export { FeatureTagger } from "./nn/feature-tagger.js";
-export { type FeatureOptions, type OptimizerOptions } from "./model/ner.js";

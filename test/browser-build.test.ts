@@ -47,6 +47,15 @@ test("the bundle exists, is ESM, and holds no Node module", () => {
   assert.ok(existsSync(path.join(OUT, "kernels-st.wasm")) && existsSync(path.join(OUT, "demo.html")));
 });
 
+test("the bundle is the inference path only: no trainer, optimiser or scorer", () => {
+  const js = readFileSync(BUNDLE, "utf8");
+  // esbuild heads each module with a `// src/...` comment.
+  const modules = [...js.matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1]!);
+  assert.ok(modules.includes("src/model/ner.ts") && modules.includes("src/infer/predict.ts"), modules.join(" "));
+  const training = modules.filter((m) => /^src\/(train|eval)\/|^src\/nn\/(adam|sgd|clip)\.ts$/.test(m));
+  assert.deepEqual(training, []);
+});
+
 test("demo page: load a model by URL with the WASM kernels, tag text client-side, highlight entities", { skip: skipWithoutChromium }, async () => {
   const page = await browser!.newPage({ viewport: { width: 1000, height: 800 } });
   const requests: string[] = [];

@@ -109,4 +109,10 @@ test("bad input: one clear line naming the file and line, non-zero exit, no stac
   assert.equal(typo.code, 1);
   assert.match(typo.stderr, /^lstm-ner: error: --set optimizer=sdg: optimizer must be one of adam, sgd, got "sdg"\n$/);
   assert.ok(!existsSync(out));
+
+  // An option the architecture would ignore is refused, not silently dropped.
+  const uni = cli("train", "--preset", "accurate", "--unidirectional", "--train", trainFile, "--embeddings", glove, "--no-progress", "--out", out);
+  assert.equal(uni.code, 1);
+  assert.match(uni.stderr, /^lstm-ner: error: recipe: bidirectional=false \(--unidirectional\) does not apply to the feature architecture, which is always a BiLSTM; [^\n]*\n$/);
+  assert.ok(!existsSync(out));
 });

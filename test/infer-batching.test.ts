@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { batch, bucketBatches, labelIds, padBatch, shuffled, toIds } from "../src/infer/batching.js";
+import { labelIds, padBatch, toIds } from "../src/infer/batching.js";
+import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
 import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { CONLL_LABELS } from "../src/data/types.js";

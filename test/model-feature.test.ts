@@ -6,10 +6,12 @@ import * as path from "node:path";
 import { referenceKernels } from "../src/engine/reference.js";
 import { getKernels } from "../src/engine/index.js";
 import { NerModel } from "../src/model/ner.js";
-import { loadNerModel, saveNerModel } from "../src/model/ner-node.js";
+import { loadNerModel, saveNerModel } from "../src/model/file.js";
 import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS } from "../src/data/types.js";
-import { train, evaluate } from "../src/train/trainer.js";
+import { train } from "../src/train/trainer.js";
+import { evaluate } from "../src/eval/evaluate.js";
+import { createOptimizer } from "../src/train/optimizer.js";
 import { getPreset } from "../src/train/presets.js";
 import { Rng } from "../src/util/random.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
@@ -46,7 +48,7 @@ test("the accurate architecture (char CNN, casing, BIOES, constrained CRF) train
   assert.ok(model.words.includes("yeltsin"), "a training word missing from the vectors got its own row");
   const enc = model.encoder();
   const before = evaluate(model, dev, enc).f1;
-  const result = await train(model, model.optimizer({ kind: "sgd", lr: 0.05, momentum: 0.9, lrDecay: 0.05, clipNorm: 5 }), trainSet, dev, enc,
+  const result = await train(model, createOptimizer(model.kernels, model.params(), { kind: "sgd", lr: 0.05, momentum: 0.9, lrDecay: 0.05, clipNorm: 5 }), trainSet, dev, enc,
     { epochs: 6, batchSize: 8, seed: 3, batching: "bucket" });
   assert.ok(result.bestDevF1! > before + 30, `dev F1 should rise well above ${before}: ${result.epochs.map((e) => e.dev_f1)}`);
   assert.ok(result.epochs.at(-1)!.loss < result.epochs[0]!.loss);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { referenceKernels } from "../src/engine/reference.js";
 import { NerModel } from "../src/model/ner.js";
-import { loadNerModel, saveNerModel } from "../src/model/ner-node.js";
+import { loadNerModel, saveNerModel } from "../src/model/file.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
 import { CONLL_LABELS } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";

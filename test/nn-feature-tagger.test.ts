@@ -9,6 +9,7 @@ import { FeatureTagger, type FeatureBatch, type FeatureTaggerConfig } from "../s
 import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
 import { buildCharVocab, addFeatures, type CharVocab } from "../src/infer/features.js";
 import { padBatch } from "../src/infer/batching.js";
+import { copyParams, loadParams } from "../src/nn/param.js";
 import { assertGradClose, numericGrad, randomArray, zeroGrads } from "./nn-helpers.js";
 
 const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
@@ -86,7 +87,7 @@ function smallSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}, mode
 
 test("FeatureTagger (CRF, trainable words, char CNN, casing; eval mode): every parameter gradient of the real loss matches finite differences", () => {
   const { batch, model } = smallSetup(5);
-  model.train(false);
+  model.setTraining(false);
   const params = model.params();
   assert.deepEqual(params.map((p) => p.name), ["embedding.weight", "char.emb", "char.conv.w", "char.conv.b", "casing.weight",
     "lstm.fwd.w_ih", "lstm.fwd.w_hh", "lstm.fwd.b", "lstm.bwd.w_ih", "lstm.bwd.w_hh", "lstm.bwd.b", "out.w", "out.b",
@@ -121,7 +122,7 @@ test("FeatureTagger in training mode with frozen dropout masks: gradients match 
 
 test("FeatureTagger with a softmax output and a frozen word table: gradients match finite differences", () => {
   const { batch, model } = smallSetup(7, { output: "softmax", constraints: null, trainableEmbeddings: false });
-  model.train(false);
+  model.setTraining(false);
   const params = model.params();
   assert.ok(!params.some((p) => p.name === "embedding.weight" || p.name.startsWith("crf.")));
   zeroGrads(params);
@@ -155,9 +156,9 @@ test("FeatureTagger with CRF learns a task only characters/casing and left conte
   const opt = new Adam(k, model.params(), { lr: 0.02 });
   const held = synthetic(new Rng(12), 64);
   const heldBatch = makeBatch(held.tokens, held.tags, vocab);
-  model.train(false);
+  model.setTraining(false);
   const before = model.loss(heldBatch).loss;
-  model.train(true);
+  model.setTraining(true);
   for (let epoch = 0; epoch < 3; epoch++) {
     for (let i = 0; i < train.tokens.length; i += 16) {
       model.lossAndGrad(makeBatch(train.tokens.slice(i, i + 16), train.tags.slice(i, i + 16), vocab));
@@ -165,7 +166,7 @@ test("FeatureTagger with CRF learns a task only characters/casing and left conte
       opt.zeroGrad();
     }
   }
-  model.train(false);
+  model.setTraining(false);
   const after = model.loss(heldBatch).loss;
   const { acc, valid } = accuracy(model, heldBatch);
   assert.ok(after < 0.1 * before, `held-out loss ${before.toFixed(3)} → ${after.toFixed(3)}`);
@@ -179,25 +180,29 @@ test("FeatureTagger: dropout only in training mode; predict never drops; tensors
   const b = model.loss(batch).loss;
   assert.notEqual(a, b, "training mode draws a new mask each call");
   const p1 = model.predict(batch);
-  model.train(false);
+  model.setTraining(false);
   assert.equal(model.isTraining, false);
   assert.equal(model.loss(batch).loss, model.loss(batch).loss);
   assert.deepEqual(model.predict(batch), p1);
   const other = smallSetup(4, { inputDropout: 0.5, outputDropout: 0.5 }, 5).model;
-  other.train(false);
-  const tensors = model.paramTensors();
-  assert.throws(() => other.loadParamTensors({ ...tensors, "crf.end": new Float32Array(2) }), /"crf.end" has 2 values, expected 5/);
+  other.setTraining(false);
+  const tensors = copyParams(model.params());
+  assert.throws(() => loadParams(other.params(), { ...tensors, "crf.end": new Float32Array(2) }), /"crf.end" has 2 values, expected 5/);
   const { ["char.emb"]: _dropped, ...missing } = tensors;
-  assert.throws(() => other.loadParamTensors(missing), /tensor "char.emb" is missing/);
-  other.restore(model.snapshot());
+  assert.throws(() => loadParams(other.params(), missing), /tensor "char.emb" is missing/);
+  loadParams(other.params(), copyParams(model.params()));
   assert.equal(other.loss(batch).loss, model.loss(batch).loss);
   assert.deepEqual(other.predict(batch), model.predict(batch));
 });
 
 test("FeatureTagger rejects bad configs and malformed batches with clear errors", () => {
   const { batch, model } = smallSetup(6);
-  assert.throws(() => model.lossAndGrad({ ...batch, casing: batch.casing.subarray(1) }), /batch.casing has/);
-  assert.throws(() => model.lossAndGrad({ ...batch, chars: { ...batch.chars, lengths: batch.chars.lengths.subarray(1) } }), /batch.chars.lengths has/);
+  const shortCasing: FeatureBatch = { ...batch, casing: batch.casing.subarray(1) };
+  const shortChars: FeatureBatch = { ...batch, chars: { ...batch.chars, lengths: batch.chars.lengths.subarray(1) } };
+  assert.throws(() => model.lossAndGrad(shortCasing), /batch.casing has/);
+  assert.throws(() => model.lossAndGrad(shortChars), /batch.chars.lengths has/);
+  const { chars: _c, casing: _k, ...idsOnly } = batch;
+  assert.throws(() => model.predict(idsOnly), (e: unknown) => e instanceof LstmNerError && /batch.chars is missing/.test(e.message));
   const labels = batch.labels.slice();
   labels[0] = -1; // a real token without a label: a CRF cannot score its sentence
   assert.throws(() => model.lossAndGrad({ ...batch, labels }), (e: unknown) => e instanceof LstmNerError && /CRF labels\[0\] = -1/.test(e.message));

@@ -8,7 +8,7 @@ import { BiLstm } from "../src/nn/bilstm.js";
 import { Embedding } from "../src/nn/embedding.js";
 import { SoftmaxNll } from "../src/nn/loss.js";
 import { SoftmaxTagger } from "../src/nn/softmax-tagger.js";
-import type { TaggerBatch } from "../src/nn/batch.js";
+import type { Batch } from "../src/nn/batch.js";
 import { assertGradClose, compareGrad, dot, gradCopies, numericGrad, randomArray, zeroGrads } from "./nn-helpers.js";
 
 /** A mask over T·B time-major rows: 1 for real positions, 0 for pads. */
@@ -163,7 +163,7 @@ test("SoftmaxNll: mean over non-ignored rows; gradient matches finite difference
 });
 
 /** A small ragged batch over a vocabulary of `vocab` words. */
-export function smallBatch(rng: Rng, vocab: number, classes: number, lengths: number[]): TaggerBatch {
+export function smallBatch(rng: Rng, vocab: number, classes: number, lengths: number[]): Batch {
   const B = lengths.length;
   const T = Math.max(...lengths);
   const ids = new Int32Array(T * B).fill(vocab - 1);

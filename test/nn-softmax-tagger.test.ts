@@ -6,7 +6,8 @@ import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Adam } from "../src/nn/adam.js";
 import { SoftmaxTagger, type SoftmaxTaggerConfig } from "../src/nn/softmax-tagger.js";
-import type { TaggerBatch } from "../src/nn/batch.js";
+import type { Batch } from "../src/nn/batch.js";
+import { copyParams, loadParams } from "../src/nn/param.js";
 import { randomArray, zeroGrads } from "./nn-helpers.js";
 
 const VOCAB = 12; // id 11 is PAD
@@ -18,7 +19,7 @@ const CLASSES = 3;
  * (id < 4) is class 1 when the next token is a "trigger" (ids 4..5), else
  * class 2; everything else is class 0.
  */
-function syntheticBatch(rng: Rng, B: number, maxLen: number): TaggerBatch {
+function syntheticBatch(rng: Rng, B: number, maxLen: number): Batch {
   const lengths = Int32Array.from({ length: B }, () => 2 + rng.int(maxLen - 1));
   const T = Math.max(...lengths);
   const ids = new Int32Array(T * B).fill(PAD);
@@ -42,7 +43,7 @@ function makeModel(k: Kernels, seed: number, extra: Partial<SoftmaxTaggerConfig>
   return new SoftmaxTagger(k, { vocabSize: VOCAB, embDim: 8, hidden: 12, outputs: CLASSES, ...extra }, table, rng);
 }
 
-function accuracy(model: SoftmaxTagger, batch: TaggerBatch): number {
+function accuracy(model: SoftmaxTagger, batch: Batch): number {
   const pred = model.predict(batch);
   let right = 0;
   for (let i = 0; i < pred.length; i++) if (batch.labels[i]! >= 0 && pred[i] === batch.labels[i]) right++;
@@ -89,33 +90,33 @@ test("SoftmaxTagger.predict: argmax per real position, −1 at pads, time-major"
   }
 });
 
-test("SoftmaxTagger tensors round-trip by name; bad tensors are rejected without changing the model", () => {
+test("SoftmaxTagger parameters round-trip by name (copyParams/loadParams); bad tensors are rejected without changing the model", () => {
   const a = makeModel(referenceKernels, 5, { trainableEmbeddings: true });
   const b = makeModel(referenceKernels, 6, { trainableEmbeddings: true });
   const batch = syntheticBatch(new Rng(7), 6, 7);
-  const tensors = a.paramTensors();
+  const tensors = copyParams(a.params());
   assert.deepEqual(Object.keys(tensors), ["embedding.weight", "lstm.fwd.w_ih", "lstm.fwd.w_hh", "lstm.fwd.b",
     "lstm.bwd.w_ih", "lstm.bwd.w_hh", "lstm.bwd.b", "out.w", "out.b"]);
   assert.notEqual(b.loss(batch).loss, a.loss(batch).loss);
   const lossBefore = b.loss(batch).loss;
   const { ["out.b"]: _dropped, ...missing } = tensors;
-  assert.throws(() => b.loadParamTensors(missing), /tensor "out.b" is missing/);
-  assert.throws(() => b.loadParamTensors({ ...tensors, "out.w": new Float32Array(3) }), /"out.w" has 3 values, expected 72/);
-  assert.throws(() => b.loadParamTensors({ ...tensors, extra: new Float32Array(1) }), /"extra" is not a parameter/);
+  assert.throws(() => loadParams(b.params(), missing), /tensor "out.b" is missing/);
+  assert.throws(() => loadParams(b.params(), { ...tensors, "out.w": new Float32Array(3) }), /"out.w" has 3 values, expected 72/);
+  assert.throws(() => loadParams(b.params(), { ...tensors, extra: new Float32Array(1) }), /"extra" is not a parameter/);
   assert.equal(b.loss(batch).loss, lossBefore);
-  b.loadParamTensors(tensors);
+  loadParams(b.params(), tensors);
   assert.equal(b.loss(batch).loss, a.loss(batch).loss);
   assert.deepEqual(b.predict(batch), a.predict(batch));
   // Snapshots are copies: training afterwards does not change them.
-  const snap = a.snapshot();
+  const snap = copyParams(a.params());
   const opt = new Adam(referenceKernels, a.params(), { lr: 0.1 });
   a.lossAndGrad(batch);
   opt.step();
-  assert.notDeepEqual(a.paramTensors()["out.w"], snap["out.w"]);
-  a.restore(snap);
+  assert.notDeepEqual(copyParams(a.params())["out.w"], snap["out.w"]);
+  loadParams(a.params(), snap);
   assert.equal(a.loss(batch).loss, b.loss(batch).loss);
   // A frozen embedding is not a parameter.
-  assert.ok(!("embedding.weight" in makeModel(referenceKernels, 1).paramTensors()));
+  assert.ok(!("embedding.weight" in copyParams(makeModel(referenceKernels, 1).params())));
 });
 
 test("SoftmaxTagger rejects malformed batches with a clear error", () => {

@@ -13,7 +13,8 @@ import type { Vectors } from "../src/embeddings/types.js";
 import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS } from "../src/data/types.js";
 import { NerModel } from "../src/model/ner.js";
-import { saveNerModel } from "../src/model/ner-node.js";
+import { saveNerModel } from "../src/model/file.js";
+import { createOptimizer } from "../src/train/optimizer.js";
 import { train } from "../src/train/trainer.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
 
@@ -21,7 +22,7 @@ import { toyConll, toyGlove } from "./toy-corpus.js";
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 
 /** GloVe text → vectors, for the toy file only. */
-function parseGlove(text: string): Vectors {
+export function parseGlove(text: string): Vectors {
   const rows = text.trim().split("\n").map((l) => l.split(" "));
   const dim = rows[0]!.length - 1;
   const data = new Float32Array(rows.length * dim);
@@ -44,7 +45,7 @@ export function toyModel(): Promise<{ file: string; model: NerModel }> {
     });
     const trainSet = parseConll(toyConll(240, 1));
     const dev = parseConll(toyConll(60, 2));
-    await train(model, model.optimizer(0.02), trainSet, dev, model.encoder(), { epochs: 6, batchSize: 8, seed: 7, batching: "plain" });
+    await train(model, createOptimizer(kernels, model.params(), 0.02), trainSet, dev, model.encoder(), { epochs: 6, batchSize: 8, seed: 7, batching: "plain" });
     const file = path.join(mkdtempSync(path.join(tmpdir(), "lstm-ner-pipeline-")), "toy.safetensors");
     await saveNerModel(file, model, { preset: "toy" });
     return { file, model };

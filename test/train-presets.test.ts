@@ -18,8 +18,20 @@ test("--set overrides reach nested fields, parse JSON values, and can switch par
   assert.equal(p.batching, "plain");
   assert.equal(getPreset("accurate").optimizer, "sgd", "the preset itself is untouched");
   assert.equal(applyOverrides(getPreset("accurate"), ["feature=null"]).feature, null, "the classroom softmax model");
-  const chars = applyOverrides(getPreset("seed"), ['feature={"chars":{"dim":8,"filters":8,"window":3},"casingDim":0,"inputDropout":0,"outputDropout":0,"output":"softmax","trainScheme":"IOB2","constrained":false}']);
+  const chars = applyOverrides(getPreset("seed"), ["extraOutputs=0", 'feature={"chars":{"dim":8,"filters":8,"window":3},"casingDim":0,"inputDropout":0,"outputDropout":0,"output":"softmax","trainScheme":"IOB2","constrained":false}']);
   assert.deepEqual(chars.feature?.chars, { dim: 8, filters: 8, window: 3 });
+});
+
+test("a field the architecture would ignore is refused, naming the field", () => {
+  const accurate = getPreset("accurate");
+  assert.throws(() => applyOverrides(accurate, ["bidirectional=false"]),
+    (e: unknown) => e instanceof LstmNerError && /^--set bidirectional=false: bidirectional=false \(--unidirectional\) does not apply to the feature architecture/.test(e.message));
+  assert.throws(() => checkPreset({ ...accurate, bidirectional: false }, "recipe"),
+    (e: unknown) => e instanceof LstmNerError && /^recipe: bidirectional=false/.test(e.message));
+  assert.throws(() => checkPreset({ ...accurate, extraOutputs: 1 }),
+    (e: unknown) => e instanceof LstmNerError && /^preset accurate: extraOutputs=1 does not apply to the feature architecture.*set extraOutputs=0/.test(e.message));
+  // The softmax architecture uses both.
+  assert.equal(checkPreset({ ...getPreset("seed"), bidirectional: false, extraOutputs: 2 }).bidirectional, false);
 });
 
 test("a typo or a wrong kind of value is refused with the field named, never trained on", () => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { train, wordEncoder, type TrainableModel } from "../src/train/trainer.js";
+import { train, type TrainableModel } from "../src/train/trainer.js";
+import { wordEncoder } from "../src/infer/encoder.js";
 import type { Sentence } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 
@@ -30,4 +31,47 @@ test("a loss that stops being finite ends training with a clear error after the 
     (e: unknown) => e instanceof LstmNerError && /^training diverged: loss is NaN at epoch 2, batch 1 \(try a lower learning rate/.test(e.message),
   );
   assert.deepEqual(epochs, [1], "epoch 1 was reported (and saved by the CLI) before the failure");
+});
+
+/**
+ * A model whose dev predictions follow a script, one entry per epoch: "good"
+ * tags every sentence right (dev F1 100), "bad" finds no entity (F1 0). Its
+ * one "weight" is the epoch it was snapshotted in.
+ */
+function scriptedModel(script: readonly ("good" | "bad")[]): TrainableModel & { restored: number[] } {
+  let epoch = 0;
+  return {
+    restored: [],
+    lossAndGrad: (b) => ({ loss: 1, count: b.tokens }),
+    setTraining(on) {
+      if (on) epoch++;
+    },
+    predict: (b) => {
+      const out = new Int32Array(b.size * b.maxLen).fill(-1);
+      for (let bi = 0; bi < b.size; bi++) {
+        for (let t = 0; t < b.lengths[bi]!; t++) out[t * b.size + bi] = script[epoch - 1] === "good" && t === 0 ? 1 : 0;
+      }
+      return out;
+    },
+    snapshot: () => ({ w: Float32Array.of(epoch) }),
+    restore(t) {
+      this.restored.push(t.w![0]!);
+    },
+  };
+}
+
+test("patience: training stops after that many epochs without a dev improvement and keeps the best epoch", async () => {
+  const opt = { step: () => {}, zeroGrad: () => {} };
+  const script = ["bad", "good", "bad", "bad", "good", "good", "good", "good"] as const;
+  const run = async (patience: number): Promise<{ f1: (number | null)[]; best: number; restored: number[] }> => {
+    const m = scriptedModel(script);
+    const r = await train(m, opt, sentences, sentences, enc, { epochs: script.length, batchSize: 2, seed: 1, batching: "plain", patience });
+    return { f1: r.epochs.map((e) => e.dev_f1), best: r.bestEpoch, restored: m.restored };
+  };
+  // Epoch 2 is best; epochs 3 and 4 do not improve on it: patience 2 stops there.
+  assert.deepEqual(await run(2), { f1: [0, 100, 0, 0], best: 2, restored: [2] });
+  // Patience 3 also waits through epoch 5, whose F1 only equals the best (not an improvement).
+  assert.deepEqual(await run(3), { f1: [0, 100, 0, 0, 100], best: 2, restored: [2] });
+  // 0 = never stop early.
+  assert.deepEqual((await run(0)).f1.length, script.length);
 });

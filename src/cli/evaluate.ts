@@ -1,8 +1,8 @@
 import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { readConll } from "../data/conll.js";
-import { loadNerModel } from "../model/ner-node.js";
+import { loadNerModel } from "../model/file.js";
 import { formatConllevalReport, scoreToJson } from "../eval/report.js";
-import { evaluate } from "../train/trainer.js";
+import { evaluate } from "../eval/evaluate.js";
 
 export interface EvaluateCliOptions extends KernelCliOptions {
   model: string;

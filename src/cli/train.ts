@@ -9,8 +9,8 @@ import { readConll } from "../data/conll.js";
 import { CONLL_LABELS, type Sentence } from "../data/types.js";
 import { detectScheme } from "../data/schemes.js";
 import { loadVectors } from "../embeddings/registry.js";
-import { NerModel } from "../model/ner.js";
-import { saveNerModel } from "../model/ner-node.js";
+import { architectureName, buildRecipe, trainOptions } from "../train/recipe.js";
+import { saveNerModel } from "../model/file.js";
 import { LstmNerError } from "../util/errors.js";
 import { labelsFromSentences } from "./labels.js";
 import { VERSION } from "../version.js";
@@ -93,24 +93,10 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   say(`word vectors: ${vectors.words.length} × ${vectors.dim} from ${vectors.source} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
   const kernels = await cliKernels(o);
-  const model = NerModel.create(kernels, {
-    vectors,
-    labels,
-    scheme: detectScheme(trainSet.map((s) => s.tags)),
-    hidden: cfg.hidden,
-    bidirectional: cfg.bidirectional,
-    outputs: labels.length + cfg.extraOutputs,
-    trainableEmbeddings: cfg.trainableEmbeddings,
-    seed: o.seed,
-    normalizeDigits: cfg.normalizeDigits,
-    trainTokens: trainSet.map((s) => s.tokens),
-    extendVocab: cfg.extendVocab,
-    ...(cfg.feature ? { feature: cfg.feature } : {}),
+  const { model, optimizer } = buildRecipe(kernels, cfg, {
+    vectors, labels, scheme: detectScheme(trainSet.map((s) => s.tags)), trainTokens: trainSet.map((s) => s.tokens), seed: o.seed,
   });
-  const arch = cfg.feature
-    ? `BiLSTM${cfg.feature.chars ? "-CNN" : ""}-${cfg.feature.output.toUpperCase()} (${model.trainScheme})`
-    : cfg.bidirectional ? "BiLSTM" : "LSTM";
-  say(`model: ${arch} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
+  say(`model: ${architectureName(cfg)} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
   // Everything needed to repeat the run: the resolved recipe, the seed, the data and vectors used.
   const training = {
     preset: preset.name, recipe: cfg, overrides: o.set, seed: o.seed, kernels: kernels.name,
@@ -128,8 +114,8 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
     }, cliProgress.Presets.shades_classic)
     : null;
   let barEpoch = 0;
-  const result = await train(model, model.optimizer({ kind: cfg.optimizer, lr: cfg.lr, momentum: cfg.momentum, lrDecay: cfg.lrDecay, clipNorm: cfg.clipNorm }), trainSet, devSet, model.encoder(), {
-    epochs: cfg.epochs, batchSize: cfg.batchSize, seed: o.seed, batching: cfg.batching, patience: cfg.patience,
+  const result = await train(model, optimizer, trainSet, devSet, model.encoder(), {
+    ...trainOptions(cfg, o.seed),
     ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
     onBatch: (p) => {
       if (!bar) return;

@@ -1,51 +1,10 @@
 /**
- * From sentences to padded id batches (step 3 of the classroom pipeline):
- * shuffle with a seed, cut into batches, map tokens and tags to ids, pad each
- * batch to its longest sentence in the engine's time-major layout.
+ * From tokens and tags to a padded id batch: map tokens and tags to ids, pad
+ * sentences to the longest one in the engine's time-major layout. Training,
+ * evaluation and tagging all batch through here.
  */
-import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
-import type { TaggerBatch } from "../nn/batch.js";
-
-/** A shuffled copy of `items` (Fisher–Yates driven by `rng`); `items` is left as it is. */
-export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
-  return rng.shuffle(items.slice());
-}
-
-function checkSize(size: number): void {
-  if (!Number.isInteger(size) || size < 1) {
-    throw new LstmNerError(`batch size must be a positive integer, got ${size}`);
-  }
-}
-
-/** Consecutive batches of `size` items, the last one shorter: `batch([1,2,3,4,5], 2)` → `[[1,2],[3,4],[5]]`. */
-export function batch<T>(items: readonly T[], size: number): T[][] {
-  checkSize(size);
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/**
- * Length-bucketed batches, so sentences of similar length share a batch and
- * little compute goes to padding: sort by `lengthOf` (ties broken at random),
- * cut into batches of `size`, then shuffle the order of the batches. The same
- * rng state gives the same batches.
- */
-export function bucketBatches<T>(items: readonly T[], size: number, rng: Rng, lengthOf: (item: T) => number): T[][] {
-  checkSize(size);
-  // Shuffle first, then a stable sort: equal lengths keep their random order.
-  const order = shuffled(items, rng).map((item) => ({ item, length: lengthOf(item) }));
-  order.sort((a, b) => a.length - b.length);
-  return rng.shuffle(batch(order.map((o) => o.item), size));
-}
-
-/**
- * A padded batch in the engine's time-major layout: position `t` of sentence
- * `b` is at index `t * size + b`; `ids` hold `padId` and `labels` −1 past each
- * sentence's end (see `TaggerBatch`).
- */
-export type Batch = TaggerBatch;
+import type { Batch } from "../nn/batch.js";
 
 /** One sentence as ids, with its label ids when training or evaluating. */
 export interface IdSentence {

@@ -4,7 +4,7 @@
  * padded batch.
  */
 import { LstmNerError } from "../util/errors.js";
-import type { TaggerBatch } from "../nn/batch.js";
+import type { Batch } from "../nn/batch.js";
 import type { FeatureBatch } from "../nn/feature-tagger.js";
 import { CASING_PAD, casingId } from "../nn/casing.js";
 
@@ -55,7 +55,7 @@ export function charVocabFromList(chars: readonly string[]): CharVocab {
 }
 
 /** Options of {@link sentenceFeatures}. */
-export interface FeatureOptions {
+export interface SentenceFeatureOptions {
   /** Longer tokens keep only their first `maxWordLength` characters (default 40). */
   maxWordLength?: number;
 }
@@ -71,7 +71,7 @@ export interface SentenceFeatures {
 }
 
 /** Char ids (unknown → {@link CHAR_UNK}) and casing classes of a sentence's tokens. */
-export function sentenceFeatures(tokens: readonly string[], vocab: CharVocab, options: FeatureOptions = {}): SentenceFeatures {
+export function sentenceFeatures(tokens: readonly string[], vocab: CharVocab, options: SentenceFeatureOptions = {}): SentenceFeatures {
   const maxWordLength = options.maxWordLength ?? 40;
   if (!Number.isInteger(maxWordLength) || maxWordLength < 1) throw new LstmNerError(`maxWordLength must be a positive integer, got ${maxWordLength}`);
   const offsets = new Int32Array(tokens.length + 1);
@@ -96,7 +96,7 @@ export function sentenceFeatures(tokens: readonly string[], vocab: CharVocab, op
  * longest word of the batch.
  * @throws LstmNerError when a sentence's feature count differs from its length in the batch.
  */
-export function featureBatch(batch: TaggerBatch, features: readonly SentenceFeatures[]): FeatureBatch {
+export function featureBatch(batch: Batch, features: readonly SentenceFeatures[]): FeatureBatch {
   const { size: B, maxLen: T, lengths } = batch;
   if (features.length !== B) throw new LstmNerError(`features for ${features.length} sentences, the batch has ${B}`);
   let maxChars = 0;
@@ -125,7 +125,7 @@ export function featureBatch(batch: TaggerBatch, features: readonly SentenceFeat
 }
 
 /** {@link featureBatch} from the token strings of the batch's sentences (in batch order). */
-export function addFeatures(batch: TaggerBatch, tokens: readonly (readonly string[])[], vocab: CharVocab,
-  options: FeatureOptions = {}): FeatureBatch {
+export function addFeatures(batch: Batch, tokens: readonly (readonly string[])[], vocab: CharVocab,
+  options: SentenceFeatureOptions = {}): FeatureBatch {
   return featureBatch(batch, tokens.map((s) => sentenceFeatures(s, vocab, options)));
 }

@@ -1,7 +1,15 @@
+/**
+ * Model files on disk (Node only). The model's file handling lives in
+ * src/model/: this module reads and writes files; format.ts is the layout
+ * (bytes ↔ {@link SavedModel}, also used by the browser through
+ * `NerModel.fromBytes`); safetensors.ts is the container underneath.
+ */
 import { promises as fs } from "node:fs";
+import type { Kernels } from "../engine/kernels.js";
 import { LstmNerError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { encodeModel, parseModel, type SavedModel } from "./format.js";
+import { NerModel } from "./ner.js";
 
 /** Write a model file atomically (temporary file + rename): a crash never leaves half a model. */
 export async function saveModel(file: string, model: SavedModel): Promise<void> {
@@ -17,4 +25,14 @@ export async function loadModel(file: string): Promise<SavedModel> {
     throw new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
   }
   return parseModel(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+}
+
+/** Load a model file written by {@link saveNerModel}. */
+export async function loadNerModel(file: string, kernels: Kernels): Promise<NerModel> {
+  return NerModel.fromSaved(await loadModel(file), kernels, file);
+}
+
+/** Write a model to one file, atomically; `training` records how it was made. */
+export async function saveNerModel(file: string, model: NerModel, training: Record<string, unknown>): Promise<void> {
+  await saveModel(file, model.toSaved(training));
 }

@@ -4,6 +4,9 @@
  */
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
+
+const TAG_SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];
+const isTagScheme = (s: unknown): s is TagScheme => (TAG_SCHEMES as readonly unknown[]).includes(s);
 import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 
@@ -45,8 +48,8 @@ export interface SavedModel {
   config: ModelConfig;
   /** Output label names, id order (e.g. the conllpp order). */
   labels: string[];
-  /** Tag scheme of `labels`. */
-  scheme: string;
+  /** Tag scheme of `labels`, the one the model was trained in (metadata field "scheme"). */
+  trainScheme: TagScheme;
   /** Vocabulary, row order of `embedding`; UNK and PAD rows follow the words. */
   words: string[];
   /** (words + 2) × embDim. */
@@ -70,7 +73,7 @@ export function encodeModel(model: SavedModel): Uint8Array[] {
     format_version: String(MODEL_FORMAT_VERSION),
     config: JSON.stringify(model.config),
     labels: JSON.stringify(model.labels),
-    scheme: model.scheme,
+    scheme: model.trainScheme,
     training: JSON.stringify(model.training),
   };
   return encodeSafetensors(tensors, metadata);
@@ -104,6 +107,11 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   for (const f of ["embDim", "hidden", "outputs"] as const) {
     if (!Number.isInteger(config[f]) || config[f] <= 0) throw bad(`config.${f} must be a positive integer`);
   }
+  const trainScheme = metadata.scheme ?? "IOB2";
+  if (!isTagScheme(trainScheme)) throw bad(`metadata "scheme" is ${JSON.stringify(trainScheme)}, expected one of ${TAG_SCHEMES.join(", ")}`);
+  if (config.dataScheme !== undefined && !isTagScheme(config.dataScheme)) {
+    throw bad(`config.dataScheme is ${JSON.stringify(config.dataScheme)}, expected one of ${TAG_SCHEMES.join(", ")}`);
+  }
   if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === "string")) throw bad("labels must be a non-empty list of strings");
   const vocab = tensors.get("vocab.words");
   const emb = tensors.get("embedding.weight");
@@ -120,5 +128,5 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
     if (t.dtype !== "F32") throw bad(`tensor ${name} must be F32`);
     params[name.slice(6)] = { shape: t.shape, data: t.data as Float32Array };
   }
-  return { config, labels, scheme: metadata.scheme ?? "IOB2", words, embedding: emb.data as Float32Array, params, training };
+  return { config, labels, trainScheme, words, embedding: emb.data as Float32Array, params, training };
 }

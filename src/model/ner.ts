@@ -7,17 +7,15 @@ import type { Kernels } from "../engine/kernels.js";
 import type { Vectors } from "../embeddings/types.js";
 import type { TagScheme } from "../data/types.js";
 import { buildEmbedding, tokenId } from "../embeddings/vocab.js";
-import { convert, entityTypes, labelsForScheme } from "../data/schemes.js";
-import { padBatch, labelIds, toIds, type Batch, type IdSentence } from "../infer/batching.js";
-import type { Encoder, Optimizer, TrainableModel } from "../train/trainer.js";
-import { idsToTags, predictBatched, predictTags, wordEncoder } from "../train/trainer.js";
-import { buildCharVocab, charVocabFromList, featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "../infer/features.js";
+import { entityTypes, labelsForScheme } from "../data/schemes.js";
+import type { Batch } from "../nn/batch.js";
+import type { Loss, Tagger } from "../nn/tagger-common.js";
 import { SoftmaxTagger } from "../nn/softmax-tagger.js";
-import { FeatureTagger, resolveFeatureTaggerConfig, type FeatureBatch } from "../nn/feature-tagger.js";
-import { Adam } from "../nn/adam.js";
-import { Sgd, inverseTimeDecay } from "../nn/sgd.js";
-import { clipGradNorm } from "../nn/clip.js";
-import { copyParams, type Param } from "../nn/param.js";
+import { FeatureTagger, resolveFeatureTaggerConfig } from "../nn/feature-tagger.js";
+import { copyParams, loadParams, type Param } from "../nn/param.js";
+import { featureEncoder, wordEncoder, type Encoder } from "../infer/encoder.js";
+import { buildCharVocab, charVocabFromList } from "../infer/features.js";
+import { predictBatched, predictTags } from "../infer/predict.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import { parseModel, type FeatureLayers, type ModelConfig, type SavedModel } from "./format.js";
@@ -61,29 +59,31 @@ export interface NerModelOptions {
   extendVocab?: number;
 }
 
-/** An encoded sentence of the feature architecture. */
-interface FeatureItem extends IdSentence {
-  feats: SentenceFeatures;
+/**
+ * The network for a model config: the one place that picks a tagger class.
+ * `embedding` is the vocabSize×embDim word table, used in place.
+ */
+function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly string[], trainScheme: TagScheme,
+  vocabSize: number, embedding: Float32Array, rng: Rng): Tagger {
+  const sizes = {
+    vocabSize, embDim: config.embDim, hidden: config.hidden,
+    outputs: config.outputs, trainableEmbeddings: config.trainableEmbeddings,
+  };
+  if (config.arch === "softmax") return new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
+  const { constrained, ...layers } = config.tagger!;
+  return new FeatureTagger(kernels, { ...sizes, ...layers, constraints: constrained ? { labels, scheme: trainScheme } : null }, embedding, rng);
 }
 
-type Net = SoftmaxTagger | FeatureTagger;
-
-/** Options of {@link NerModel.optimizer}. */
-export interface OptimizerOptions {
-  kind: "adam" | "sgd";
-  lr: number;
-  /** SGD momentum (default 0.9). */
-  momentum?: number;
-  /** SGD: lr_t = lr / (1 + decay·epoch) (Ma & Hovy); 0 = constant. */
-  lrDecay?: number;
-  /** Clip the gradient's global L2 norm to this before each step; 0 = off. */
-  clipNorm?: number;
-}
-
-export class NerModel implements TrainableModel {
+/**
+ * A trained (or training) named-entity recogniser: a {@link Tagger} with its
+ * vocabulary, labels and the {@link Encoder} between tokens and batches.
+ * Training (src/train/) drives it through `lossAndGrad`, `params`,
+ * `snapshot` and `restore`; tagging uses {@link tag} and {@link tagWithScores}.
+ */
+export class NerModel {
   private readonly vocab: Map<string, number>;
-  private readonly net: Net;
-  private readonly charVocab: CharVocab | null;
+  private readonly tagger: Tagger;
+  private readonly enc: Encoder;
   readonly unkId: number;
   readonly padId: number;
 
@@ -93,7 +93,7 @@ export class NerModel implements TrainableModel {
     /** Output labels, id order, in the scheme the model was trained in. */
     readonly labels: string[],
     /** Scheme of {@link labels}. */
-    readonly trainScheme: string,
+    readonly trainScheme: TagScheme,
     readonly words: string[],
     readonly embedding: Float32Array,
     rng: Rng,
@@ -106,31 +106,18 @@ export class NerModel implements TrainableModel {
     if (!vocab) words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
     this.unkId = words.length;
     this.padId = words.length + 1;
-    this.charVocab = config.chars ? charVocabFromList(config.chars) : null;
-    const sizes = {
-      vocabSize: words.length + 2, embDim: config.embDim, hidden: config.hidden,
-      outputs: config.outputs, trainableEmbeddings: config.trainableEmbeddings,
-    };
-    if (config.arch === "softmax") {
-      this.net = new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
-    } else {
-      const t = config.tagger!;
-      const { constrained, ...layers } = t;
-      this.net = new FeatureTagger(kernels, {
-        ...sizes, ...layers,
-        constraints: constrained ? { labels, scheme: trainScheme as TagScheme } : null,
-      }, embedding, rng);
-    }
+    this.tagger = createTagger(kernels, config, labels, trainScheme, words.length + 2, embedding, rng);
+    this.enc = this.makeEncoder();
   }
 
   /** Scheme of the tags the model reads and writes (the data's). */
-  get scheme(): string {
+  get scheme(): TagScheme {
     return this.config.dataScheme ?? this.trainScheme;
   }
 
   /** The data's label names (in {@link scheme}). */
   get dataLabels(): string[] {
-    const s = this.scheme as TagScheme;
+    const s = this.scheme;
     return s === this.trainScheme ? this.labels : labelsForScheme(entityTypes(this.labels), s);
   }
 
@@ -176,16 +163,17 @@ export class NerModel implements TrainableModel {
 
   /** A model from a parsed model file; `file` is used in errors. */
   static fromSaved(saved: SavedModel, kernels: Kernels, file: string): NerModel {
-    const m = new NerModel(kernels, saved.config, saved.labels, saved.scheme, saved.words, saved.embedding, new Rng(0), saved.training);
-    const expected = new Map(m.ownParams().map((p) => [p.name, p.shape]));
-    for (const [name, shape] of expected) {
+    const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training);
+    const own = m.ownParams();
+    for (const { name, shape } of own) {
       const t = saved.params[name];
       if (!t) throw new LstmNerError(`not a valid lstm-ner model (tensor param.${name} is missing)`, { file });
       if (t.shape.join(",") !== shape.join(",")) {
         throw new LstmNerError(`not a valid lstm-ner model (param.${name} has shape [${t.shape}], expected [${shape}])`, { file });
       }
     }
-    m.restore(Object.fromEntries(Object.entries(saved.params).filter(([n]) => expected.has(n)).map(([n, t]) => [n, t.data])));
+    // Tensors the architecture does not have are ignored; the word table is `embedding` itself.
+    loadParams(own, Object.fromEntries(own.map((p) => [p.name, saved.params[p.name]!.data])));
     return m;
   }
 
@@ -194,105 +182,81 @@ export class NerModel implements TrainableModel {
     const params: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const p of this.ownParams()) params[p.name] = { shape: p.shape, data: p.value };
     return {
-      config: this.config, labels: this.labels, scheme: this.trainScheme, words: this.words,
+      config: this.config, labels: this.labels, trainScheme: this.trainScheme, words: this.words,
       embedding: this.embedding, params, training,
     };
   }
 
   /** Trainable tensors other than the word embedding (which is stored, trained or not, as `embedding.weight`). */
   private ownParams(): Param[] {
-    return this.net.params().filter((p) => p.value !== this.embedding);
+    return this.tagger.params().filter((p) => p.value !== this.embedding);
   }
 
   /** Token → ids and features, gold tags → label ids, padding, and ids → tags in the data's scheme. */
   encoder(): Encoder {
-    const { vocab, unkId } = this;
-    const digits = this.config.normalizeDigits === true;
-    const lookup = (t: string): number => tokenId(vocab, t, unkId, { normalizeDigits: digits });
-    if (this.config.arch === "softmax") return wordEncoder(lookup, this.padId, this.labels);
-    const { labels, padId, charVocab } = this;
-    const from = this.scheme as TagScheme;
-    const to = this.trainScheme as TagScheme;
-    const noChars = charVocabFromList([""]);
-    const enc: Encoder<FeatureItem> = {
-      labels,
-      padId,
-      lookup,
-      encode: (tokens) => ({ ids: toIds(tokens, lookup), feats: sentenceFeatures(tokens, charVocab ?? noChars) }),
-      labelIds: (tags, where) => labelIds(from === to ? tags : convert(tags, from, to), labels, where),
-      collate: (items) => featureBatch(padBatch(items, padId), items.map((i) => i.feats)),
-      decode: (ids) => (from === to ? idsToTags(ids, labels) : convert(idsToTags(ids, labels), to, from)),
-    };
-    return enc as unknown as Encoder;
+    return this.enc;
   }
 
-  /** An optimiser over the trainable parameters, with optional gradient clipping; a number is Adam's learning rate. */
-  optimizer(options: OptimizerOptions | number): Optimizer {
-    const o: OptimizerOptions = typeof options === "number" ? { kind: "adam", lr: options } : options;
-    const params = this.net.params();
-    const inner = o.kind === "adam"
-      ? new Adam(this.kernels, params, { lr: o.lr })
-      : new Sgd(params, { lr: o.lr, momentum: o.momentum ?? 0.9, ...(o.lrDecay ? { schedule: inverseTimeDecay(o.lrDecay) } : {}) });
-    const clip = o.clipNorm ?? 0;
-    return {
-      step: () => {
-        if (clip > 0) clipGradNorm(params, clip);
-        inner.step();
-      },
-      zeroGrad: () => inner.zeroGrad(),
-      setEpoch: (epoch: number) => {
-        if (inner instanceof Sgd) inner.setEpoch(epoch);
-      },
-    };
+  private makeEncoder(): Encoder {
+    const { vocab, unkId, padId, labels } = this;
+    const digits = this.config.normalizeDigits === true;
+    const lookup = (t: string): number => tokenId(vocab, t, unkId, { normalizeDigits: digits });
+    if (this.config.arch === "softmax") return wordEncoder(lookup, padId, labels);
+    const chars = charVocabFromList(this.config.chars ?? [""]);
+    return featureEncoder(lookup, padId, labels, { chars, dataScheme: this.scheme, trainScheme: this.trainScheme });
+  }
+
+  /** All trainable parameters (the word table first, when trainable): what an optimiser steps. */
+  params(): Param[] {
+    return this.tagger.params();
   }
 
   /** Number of trainable values. */
   parameterCount(): number {
-    return this.net.params().reduce((s, p) => s + p.value.length, 0);
+    return this.tagger.params().reduce((s, p) => s + p.value.length, 0);
   }
 
   /** Dropout on (training) or off (evaluation, tagging). */
   setTraining(on: boolean): void {
-    if (this.net instanceof FeatureTagger) this.net.train(on);
+    this.tagger.setTraining(on);
   }
 
   /** Tags for tokenised sentences, in the data's scheme. */
   tag(sentences: readonly (readonly string[])[]): string[][] {
     this.setTraining(false);
-    return predictTags(this, sentences, this.encoder());
+    return predictTags(this, sentences, this.enc);
   }
 
   /**
    * Tags for tokenised sentences with the probability the model gives each
    * tag (its softmax output; NaN where the model has no per-token
-   * probability, as with a CRF), in input order.
+   * probability, as with a CRF), in input order. `batchSize` counts sentences.
    */
   tagWithScores(sentences: readonly (readonly string[])[], batchSize = 64): { tags: string[][]; scores: number[][] } {
     this.setTraining(false);
-    const net = this.net;
-    const enc = this.encoder();
-    const run = net instanceof SoftmaxTagger ? (b: Batch) => net.predictWithScores(b) : (b: Batch) => ({ pred: this.predict(b) });
-    const { ids, scores } = predictBatched(sentences.map((s) => enc.encode(s)), enc, batchSize, run);
+    const enc = this.enc;
+    const { ids, scores } = predictBatched(sentences.map((s) => enc.encode(s)), enc, batchSize, (b) => this.tagger.predictWithScores(b));
     return { tags: ids.map((i) => enc.decode(i)), scores: scores.map((s) => Array.from(s)) };
   }
 
-  lossAndGrad(batch: Batch): { loss: number; count: number } {
-    return this.net instanceof SoftmaxTagger ? this.net.lossAndGrad(batch) : this.net.lossAndGrad(batch as FeatureBatch);
+  /** Forward + backward on one batch (from {@link encoder}); accumulates gradients. */
+  lossAndGrad(batch: Batch): Loss {
+    return this.tagger.lossAndGrad(batch);
   }
 
+  /** Best label id per position, time-major T×B (−1 at pads). */
   predict(batch: Batch): Int32Array {
-    return this.net instanceof SoftmaxTagger ? this.net.predict(batch) : this.net.predict(batch as FeatureBatch);
+    return this.tagger.predict(batch);
   }
 
+  /** Copies of every trainable tensor by name. */
   snapshot(): Record<string, Float32Array> {
-    return copyParams(this.net.params());
+    return copyParams(this.tagger.params());
   }
 
+  /** Restore tensors taken by {@link snapshot}. @throws LstmNerError for a missing or wrongly sized tensor. */
   restore(tensors: Record<string, Float32Array>): void {
-    for (const p of this.net.params()) {
-      const t = tensors[p.name];
-      if (t) p.value.set(t);
-    }
+    loadParams(this.tagger.params(), tensors);
   }
 }
 

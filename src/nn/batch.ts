@@ -1,9 +1,9 @@
 /**
- * What the models need of a padded batch (structurally the same as the
- * trainer's `Batch`): B sentences padded to T, time-major, so position t of
- * sentence b is at index t·B+b.
+ * A padded batch, the one batch type of the models, the encoders and the
+ * trainer: B sentences padded to T, time-major, so position t of sentence b
+ * is at index t·B+b. Built by `padBatch` (src/infer/batching.ts).
  */
-export interface TaggerBatch {
+export interface Batch {
   /** Sentences in the batch (B). */
   size: number;
   /** Padded length (T). */

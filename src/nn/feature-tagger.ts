@@ -2,8 +2,9 @@ import type { Kernels } from "../engine/kernels.js";
 import type { TagScheme } from "../data/types.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
-import { type Param, copyParams, loadParams } from "./param.js";
-import type { TaggerBatch } from "./batch.js";
+import type { Param } from "./param.js";
+import type { Batch } from "./batch.js";
+import { argmaxWithProb, checkBatch, type Loss, type Prediction, type Tagger } from "./tagger-common.js";
 import { Embedding } from "./embedding.js";
 import { BiLstm } from "./bilstm.js";
 import { Linear } from "./linear.js";
@@ -16,10 +17,10 @@ import { ConcatColumns } from "./concat.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
- * (built by `src/train/features.ts`). Word w = t·B+b (time-major) has its
+ * (built by `featureBatch` in src/infer/features.ts). Word w = t·B+b (time-major) has its
  * characters in row w of `chars.ids` and its casing class in `casing[w]`.
  */
-export interface FeatureBatch extends TaggerBatch {
+export interface FeatureBatch extends Batch {
   /** Char ids of the T·B words (pads have length 0). */
   chars: CharIds;
   /** Casing class ids (see `CASING_CLASSES`), T·B, 0 (padding) at pads. */
@@ -111,18 +112,19 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * dropout → BiLSTM → dropout → linear to `outputs` scores → CRF (Viterbi at
  * prediction) or per-token softmax.
  *
- * Same surface as `SoftmaxTagger`. Parameters, named stably:
+ * A {@link Tagger} like `SoftmaxTagger`; its batches must be {@link FeatureBatch}es
+ * when it has char or casing features. Parameters, named stably:
  * `embedding.weight` (only when trainable), `char.emb`, `char.conv.w`,
  * `char.conv.b` (with chars), `casing.weight` (with casing),
  * `lstm.{fwd,bwd}.{w_ih,w_hh,b}`, `out.w`, `out.b`, and
  * `crf.transitions`, `crf.start`, `crf.end` (with the CRF).
  *
  * Dropout is applied by {@link lossAndGrad} and {@link loss} while in
- * training mode ({@link train}(true), the initial mode), never by {@link predict}.
+ * training mode ({@link setTraining}(true), the initial mode), never by {@link predict}.
  * The CRF loss is the mean per-sentence NLL (see `crfReduction`), the softmax
  * loss the mean per-token NLL.
  */
-export class FeatureTagger {
+export class FeatureTagger implements Tagger {
   readonly config: ResolvedFeatureTaggerConfig;
   readonly embedding: Embedding;
   readonly chars: CharCnn | null;
@@ -166,7 +168,7 @@ export class FeatureTagger {
   }
 
   /** Switch dropout on (training, the initial mode) or off. */
-  train(training: boolean): void {
+  setTraining(training: boolean): void {
     this.training = training;
   }
 
@@ -182,7 +184,7 @@ export class FeatureTagger {
   }
 
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the loss and the tokens it covered. */
-  lossAndGrad(batch: FeatureBatch): { loss: number; count: number } {
+  lossAndGrad(batch: Batch): Loss {
     const result = this.lossOf(batch, true);
     const dScores = this.crf !== null ? this.crf.backward() : this.nll!.backward();
     const dh = this.outputDropout.backward(this.out.backward(dScores));
@@ -198,50 +200,20 @@ export class FeatureTagger {
   }
 
   /** The loss on one batch without gradients (dropout as the mode says). */
-  loss(batch: FeatureBatch): { loss: number; count: number } {
+  loss(batch: Batch): Loss {
     return this.lossOf(batch, false);
   }
 
   /** Best label per position (Viterbi with the CRF, argmax with softmax), time-major T·B, −1 at pads. No dropout. */
-  predict(batch: FeatureBatch): Int32Array {
+  predict(batch: Batch): Int32Array {
+    return this.predictWithScores(batch).pred;
+  }
+
+  /** {@link predict} with each label's softmax probability (softmax output; null with the CRF). */
+  predictWithScores(batch: Batch): Prediction {
     const scores = this.scores(batch, false);
-    const { size: B, maxLen: T, lengths } = batch;
-    if (this.crf !== null) return this.crf.viterbi(scores, T, B, lengths);
-    const C = this.config.outputs;
-    const pred = new Int32Array(T * B).fill(-1);
-    for (let t = 0; t < T; t++) {
-      for (let b = 0; b < B; b++) {
-        if (t >= lengths[b]!) continue;
-        const o = (t * B + b) * C;
-        let best = 0;
-        for (let j = 1; j < C; j++) if (scores[o + j]! > scores[o + best]!) best = j;
-        pred[t * B + b] = best;
-      }
-    }
-    return pred;
-  }
-
-  /** Copies of every trainable tensor by its stable name (a frozen word table is not included). */
-  paramTensors(): Record<string, Float32Array> {
-    return copyParams(this.params());
-  }
-
-  /**
-   * Load tensors by name (from {@link paramTensors} or a model file).
-   * @throws LstmNerError naming a missing, unexpected or wrongly sized tensor; nothing is changed then.
-   */
-  loadParamTensors(tensors: Record<string, Float32Array>): void {
-    loadParams(this.params(), tensors);
-  }
-
-  /** Same as {@link paramTensors} (the trainer's name). */
-  snapshot(): Record<string, Float32Array> {
-    return this.paramTensors();
-  }
-
-  /** Same as {@link loadParamTensors} (the trainer's name). */
-  restore(tensors: Record<string, Float32Array>): void {
-    this.loadParamTensors(tensors);
+    if (this.crf !== null) return { pred: this.crf.viterbi(scores, batch.maxLen, batch.size, batch.lengths), prob: null };
+    return argmaxWithProb(scores, batch, this.config.outputs);
   }
 
   /** Free kernel memory; the model is unusable afterwards. */
@@ -258,7 +230,7 @@ export class FeatureTagger {
     this.nll?.dispose();
   }
 
-  private lossOf(batch: FeatureBatch, withGrad: boolean): { loss: number; count: number } {
+  private lossOf(batch: Batch, withGrad: boolean): Loss {
     const scores = this.scores(batch, this.training);
     const { size: B, maxLen: T, lengths, labels } = batch;
     if (this.crf !== null) return this.crf.forward(scores, labels, T, B, lengths, withGrad);
@@ -266,7 +238,7 @@ export class FeatureTagger {
   }
 
   /** Emission scores T·B×outputs. */
-  private scores(batch: FeatureBatch, dropout: boolean): Float32Array {
+  private scores(batch: Batch, dropout: boolean): Float32Array {
     this.check(batch);
     const { size: B, maxLen: T } = batch;
     const n = T * B;
@@ -279,29 +251,18 @@ export class FeatureTagger {
     return this.out.forward(hd, n);
   }
 
-  private check(batch: FeatureBatch): void {
-    const { size: B, maxLen: T, lengths, ids, labels } = batch;
-    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) {
-      throw new LstmNerError(`batch: size and maxLen must be positive integers, got ${B} and ${T}`);
-    }
-    const n = T * B;
-    if (lengths.length !== B) throw new LstmNerError(`batch.lengths has ${lengths.length} values, expected size = ${B}`);
-    if (ids.length !== n) throw new LstmNerError(`batch.ids has ${ids.length} values, expected maxLen×size = ${n}`);
-    if (labels.length !== n) throw new LstmNerError(`batch.labels has ${labels.length} values, expected maxLen×size = ${n}`);
-    for (let b = 0; b < B; b++) {
-      const len = lengths[b]!;
-      if (len < 0 || len > T) throw new LstmNerError(`batch.lengths[${b}] = ${len} is outside 0..${T}`);
-      for (let t = len; t < T; t++) {
-        if (labels[t * B + b] !== -1) throw new LstmNerError(`batch.labels[${t * B + b}] is ${labels[t * B + b]} at a padded position (must be −1)`);
-      }
-    }
+  /** The shape check every tagger makes, plus the features this one needs. */
+  private check(batch: Batch): asserts batch is FeatureBatch {
+    checkBatch(batch);
+    const n = batch.maxLen * batch.size;
+    const fb = batch as Partial<FeatureBatch>;
     if (this.chars !== null) {
-      if (batch.chars === undefined) throw new LstmNerError("batch.chars is missing (the model has char features)");
-      if (batch.chars.lengths.length !== n) throw new LstmNerError(`batch.chars.lengths has ${batch.chars.lengths.length} values, expected maxLen×size = ${n}`);
+      if (fb.chars === undefined) throw new LstmNerError("batch.chars is missing (the model has char features)");
+      if (fb.chars.lengths.length !== n) throw new LstmNerError(`batch.chars.lengths has ${fb.chars.lengths.length} values, expected maxLen×size = ${n}`);
     }
     if (this.casing !== null) {
-      if (batch.casing === undefined) throw new LstmNerError("batch.casing is missing (the model has casing features)");
-      if (batch.casing.length !== n) throw new LstmNerError(`batch.casing has ${batch.casing.length} values, expected maxLen×size = ${n}`);
+      if (fb.casing === undefined) throw new LstmNerError("batch.casing is missing (the model has casing features)");
+      if (fb.casing.length !== n) throw new LstmNerError(`batch.casing has ${fb.casing.length} values, expected maxLen×size = ${n}`);
     }
   }
 }

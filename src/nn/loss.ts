@@ -50,11 +50,6 @@ export class SoftmaxNll {
     return this.dlogits.get(this.rows * this.cols);
   }
 
-  /** Log-probabilities of the last forward (rows×cols). */
-  logProbs(): Float32Array {
-    return this.logp.get(this.rows * this.cols);
-  }
-
   /** Free kernel memory. */
   dispose(): void {
     this.labels.release();

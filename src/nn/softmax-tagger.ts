@@ -1,8 +1,9 @@
 import type { Kernels } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
-import { type Param, copyParams, loadParams } from "./param.js";
-import type { TaggerBatch } from "./batch.js";
+import type { Param } from "./param.js";
+import type { Batch } from "./batch.js";
+import { argmaxWithProb, checkBatch, type Loss, type Prediction, type Tagger } from "./tagger-common.js";
 import { Embedding } from "./embedding.js";
 import { Lstm } from "./lstm.js";
 import { BiLstm } from "./bilstm.js";
@@ -33,13 +34,13 @@ function positiveInt(value: number, field: string): void {
 }
 
 /**
- * The classroom model (DESIGN.md step 4): embedding → (Bi)LSTM → linear to
+ * The classroom model: embedding → (Bi)LSTM → linear to
  * `outputs` scores → log-softmax, trained with the mean NLL over non-pad
  * positions. Parameters are named stably for model files and snapshots:
  * `embedding.weight` (only when trainable), `lstm.fwd.{w_ih,w_hh,b}`,
  * `lstm.bwd.{w_ih,w_hh,b}` (bidirectional), `out.w`, `out.b`.
  */
-export class SoftmaxTagger {
+export class SoftmaxTagger implements Tagger {
   readonly config: ResolvedTaggerConfig;
   readonly embedding: Embedding;
   readonly rnn: Lstm | BiLstm;
@@ -76,7 +77,7 @@ export class SoftmaxTagger {
   }
 
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the mean loss and the tokens it covered. */
-  lossAndGrad(batch: TaggerBatch): { loss: number; count: number } {
+  lossAndGrad(batch: Batch): Loss {
     const logits = this.logits(batch);
     const n = batch.maxLen * batch.size;
     const result = this.nll.forward(logits, batch.labels, n, this.config.outputs, true);
@@ -88,13 +89,13 @@ export class SoftmaxTagger {
   }
 
   /** Mean loss on one batch without gradients (e.g. dev loss). */
-  loss(batch: TaggerBatch): { loss: number; count: number } {
+  loss(batch: Batch): Loss {
     const logits = this.logits(batch);
     return this.nll.forward(logits, batch.labels, batch.maxLen * batch.size, this.config.outputs, false);
   }
 
   /** Best class per position, time-major T·B, −1 at pads. */
-  predict(batch: TaggerBatch): Int32Array {
+  predict(batch: Batch): Int32Array {
     return this.predictWithScores(batch).pred;
   }
 
@@ -102,50 +103,12 @@ export class SoftmaxTagger {
    * Like {@link predict}, plus the softmax probability of each chosen class
    * (time-major T·B; 0 at pads): the model's confidence in its tag.
    */
-  predictWithScores(batch: TaggerBatch): { pred: Int32Array; prob: Float32Array } {
-    const logits = this.logits(batch);
-    const { size: B, maxLen: T, lengths } = batch;
-    const C = this.config.outputs;
-    const pred = new Int32Array(T * B).fill(-1);
-    const prob = new Float32Array(T * B);
-    for (let t = 0; t < T; t++) {
-      for (let b = 0; b < B; b++) {
-        if (t >= lengths[b]!) continue;
-        const o = (t * B + b) * C;
-        let best = 0;
-        for (let j = 1; j < C; j++) if (logits[o + j]! > logits[o + best]!) best = j;
-        // p(best) = 1 / Σ exp(l_j − l_best), stable since every exponent is ≤ 0.
-        let z = 0;
-        for (let j = 0; j < C; j++) z += Math.exp(logits[o + j]! - logits[o + best]!);
-        pred[t * B + b] = best;
-        prob[t * B + b] = 1 / z;
-      }
-    }
-    return { pred, prob };
+  predictWithScores(batch: Batch): Prediction & { prob: Float32Array } {
+    return argmaxWithProb(this.logits(batch), batch, this.config.outputs);
   }
 
-  /** Copies of every trainable tensor by its stable name (the frozen embedding table is not included). */
-  paramTensors(): Record<string, Float32Array> {
-    return copyParams(this.params());
-  }
-
-  /**
-   * Load tensors by name (from {@link paramTensors} or a model file).
-   * @throws LstmNerError naming a missing, unexpected or wrongly sized tensor; nothing is changed then.
-   */
-  loadParamTensors(tensors: Record<string, Float32Array>): void {
-    loadParams(this.params(), tensors);
-  }
-
-  /** Same as {@link paramTensors} (the trainer's name). */
-  snapshot(): Record<string, Float32Array> {
-    return this.paramTensors();
-  }
-
-  /** Same as {@link loadParamTensors} (the trainer's name). */
-  restore(tensors: Record<string, Float32Array>): void {
-    this.loadParamTensors(tensors);
-  }
+  /** No dropout: nothing to switch. */
+  setTraining(_on: boolean): void {}
 
   /** Free kernel memory; the model is unusable afterwards. */
   dispose(): void {
@@ -155,29 +118,12 @@ export class SoftmaxTagger {
     this.nll.dispose();
   }
 
-  private logits(batch: TaggerBatch): Float32Array {
-    this.check(batch);
+  private logits(batch: Batch): Float32Array {
+    checkBatch(batch);
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const x = this.embedding.forward(batch.ids, n);
     const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths) : this.rnn.forward(x, T, B);
     return this.out.forward(h, n);
-  }
-
-  private check(batch: TaggerBatch): void {
-    const { size: B, maxLen: T, lengths, ids, labels } = batch;
-    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) {
-      throw new LstmNerError(`batch: size and maxLen must be positive integers, got ${B} and ${T}`);
-    }
-    if (lengths.length !== B) throw new LstmNerError(`batch.lengths has ${lengths.length} values, expected size = ${B}`);
-    if (ids.length !== T * B) throw new LstmNerError(`batch.ids has ${ids.length} values, expected maxLen×size = ${T * B}`);
-    if (labels.length !== T * B) throw new LstmNerError(`batch.labels has ${labels.length} values, expected maxLen×size = ${T * B}`);
-    for (let b = 0; b < B; b++) {
-      const len = lengths[b]!;
-      if (len < 0 || len > T) throw new LstmNerError(`batch.lengths[${b}] = ${len} is outside 0..${T}`);
-      for (let t = len; t < T; t++) {
-        if (labels[t * B + b] !== -1) throw new LstmNerError(`batch.labels[${t * B + b}] is ${labels[t * B + b]} at a padded position (must be −1)`);
-      }
-    }
   }
 }

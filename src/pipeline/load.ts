@@ -1,7 +1,7 @@
 /** Loading a pipeline from a model file in Node (the browser uses {@link nlpFromBytes}). */
 import { getKernels } from "../engine/index.js";
 import type { Kernels } from "../engine/kernels.js";
-import { loadNerModel } from "../model/ner-node.js";
+import { loadNerModel } from "../model/file.js";
 import { NerModel } from "../model/ner.js";
 import { createNlp, type Nlp, type NlpOptions } from "./nlp.js";
 

@@ -182,7 +182,9 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
 /**
  * Check every field of a recipe (after `--set` overrides, say): the right
  * kind of value, a known choice for the string options, whole numbers where
- * sizes are meant. A typo must never quietly train something else.
+ * sizes are meant, and no field the architecture would ignore
+ * (`bidirectional: false` or `extraOutputs` with a feature model). A typo
+ * must never quietly train something else.
  * @throws LstmNerError naming the field and the value.
  */
 export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
@@ -190,6 +192,13 @@ export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
   if (p.feature !== null) {
     const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars"]);
     if (f.chars !== null) checkFields(f.chars, CHAR_RULES, "feature.chars.", where);
+    // The feature architecture has no use for these: refuse them rather than train something other than asked.
+    if (!p.bidirectional) {
+      throw new LstmNerError(`${where}: bidirectional=false (--unidirectional) does not apply to the feature architecture, which is always a BiLSTM; drop it or use a preset with feature=null`);
+    }
+    if (p.extraOutputs !== 0) {
+      throw new LstmNerError(`${where}: extraOutputs=${p.extraOutputs} does not apply to the feature architecture, which has one output per label; set extraOutputs=0`);
+    }
   }
   return p;
 }

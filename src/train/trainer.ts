@@ -5,16 +5,20 @@
  */
 import type { Sentence } from "../data/types.js";
 import { Rng } from "../util/random.js";
-import { batch, bucketBatches, padBatch, shuffled, toIds, labelIds, type Batch, type IdSentence, type LabelWhere } from "../infer/batching.js";
-import { Scorer, type Score } from "../eval/conlleval.js";
+import type { Batch } from "../nn/batch.js";
+import type { IdSentence } from "../infer/batching.js";
+import { encodeSentences, type Encoder } from "../infer/encoder.js";
+import type { Predictor } from "../infer/predict.js";
+import { evaluate } from "../eval/evaluate.js";
+import type { Score } from "../eval/conlleval.js";
+import type { Optimizer } from "./optimizer.js";
+import { batch, bucketBatches, shuffled } from "./batching.js";
 import { LstmNerError } from "../util/errors.js";
 
 /** What the trainer needs of a model. */
-export interface TrainableModel {
+export interface TrainableModel extends Predictor {
   /** Forward + backward on one batch; accumulates gradients. Returns the mean loss and the tokens it covered. */
   lossAndGrad(batch: Batch): { loss: number; count: number };
-  /** Best label id per position, time-major T×B (−1 at pads). */
-  predict(batch: Batch): Int32Array;
   /** Copies of every trainable tensor by name (a snapshot). */
   snapshot(): Record<string, Float32Array>;
   /** Restore tensors taken by {@link snapshot}. */
@@ -23,52 +27,8 @@ export interface TrainableModel {
   setTraining?(on: boolean): void;
 }
 
-/** What the trainer needs of an optimiser. */
-export interface Optimizer {
-  step(): void;
-  zeroGrad(): void;
-  /** Called at the start of each epoch (0-based), for learning-rate schedules. */
-  setEpoch?(epoch: number): void;
-}
-
 /** How sentences are grouped into batches. */
 export type Batching = "plain" | "bucket";
-
-/**
- * Everything between token strings and a model: ids (and any per-token
- * features), gold label ids, padding into a batch, and predicted ids back to
- * tags. Training, evaluation and tagging all go through it, so a model with
- * extra features or another training tag scheme only supplies its own.
- */
-export interface Encoder<I extends IdSentence = IdSentence> {
-  /** The model's output labels, id order. */
-  readonly labels: readonly string[];
-  /** Word id of padding. */
-  readonly padId: number;
-  /** Word id of a token (lowercasing, unknown words → UNK). */
-  lookup(token: string): number;
-  /** Ids and features of a sentence. */
-  encode(tokens: readonly string[]): I;
-  /** Gold tags (in the data's scheme) → label ids; errors name the sentence. */
-  labelIds(tags: readonly string[], where?: LabelWhere): Int32Array;
-  /** Pad encoded sentences into a batch. */
-  collate(items: readonly I[]): Batch;
-  /** Predicted label ids → tags in the data's scheme. */
-  decode(ids: Int32Array): string[];
-}
-
-/** The encoder of a word-id model: ids only, labels as they are. */
-export function wordEncoder(lookup: (token: string) => number, padId: number, labels: readonly string[]): Encoder {
-  return {
-    labels,
-    padId,
-    lookup,
-    encode: (tokens) => ({ ids: toIds(tokens, lookup) }),
-    labelIds: (tags, where) => labelIds(tags, labels, where),
-    collate: (items) => padBatch(items, padId),
-    decode: (ids) => idsToTags(ids, labels),
-  };
-}
 
 /** Per-batch progress. */
 export interface BatchProgress {
@@ -98,6 +58,7 @@ export interface EpochRecord {
 /** Options of {@link train}. */
 export interface TrainOptions {
   epochs: number;
+  /** Sentences per batch. */
   batchSize: number;
   seed: number;
   batching: Batching;
@@ -116,14 +77,6 @@ export interface TrainResult {
   epochs: EpochRecord[];
   bestEpoch: number;
   bestDevF1: number | null;
-}
-
-/** Encode sentences with their gold label ids; errors name the sentence. */
-export function encodeSentences<I extends IdSentence>(sentences: readonly Sentence[], enc: Encoder<I>, file?: string): I[] {
-  return sentences.map((s, i) => ({
-    ...enc.encode(s.tokens),
-    labels: enc.labelIds(s.tags, { ...(file === undefined ? {} : { file }), sentence: i + 1 }),
-  }));
 }
 
 /** Train `model` in place; at the end it holds the best epoch's weights (by dev F1, or the last epoch without dev). */
@@ -185,56 +138,4 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
   if (best) model.restore(best.weights);
   model.setTraining?.(false);
   return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null };
-}
-
-/**
- * Run `run` over encoded sentences sorted by length and batched, so that
- * little compute goes to padding, and return each sentence's per-token ids
- * (and scores, when `run` gives them) in input order.
- */
-export function predictBatched<I extends IdSentence>(items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize: number,
-  run: (b: Batch) => { pred: Int32Array; prob?: Float32Array }): { ids: Int32Array[]; scores: Float32Array[] } {
-  const ids: Int32Array[] = items.map(() => new Int32Array(0));
-  const scores: Float32Array[] = items.map(() => new Float32Array(0));
-  const order = items.map((_, i) => i).filter((i) => items[i]!.ids.length > 0).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length);
-  for (let start = 0; start < order.length; start += batchSize) {
-    const idx = order.slice(start, start + batchSize);
-    const b = enc.collate(idx.map((i) => items[i]!));
-    const { pred, prob } = run(b);
-    idx.forEach((i, bi) => {
-      const len = b.lengths[bi]!;
-      const row = new Int32Array(len);
-      const score = new Float32Array(len).fill(NaN);
-      for (let t = 0; t < len; t++) {
-        row[t] = pred[t * b.size + bi]!;
-        if (prob) score[t] = prob[t * b.size + bi]!;
-      }
-      ids[i] = row;
-      scores[i] = score;
-    });
-  }
-  return { ids, scores };
-}
-
-/** Predict label ids for encoded sentences, in their input order (see {@link predictBatched}). */
-export function predictIds<I extends IdSentence>(model: Pick<TrainableModel, "predict">, items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize = 64): Int32Array[] {
-  return predictBatched(items, enc, batchSize, (b) => ({ pred: model.predict(b) })).ids;
-}
-
-/** Label names from predicted ids; ids outside the label set (the exercise's extra output) read as "O". */
-export function idsToTags(ids: Int32Array, labels: readonly string[]): string[] {
-  return Array.from(ids, (id) => labels[id] ?? "O");
-}
-
-/** Predict tags (in the data's scheme) for tokenised sentences. */
-export function predictTags<I extends IdSentence>(model: Pick<TrainableModel, "predict">, sentences: readonly (readonly string[])[], enc: Encoder<I>, batchSize = 64): string[][] {
-  return predictIds(model, sentences.map((tokens) => enc.encode(tokens)), enc, batchSize).map((ids) => enc.decode(ids));
-}
-
-/** conlleval score of the model's predictions on gold-tagged sentences. */
-export function evaluate<I extends IdSentence>(model: Pick<TrainableModel, "predict">, sentences: readonly Sentence[], enc: Encoder<I>): Score {
-  const pred = predictTags(model, sentences.map((s) => s.tokens), enc);
-  const scorer = new Scorer();
-  sentences.forEach((s, i) => scorer.add(s.tags, pred[i]!));
-  return scorer.result();
 }

@@ -1,0 +1,14 @@
+/** Scoring a model on gold-tagged sentences: predict, then conlleval. */
+import type { Sentence } from "../data/types.js";
+import type { IdSentence } from "../infer/batching.js";
+import type { Encoder } from "../infer/encoder.js";
+import { predictTags, type Predictor } from "../infer/predict.js";
+import { Scorer, type Score } from "./conlleval.js";
+
+/** conlleval score of the model's predictions on gold-tagged sentences. */
+export function evaluate<I extends IdSentence>(model: Predictor, sentences: readonly Sentence[], enc: Encoder<I>): Score {
+  const pred = predictTags(model, sentences.map((s) => s.tokens), enc);
+  const scorer = new Scorer();
+  sentences.forEach((s, i) => scorer.add(s.tags, pred[i]!));
+  return scorer.result();
+}

@@ -1,0 +1,54 @@
+/**
+ * Batched prediction: encoded sentences sorted by length, cut into batches,
+ * run through a tagger, and the per-token ids (and probabilities) handed back
+ * in input order.
+ */
+import type { Batch } from "../nn/batch.js";
+import type { IdSentence } from "./batching.js";
+import type { Encoder } from "./encoder.js";
+
+/** Anything that predicts label ids for a batch (a tagger, a model). */
+export interface Predictor {
+  /** Best label id per position, time-major T×B (−1 at pads). */
+  predict(batch: Batch): Int32Array;
+}
+
+/**
+ * Run `run` over encoded sentences sorted by length and batched, so that
+ * little compute goes to padding, and return each sentence's per-token ids
+ * (and scores, when `run` gives them; NaN otherwise) in input order.
+ * `batchSize` counts sentences.
+ */
+export function predictBatched<I extends IdSentence>(items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize: number,
+  run: (b: Batch) => { pred: Int32Array; prob?: Float32Array | null }): { ids: Int32Array[]; scores: Float32Array[] } {
+  const ids: Int32Array[] = items.map(() => new Int32Array(0));
+  const scores: Float32Array[] = items.map(() => new Float32Array(0));
+  const order = items.map((_, i) => i).filter((i) => items[i]!.ids.length > 0).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length);
+  for (let start = 0; start < order.length; start += batchSize) {
+    const idx = order.slice(start, start + batchSize);
+    const b = enc.collate(idx.map((i) => items[i]!));
+    const { pred, prob } = run(b);
+    idx.forEach((i, bi) => {
+      const len = b.lengths[bi]!;
+      const row = new Int32Array(len);
+      const score = new Float32Array(len).fill(NaN);
+      for (let t = 0; t < len; t++) {
+        row[t] = pred[t * b.size + bi]!;
+        if (prob) score[t] = prob[t * b.size + bi]!;
+      }
+      ids[i] = row;
+      scores[i] = score;
+    });
+  }
+  return { ids, scores };
+}
+
+/** Predict label ids for encoded sentences, in their input order (see {@link predictBatched}). */
+export function predictIds<I extends IdSentence>(model: Predictor, items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize = 64): Int32Array[] {
+  return predictBatched(items, enc, batchSize, (b) => ({ pred: model.predict(b) })).ids;
+}
+
+/** Predict tags (in the data's scheme) for tokenised sentences. */
+export function predictTags<I extends IdSentence>(model: Predictor, sentences: readonly (readonly string[])[], enc: Encoder<I>, batchSize = 64): string[][] {
+  return predictIds(model, sentences.map((tokens) => enc.encode(tokens)), enc, batchSize).map((ids) => enc.decode(ids));
+}
