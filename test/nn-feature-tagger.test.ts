@@ -10,7 +10,7 @@ import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
 import { buildCharVocab, addFeatures, type CharVocab } from "../src/infer/features.js";
 import { padBatch } from "../src/infer/batching.js";
 import { copyParams, loadParams } from "../src/nn/param.js";
-import { assertGradClose, numericGrad, randomArray, zeroGrads } from "./nn-helpers.js";
+import { assertGradClose, assertSameStep, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
 
 const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
 
@@ -214,24 +214,6 @@ test("FeatureTagger rejects bad configs and malformed batches with clear errors"
   assert.throws(() => new FeatureTagger(k, { ...cfg, charVocabSize: -1 }, table, new Rng(1)), /charVocabSize must be an integer ≥ 0/);
 });
 
-/** The WASM kernels from the engine, or a reason why they are not available. */
-async function wasmKernels(): Promise<Kernels | string> {
-  const path = "../src/engine/index.js"; // resolved at run time: the engine may not be built yet
-  let mod: unknown;
-  try {
-    mod = await import(path);
-  } catch (e) {
-    return `src/engine/index.ts is not importable (${(e as Error).message.split("\n")[0]})`;
-  }
-  const getKernels = (mod as { getKernels?: unknown }).getKernels;
-  if (typeof getKernels !== "function") return "src/engine/index.ts does not export getKernels";
-  try {
-    return await (getKernels as (kind: string) => Promise<Kernels>)("wasm");
-  } catch (e) {
-    return `getKernels("wasm") failed, is the wasm built? (${(e as Error).message})`;
-  }
-}
-
 test("FeatureTagger with WASM kernels matches the reference: loss, every gradient, Viterbi paths", async (t) => {
   const wasm = await wasmKernels();
   if (typeof wasm === "string") {
@@ -246,22 +228,7 @@ test("FeatureTagger with WASM kernels matches the reference: loss, every gradien
   const fast = makeModel(wasm, 21, cfg);
   for (const [lo, hi] of [[0, 5], [5, 12]]) { // two batches of different shapes: buffers are reused
     const batch = makeBatch(data.tokens.slice(lo, hi), data.tags.slice(lo, hi), vocab, (s) => 1 + (s.length % 5));
-    zeroGrads(ref.params());
-    zeroGrads(fast.params());
-    const a = ref.lossAndGrad(batch);
-    const b = fast.lossAndGrad(batch);
-    assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + a.loss), `loss ${a.loss} vs ${b.loss}`);
-    const fp = fast.params();
-    ref.params().forEach((p, i) => {
-      let diff = 0;
-      let norm = 0;
-      for (let j = 0; j < p.grad.length; j++) {
-        diff += (p.grad[j]! - fp[i]!.grad[j]!) ** 2;
-        norm += p.grad[j]! ** 2;
-      }
-      assert.ok(Math.sqrt(diff) <= 1e-4 * Math.sqrt(norm) + 1e-7, `${p.name}: ‖Δgrad‖ ${Math.sqrt(diff)} vs ‖grad‖ ${Math.sqrt(norm)}`);
-    });
-    assert.deepEqual(fast.predict(batch), ref.predict(batch));
+    assertSameStep(ref, fast, batch);
   }
   fast.dispose();
 });

@@ -2,6 +2,10 @@
 import assert from "node:assert/strict";
 import type { Rng } from "../src/util/random.js";
 import type { Param } from "../src/nn/param.js";
+import type { Batch } from "../src/nn/batch.js";
+import type { Tagger } from "../src/nn/tagger-common.js";
+import type { Kernels } from "../src/engine/kernels.js";
+import { getKernels } from "../src/engine/index.js";
 
 /** n values ~ U(−scale, scale). */
 export function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
@@ -88,4 +92,38 @@ export function zeroGrads(params: readonly Param[]): void {
 /** Copy of each param's gradient. */
 export function gradCopies(params: readonly Param[]): Float32Array[] {
   return params.map((p) => p.grad.slice());
+}
+
+/**
+ * One training step on the same batch through two taggers that should agree
+ * (reference vs WASM kernels): equal token counts, losses within 1e-4, every
+ * parameter gradient within 1e-4 relative, and the same predictions.
+ */
+export function assertSameStep(ref: Tagger, fast: Tagger, batch: Batch): void {
+  zeroGrads(ref.params());
+  zeroGrads(fast.params());
+  const a = ref.lossAndGrad(batch);
+  const b = fast.lossAndGrad(batch);
+  assert.equal(b.count, a.count);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + a.loss), `loss ${a.loss} vs ${b.loss}`);
+  const fp = fast.params();
+  ref.params().forEach((p, i) => {
+    let diff = 0;
+    let norm = 0;
+    for (let j = 0; j < p.grad.length; j++) {
+      diff += (p.grad[j]! - fp[i]!.grad[j]!) ** 2;
+      norm += p.grad[j]! ** 2;
+    }
+    assert.ok(Math.sqrt(diff) <= 1e-4 * Math.sqrt(norm) + 1e-7, `${p.name}: ‖Δgrad‖ ${Math.sqrt(diff)} vs ‖grad‖ ${Math.sqrt(norm)}`);
+  });
+  assert.deepEqual(fast.predict(batch), ref.predict(batch));
+}
+
+/** The WASM kernels, or why they cannot load (for `t.skip`). */
+export async function wasmKernels(): Promise<Kernels | string> {
+  try {
+    return await getKernels("wasm");
+  } catch (e) {
+    return `getKernels("wasm") failed, is the wasm built? (${(e as Error).message})`;
+  }
 }

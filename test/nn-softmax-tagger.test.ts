@@ -8,7 +8,7 @@ import { Adam } from "../src/nn/adam.js";
 import { SoftmaxTagger, type SoftmaxTaggerConfig } from "../src/nn/softmax-tagger.js";
 import type { Batch } from "../src/nn/batch.js";
 import { copyParams, loadParams } from "../src/nn/param.js";
-import { randomArray, zeroGrads } from "./nn-helpers.js";
+import { assertSameStep, randomArray, wasmKernels } from "./nn-helpers.js";
 
 const VOCAB = 12; // id 11 is PAD
 const PAD = 11;
@@ -137,24 +137,6 @@ test("SoftmaxTagger rejects malformed batches with a clear error", () => {
   assert.throws(() => new SoftmaxTagger(referenceKernels, { vocabSize: 4, embDim: 2, outputs: 0 }, new Float32Array(8), new Rng(1)), /outputs must be a positive integer/);
 });
 
-/** The WASM kernels from the engine, or a reason why they are not available. */
-async function wasmKernels(): Promise<Kernels | string> {
-  const path = "../src/engine/index.js"; // resolved at run time: the engine may not be built yet
-  let mod: unknown;
-  try {
-    mod = await import(path);
-  } catch (e) {
-    return `src/engine/index.ts is not there yet (${(e as Error).message.split("\n")[0]})`;
-  }
-  const getKernels = (mod as { getKernels?: unknown }).getKernels;
-  if (typeof getKernels !== "function") return "src/engine/index.ts does not export getKernels";
-  try {
-    return (await (getKernels as (kind: string) => Kernels | Promise<Kernels>)("wasm")) ;
-  } catch (e) {
-    return `getKernels("wasm") failed, is the wasm built? (${(e as Error).message})`;
-  }
-}
-
 test("SoftmaxTagger with WASM kernels matches the reference: loss, every gradient, predictions", async (t) => {
   const wasm = await wasmKernels();
   if (typeof wasm === "string") {
@@ -166,23 +148,7 @@ test("SoftmaxTagger with WASM kernels matches the reference: loss, every gradien
     const fast = makeModel(wasm, 31, { trainableEmbeddings });
     for (const seed of [1, 2]) { // two batches of different shapes: buffers are reused
       const batch = syntheticBatch(new Rng(seed), 4 + seed, 9);
-      zeroGrads(ref.params());
-      zeroGrads(fast.params());
-      const a = ref.lossAndGrad(batch);
-      const b = fast.lossAndGrad(batch);
-      assert.equal(b.count, a.count);
-      assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + a.loss), `loss ${a.loss} vs ${b.loss}`);
-      const fp = fast.params();
-      ref.params().forEach((p, i) => {
-        let diff = 0;
-        let norm = 0;
-        for (let j = 0; j < p.grad.length; j++) {
-          diff += (p.grad[j]! - fp[i]!.grad[j]!) ** 2;
-          norm += p.grad[j]! ** 2;
-        }
-        assert.ok(Math.sqrt(diff) <= 1e-4 * Math.sqrt(norm) + 1e-7, `${p.name}: ‖Δgrad‖ ${Math.sqrt(diff)} vs ‖grad‖ ${Math.sqrt(norm)}`);
-      });
-      assert.deepEqual(fast.predict(batch), ref.predict(batch));
+      assertSameStep(ref, fast, batch);
     }
     fast.dispose();
   }
