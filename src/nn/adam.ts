@@ -1,7 +1,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { RowSlots, isSparseRows, type SparseRowsParam } from "./sparse.js";
+import { RowSlots, optimizerParams, zeroOptimizerGrads, type SparseRowsParam } from "./sparse.js";
 
 /** Hyper-parameters of {@link Adam} (PyTorch's defaults). */
 export interface AdamOptions {
@@ -46,21 +46,15 @@ export class Adam {
   readonly beta2: number;
   readonly eps: number;
   private t = 0;
-  private readonly dense: { p: Param; m: Float32Array; v: Float32Array }[] = [];
-  private readonly sparse: { p: SparseRowsParam; s: RowSlots }[] = [];
+  private readonly dense: { p: Param; m: Float32Array; v: Float32Array }[];
+  private readonly sparse: { p: SparseRowsParam; s: RowSlots }[];
 
   constructor(private readonly k: Kernels, params: readonly Param[], options: AdamOptions = {}) {
     this.lr = options.lr ?? 1e-3;
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.eps = options.eps ?? 1e-8;
-    const names = new Set<string>();
-    for (const p of params) {
-      if (names.has(p.name)) throw new LstmNerError(`Adam: two parameters are named "${p.name}"`);
-      names.add(p.name);
-      if (isSparseRows(p)) this.sparse.push({ p, s: new RowSlots(p.value.length / p.rowDim, p.rowDim, 2) });
-      else this.dense.push({ p, m: k.alloc(p.value.length), v: k.alloc(p.value.length) });
-    }
+    ({ dense: this.dense, sparse: this.sparse } = optimizerParams(params, "Adam", 2, (p) => ({ m: k.alloc(p.value.length), v: k.alloc(p.value.length) })));
   }
 
   /** Steps taken so far. */
@@ -97,12 +91,7 @@ export class Adam {
 
   /** Zero every gradient (for row-sparse parameters only the touched rows, then forget them). */
   zeroGrad(): void {
-    for (const { p } of this.dense) p.grad.fill(0);
-    for (const { p } of this.sparse) {
-      const rows = p.touched.rows();
-      for (let i = 0; i < rows.length; i++) p.grad.fill(0, rows[i]! * p.rowDim, (rows[i]! + 1) * p.rowDim);
-      p.touched.clear();
-    }
+    zeroOptimizerGrads({ dense: this.dense, sparse: this.sparse });
   }
 
   /** A copy of the optimiser state, for checkpoints. */

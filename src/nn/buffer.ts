@@ -4,30 +4,44 @@ import { LstmNerError } from "../util/errors.js";
 
 /**
  * A reusable kernel buffer that keeps its capacity across batches: `get(n)`
- * returns a view of exactly `n` floats, allocating (and freeing the old
+ * returns a view of exactly `n` values, allocating (and freeing the old
  * buffer) only when a batch needs more than ever before. Contents are kept
  * between calls unless the buffer grows, in which case they are zeros.
  */
-export class KernelBuffer {
-  private data: Float32Array | null = null;
+class GrowingBuffer<T extends Float32Array | Int32Array> {
+  private data: T | null = null;
 
-  constructor(private readonly k: Kernels) {}
+  constructor(private readonly k: Kernels, private readonly alloc: (n: number) => T) {}
 
-  /** A view of `n` floats from a buffer of capacity ≥ n. */
-  get(n: number): Float32Array {
+  /** A view of `n` values from a buffer of capacity ≥ n. */
+  get(n: number): T {
     if (this.data === null || this.data.length < n) {
       const old = this.data?.length ?? 0;
       if (this.data !== null) this.k.free(this.data);
       // Grow with some slack so slowly rising batch shapes do not reallocate each time.
-      this.data = this.k.alloc(Math.max(n, Math.ceil(old * 1.5), 1));
+      this.data = this.alloc(Math.max(n, Math.ceil(old * 1.5), 1));
     }
-    return this.data.subarray(0, n);
+    return this.data.subarray(0, n) as T;
   }
 
   /** Give the memory back to the kernels; a later `get` allocates afresh. */
   release(): void {
     if (this.data !== null) this.k.free(this.data);
     this.data = null;
+  }
+}
+
+/** A {@link GrowingBuffer} of floats (activations, gradients). */
+export class KernelBuffer extends GrowingBuffer<Float32Array> {
+  constructor(k: Kernels) {
+    super(k, (n) => k.alloc(n));
+  }
+}
+
+/** A {@link GrowingBuffer} of ints (e.g. labels handed to a kernel). */
+export class KernelInt32Buffer extends GrowingBuffer<Int32Array> {
+  constructor(k: Kernels) {
+    super(k, (n) => k.allocInt32(n));
   }
 }
 
@@ -41,29 +55,6 @@ export function kernelParam(k: Kernels, name: string, shape: number[]): Param {
 export function freeParam(k: Kernels, p: Param): void {
   k.free(p.value);
   k.free(p.grad);
-}
-
-/** Like {@link KernelBuffer}, for int buffers (e.g. labels handed to a kernel). */
-export class KernelInt32Buffer {
-  private data: Int32Array | null = null;
-
-  constructor(private readonly k: Kernels) {}
-
-  /** A view of `n` ints from a buffer of capacity ≥ n. */
-  get(n: number): Int32Array {
-    if (this.data === null || this.data.length < n) {
-      const old = this.data?.length ?? 0;
-      if (this.data !== null) this.k.free(this.data);
-      this.data = this.k.allocInt32(Math.max(n, Math.ceil(old * 1.5), 1));
-    }
-    return this.data.subarray(0, n);
-  }
-
-  /** Give the memory back to the kernels. */
-  release(): void {
-    if (this.data !== null) this.k.free(this.data);
-    this.data = null;
-  }
 }
 
 /** Throw unless `buf` holds at least `n` values; returns the view of exactly `n`. */

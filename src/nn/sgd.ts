@@ -1,6 +1,6 @@
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { RowSlots, isSparseRows, type SparseRowsParam } from "./sparse.js";
+import { RowSlots, optimizerParams, zeroOptimizerGrads, type SparseRowsParam } from "./sparse.js";
 
 /** A learning-rate schedule: the rate for a 0-based epoch, given the initial rate. */
 export type LrSchedule = (epoch: number, lr0: number) => number;
@@ -51,8 +51,8 @@ export class Sgd {
   readonly weightDecay: number;
   private readonly schedule: LrSchedule;
   private t = 0;
-  private readonly dense: { p: Param; v: Float32Array }[] = [];
-  private readonly sparse: { p: SparseRowsParam; s: RowSlots }[] = [];
+  private readonly dense: { p: Param; v: Float32Array }[];
+  private readonly sparse: { p: SparseRowsParam; s: RowSlots }[];
 
   constructor(params: readonly Param[], options: SgdOptions = {}) {
     this.lr0 = options.lr ?? 0.015;
@@ -65,13 +65,7 @@ export class Sgd {
     if (!(this.momentum >= 0 && this.momentum < 1)) throw new LstmNerError(`SGD: momentum must be in [0, 1), got ${this.momentum}`);
     if (!(this.weightDecay >= 0)) throw new LstmNerError(`SGD: weightDecay must be ≥ 0, got ${this.weightDecay}`);
     if (this.nesterov && this.momentum === 0) throw new LstmNerError("SGD: Nesterov needs a momentum > 0");
-    const names = new Set<string>();
-    for (const p of params) {
-      if (names.has(p.name)) throw new LstmNerError(`SGD: two parameters are named "${p.name}"`);
-      names.add(p.name);
-      if (isSparseRows(p)) this.sparse.push({ p, s: new RowSlots(p.value.length / p.rowDim, p.rowDim, 1) });
-      else this.dense.push({ p, v: new Float32Array(this.momentum > 0 ? p.value.length : 0) });
-    }
+    ({ dense: this.dense, sparse: this.sparse } = optimizerParams(params, "SGD", 1, (p) => ({ v: new Float32Array(this.momentum > 0 ? p.value.length : 0) })));
   }
 
   /** Steps taken so far. */
@@ -101,12 +95,7 @@ export class Sgd {
 
   /** Zero every gradient (for row-sparse parameters only the touched rows, then forget them). */
   zeroGrad(): void {
-    for (const { p } of this.dense) p.grad.fill(0);
-    for (const { p } of this.sparse) {
-      const rows = p.touched.rows();
-      for (let i = 0; i < rows.length; i++) p.grad.fill(0, rows[i]! * p.rowDim, (rows[i]! + 1) * p.rowDim);
-      p.touched.clear();
-    }
+    zeroOptimizerGrads({ dense: this.dense, sparse: this.sparse });
   }
 
   /** A copy of the optimiser state, for checkpoints. */

@@ -1,4 +1,5 @@
 import type { Param } from "./param.js";
+import { LstmNerError } from "../util/errors.js";
 
 /** The set of rows of a matrix touched since the last `clear`, in first-touch order. */
 export class TouchedRows {
@@ -90,5 +91,38 @@ export class RowSlots {
     this.slotOf[row] = s;
     this.slotRows[s] = row;
     return s;
+  }
+}
+
+/** An optimiser's view of its parameters: dense ones with their state `D`, row-sparse ones with per-row slots. */
+export interface OptimizerParams<D> {
+  dense: ({ p: Param } & D)[];
+  sparse: { p: SparseRowsParam; s: RowSlots }[];
+}
+
+/**
+ * Split `params` for an optimiser: each dense one gets `denseState(p)`, each
+ * row-sparse one a {@link RowSlots} with `buffers` state buffers per row.
+ * @throws LstmNerError (naming `who`) when two parameters share a name, as checkpoints key state by name.
+ */
+export function optimizerParams<D>(params: readonly Param[], who: string, buffers: number, denseState: (p: Param) => D): OptimizerParams<D> {
+  const out: OptimizerParams<D> = { dense: [], sparse: [] };
+  const names = new Set<string>();
+  for (const p of params) {
+    if (names.has(p.name)) throw new LstmNerError(`${who}: two parameters are named "${p.name}"`);
+    names.add(p.name);
+    if (isSparseRows(p)) out.sparse.push({ p, s: new RowSlots(p.value.length / p.rowDim, p.rowDim, buffers) });
+    else out.dense.push({ p, ...denseState(p) });
+  }
+  return out;
+}
+
+/** Zero every gradient (for row-sparse parameters only the touched rows, then forget them). */
+export function zeroOptimizerGrads(o: OptimizerParams<unknown>): void {
+  for (const { p } of o.dense) p.grad.fill(0);
+  for (const { p } of o.sparse) {
+    const rows = p.touched.rows();
+    for (let i = 0; i < rows.length; i++) p.grad.fill(0, rows[i]! * p.rowDim, (rows[i]! + 1) * p.rowDim);
+    p.touched.clear();
   }
 }
