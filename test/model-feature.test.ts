@@ -14,6 +14,7 @@ import { evaluate } from "../src/eval/evaluate.js";
 import { createOptimizer } from "../src/train/optimizer.js";
 import { getPreset } from "../src/train/presets.js";
 import { Rng } from "../src/util/random.js";
+import { LstmNerError } from "../src/util/errors.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
 
 function vectorsFromGlove(text: string): { words: string[]; dim: number; data: Float32Array } {
@@ -65,4 +66,16 @@ test("the accurate architecture (char CNN, casing, BIOES, constrained CRF) train
   assert.deepEqual(back.config, model.config);
   assert.deepEqual(back.tag(noise.slice(0, 20)), model.tag(noise.slice(0, 20)));
   assert.equal(evaluate(back, dev, back.encoder()).f1, result.bestDevF1);
+});
+
+test("NerModel.create refuses what the feature architecture would ignore: a unidirectional LSTM, an output count", () => {
+  const base = {
+    vectors: vectorsFromGlove(toyGlove(12, 3)), labels: CONLL_LABELS, scheme: "IOB2" as const, hidden: 4, bidirectional: true,
+    trainableEmbeddings: false, seed: 1, feature: { ...getPreset("accurate").feature!, chars: null },
+  };
+  assert.throws(() => NerModel.create(referenceKernels, { ...base, bidirectional: false }),
+    (e: unknown) => e instanceof LstmNerError && /^bidirectional: false does not apply to the feature architecture/.test(e.message));
+  assert.throws(() => NerModel.create(referenceKernels, { ...base, outputs: 10 }),
+    (e: unknown) => e instanceof LstmNerError && /^outputs: the feature architecture has one output per label \(17 in BIOES\), got 10/.test(e.message));
+  assert.equal(NerModel.create(referenceKernels, { ...base, outputs: 17 }).config.outputs, 17);
 });

@@ -43,8 +43,9 @@ export interface NerModelOptions {
   /** The data's tag scheme. */
   scheme: TagScheme;
   hidden: number;
+  /** BiLSTM or left-to-right LSTM (softmax architecture); the feature architecture is always bidirectional. */
   bidirectional: boolean;
-  /** Output units of the softmax architecture; at least the number of labels (default: the labels). */
+  /** Output units of the softmax architecture; at least the number of labels (default: the labels). The feature architecture has one per label. */
   outputs?: number;
   trainableEmbeddings: boolean;
   /** Seeds the weight initialisation. */
@@ -126,6 +127,10 @@ export class NerModel {
     const rng = new Rng(o.seed);
     const f = o.feature;
     const labels = f ? labelsForScheme(entityTypes(o.labels), f.trainScheme) : [...o.labels];
+    if (f && !o.bidirectional) throw new LstmNerError("bidirectional: false does not apply to the feature architecture, which is always a BiLSTM");
+    if (f && o.outputs !== undefined && o.outputs !== labels.length) {
+      throw new LstmNerError(`outputs: the feature architecture has one output per label (${labels.length} in ${f.trainScheme}), got ${o.outputs}`);
+    }
     const outputs = f ? labels.length : o.outputs ?? labels.length;
     if (outputs < labels.length) throw new LstmNerError(`outputs (${outputs}) must be at least the number of labels (${labels.length})`);
     let vectors = o.vectors;

@@ -42,13 +42,12 @@ export function buildRecipe(kernels: Kernels, preset: Preset, inputs: RecipeInpu
     scheme: inputs.scheme,
     hidden: p.hidden,
     bidirectional: p.bidirectional,
-    outputs: inputs.labels.length + p.extraOutputs,
     trainableEmbeddings: p.trainableEmbeddings,
     seed: inputs.seed,
     normalizeDigits: p.normalizeDigits,
     trainTokens: inputs.trainTokens,
     extendVocab: p.extendVocab,
-    ...(p.feature ? { feature: p.feature } : {}),
+    ...(p.feature ? { feature: p.feature } : { outputs: inputs.labels.length + p.extraOutputs }),
   });
   const optimizer = createOptimizer(kernels, model.params(), {
     kind: p.optimizer, lr: p.lr, momentum: p.momentum, lrDecay: p.lrDecay, clipNorm: p.clipNorm,
