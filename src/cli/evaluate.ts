@@ -3,16 +3,18 @@ import { readConll } from "../data/conll.js";
 import { loadNerModel } from "../model/file.js";
 import { formatConllevalReport, scoreToJson } from "../eval/report.js";
 import { evaluate } from "../eval/evaluate.js";
+import type { TextEncodingName } from "../util/decode.js";
 
 export interface EvaluateCliOptions extends KernelCliOptions {
   model: string;
   data: string;
   json?: boolean;
+  encoding: TextEncodingName;
 }
 
 export async function runEvaluate(o: EvaluateCliOptions): Promise<void> {
   const model = await loadNerModel(o.model, await cliKernels(o));
-  const sentences = await readConll(o.data, { labels: model.dataLabels });
+  const sentences = await readConll(o.data, { labels: model.dataLabels, encoding: o.encoding });
   const score = evaluate(model, sentences, model.encoder());
   process.stdout.write(o.json ? JSON.stringify(scoreToJson(score)) + "\n" : formatConllevalReport(score));
 }

@@ -12,6 +12,7 @@ import { runEvaluate } from "./evaluate.js";
 import { runPredict } from "./predict.js";
 import { runServe } from "./serve.js";
 import { PRESETS } from "../train/presets.js";
+import { TEXT_ENCODINGS } from "../util/decode.js";
 
 const int = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -25,6 +26,8 @@ const num = (name: string) => (v: string): number => {
 };
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const encodingOption = (what: string): Option =>
+  new Option("--encoding <enc>", `encoding of ${what}: utf8 (strict: invalid bytes are refused) or latin1`).choices(TEXT_ENCODINGS).default("utf8");
 
 const program = new Command();
 program.name("lstm-ner").description("Train and run neural named-entity recognisers (BiLSTM) on CoNLL data with GloVe vectors.")
@@ -49,6 +52,7 @@ program.command("train").description("train a model and keep the best epoch on d
   .option("--set <key=value>", "override any preset field, e.g. --set optimizer=adam --set feature.inputDropout=0.3 (repeatable)", collect, [])
   .option("--out <file>", "model file to write (the best epoch; rewritten whenever dev improves)")
   .option("--log <file>", "JSON-lines log, one object per epoch")
+  .addOption(encodingOption("the CoNLL files"))
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .addOption(new Option("--max-batches <n>", "stop each epoch after n batches (smoke runs)").argParser(int("--max-batches")).hideHelp())
@@ -59,6 +63,7 @@ program.command("evaluate").description("score a model on a gold CoNLL file (con
   .requiredOption("--model <file>", "model file")
   .requiredOption("--data <file>", "gold CoNLL file")
   .option("--json", "print one JSON object instead of the conlleval table")
+  .addOption(encodingOption("the CoNLL file"))
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .action(runEvaluate);
@@ -69,6 +74,7 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .addOption(new Option("--input-format <fmt>", "conll: one token per line (first column); text: one text per line").choices(["conll", "text"]).default("text"))
   .addOption(new Option("--format <fmt>", "output: conll (token tag), jsonl (one Doc JSON per text), html (displaCy-style page)").choices(["conll", "jsonl", "html"]).default("conll"))
   .option("--output <file>", "output file (default: standard output)")
+  .addOption(encodingOption("the input"))
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .argument("[text...]", "texts to tag (instead of --input)")

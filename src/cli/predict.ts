@@ -1,7 +1,7 @@
 import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
-import type { Writable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { once } from "node:events";
 import { load } from "../pipeline/load.js";
 import { Doc, type TokenOffset } from "../pipeline/doc.js";
@@ -9,6 +9,7 @@ import { render, pageHead, figure, PAGE_TAIL } from "../pipeline/displacy.js";
 import type { Nlp } from "../pipeline/nlp.js";
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
+import { decodeStream, type TextEncodingName } from "../util/decode.js";
 
 export interface PredictCliOptions extends KernelCliOptions {
   model: string;
@@ -16,6 +17,7 @@ export interface PredictCliOptions extends KernelCliOptions {
   inputFormat: "conll" | "text";
   format: "conll" | "jsonl" | "html";
   output?: string;
+  encoding: TextEncodingName;
 }
 
 /** Texts (or CoNLL sentences) are tagged in groups of this many, so input of any size streams through. */
@@ -57,8 +59,10 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
     for (const text of texts) await add({ text });
   } else {
     const file = o.input && o.input !== "-" ? o.input : "<stdin>";
-    const stream = o.input && o.input !== "-" ? createReadStream(o.input, "utf8") : process.stdin;
-    stream.on("error", () => undefined); // reported by the readline loop below
+    const raw = o.input && o.input !== "-" ? createReadStream(o.input) : process.stdin;
+    raw.on("error", () => undefined); // reported by the readline loop below
+    // Strict decoding: invalid UTF-8 is refused with its line and byte offset, not tagged as U+FFFD.
+    const stream = Readable.from(decodeStream(raw, file, o.encoding ?? "utf8"));
     const rl = createInterface({ input: stream, crlfDelay: Infinity });
     let lines: string[] = [];
     try {
@@ -74,6 +78,7 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
         }
       }
     } catch (err) {
+      if (err instanceof LstmNerError) throw err;
       throw new LstmNerError(`cannot read input (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
     }
     if (lines.length > 0) await add({ lines });

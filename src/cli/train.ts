@@ -12,6 +12,7 @@ import { loadVectors } from "../embeddings/registry.js";
 import { architectureName, buildRecipe, trainOptions } from "../train/recipe.js";
 import { saveNerModel } from "../model/file.js";
 import { LstmNerError } from "../util/errors.js";
+import type { TextEncodingName } from "../util/decode.js";
 import { labelsFromSentences } from "./labels.js";
 import { VERSION } from "../version.js";
 
@@ -34,6 +35,7 @@ export interface TrainCliOptions extends KernelCliOptions {
   patience?: number;
   out?: string;
   log?: string;
+  encoding: TextEncodingName;
   maxBatches?: number;
   progress: boolean;
   set: string[];
@@ -69,15 +71,15 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   let labels: string[];
   let dataDesc: Record<string, string | null>;
   if (o.train) {
-    trainSet = await readConll(o.train);
-    devSet = o.dev ? await readConll(o.dev) : null;
+    trainSet = await readConll(o.train, { encoding: o.encoding });
+    devSet = o.dev ? await readConll(o.dev, { encoding: o.encoding }) : null;
     labels = labelsFromSentences([...trainSet, ...(devSet ?? [])], CONLL_LABELS);
     dataDesc = { train: o.train, dev: o.dev ?? null };
   } else {
     if (o.dev) throw new LstmNerError("--dev needs --train (or use --dataset for both)");
     const name = o.dataset ?? preset.dataset;
     say(`loading dataset ${name}${o.data ? ` from ${o.data}` : ""} ...`);
-    const ds = await loadDataset(name, o.data ? { dir: o.data } : {});
+    const ds = await loadDataset(name, { encoding: o.encoding, ...(o.data ? { dir: o.data } : {}) });
     trainSet = ds.train;
     devSet = ds.validation;
     labels = [...ds.labels];

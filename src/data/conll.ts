@@ -1,7 +1,8 @@
-import { promises as fs } from "node:fs";
 import { promisify } from "node:util";
-import { gunzip, gzip } from "node:zlib";
+import { gzip } from "node:zlib";
 import { writeFileAtomic } from "../util/atomic.js";
+import type { TextEncodingName } from "../util/decode.js";
+import { readText } from "../util/read-text.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Sentence } from "./types.js";
 
@@ -11,6 +12,8 @@ export interface ConllReadOptions {
   file?: string;
   /** If given, every tag must be one of these labels. */
   labels?: readonly string[];
+  /** How {@link readConll} decodes the file: strict `utf8` (default) or `latin1`. */
+  encoding?: TextEncodingName;
 }
 
 /** Options for {@link formatConll} and {@link writeConll}. */
@@ -98,25 +101,14 @@ export function parseConll(text: string, opts: ConllReadOptions = {}): Sentence[
 }
 
 /**
- * Read a CoNLL file (UTF-8; gzip-compressed if the name ends in `.gz`).
- * @throws LstmNerError if the file cannot be read or is malformed (see {@link parseConll}).
+ * Read a CoNLL file (strict UTF-8 unless `opts.encoding` is `latin1`;
+ * gzip-compressed if the name ends in `.gz`).
+ * @throws LstmNerError if the file cannot be read, is not valid UTF-8 (naming
+ * the line and byte offset), or is malformed (see {@link parseConll}).
  */
 export async function readConll(path: string, opts: ConllReadOptions = {}): Promise<Sentence[]> {
   const file = opts.file ?? path;
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(path);
-  } catch (err) {
-    throw new LstmNerError(`cannot read file (${describe(err)})`, { file, cause: err });
-  }
-  if (path.endsWith(".gz")) {
-    try {
-      bytes = await promisify(gunzip)(bytes);
-    } catch (err) {
-      throw new LstmNerError(`not a valid gzip file (${describe(err)})`, { file, cause: err });
-    }
-  }
-  return parseConll(bytes.toString("utf8"), { ...opts, file });
+  return parseConll(await readText(path, { file, ...(opts.encoding === undefined ? {} : { encoding: opts.encoding }) }), { ...opts, file });
 }
 
 /**
@@ -165,8 +157,4 @@ export async function writeConll(path: string, sentences: readonly Sentence[], o
   const text = formatConll(sentences, opts);
   const data = path.endsWith(".gz") ? await promisify(gzip)(Buffer.from(text, "utf8")) : text;
   await writeFileAtomic(path, data);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

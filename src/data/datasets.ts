@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { cacheDir as defaultCacheDir } from "../util/cache.js";
 import { download, DownloadError } from "../util/download.js";
 import { LstmNerError } from "../util/errors.js";
+import type { TextEncodingName } from "../util/decode.js";
 import { readConll } from "./conll.js";
 import { CONLL_LABELS, type Sentence } from "./types.js";
 
@@ -31,6 +32,8 @@ export interface LoadDatasetOptions {
   baseUrl?: string;
   /** Download progress of `file` (only called when something is downloaded). */
   onProgress?: (received: number, total: number | undefined, file: string) => void;
+  /** How the CoNLL files are decoded: strict `utf8` (default) or `latin1`. */
+  encoding?: TextEncodingName;
 }
 
 type Split = "train" | "validation" | "test";
@@ -86,7 +89,7 @@ registerDataset({
 export async function loadDataset(name: string, opts: LoadDatasetOptions = {}): Promise<Dataset> {
   const spec = registry.get(name);
   if (spec !== undefined) return loadRegistered(spec, opts);
-  if (await isDirectory(name)) return loadFolder(name);
+  if (await isDirectory(name)) return loadFolder(name, opts.encoding ?? "utf8");
   throw new LstmNerError(
     `unknown dataset '${name}' (known: ${datasetNames().join(", ")}; or give a folder with *train*, *dev* or *valid*, and optionally *test* files)`,
   );
@@ -122,7 +125,7 @@ async function loadRegistered(spec: DatasetSpec, opts: LoadDatasetOptions): Prom
     files[split] = await fetchInto(spec, split, cache, localDirs, opts);
   }
 
-  const read = (file: string | null): Promise<Sentence[]> => readConll(file!, { labels: spec.labels });
+  const read = (file: string | null): Promise<Sentence[]> => readConll(file!, { labels: spec.labels, encoding: opts.encoding ?? "utf8" });
   return {
     name: spec.name,
     labels: [...spec.labels],
@@ -158,7 +161,7 @@ async function fetchInto(spec: DatasetSpec, split: Split, cache: string, localDi
 }
 
 /** A folder of arbitrary CoNLL files: labels are the tags found in train. */
-async function loadFolder(dir: string): Promise<Dataset> {
+async function loadFolder(dir: string, encoding: TextEncodingName): Promise<Dataset> {
   const entries = (await fs.readdir(dir, { withFileTypes: true }))
     .filter((e) => e.isFile() && !/\.(part|tmp)$/.test(e.name) && !e.name.startsWith("."))
     .map((e) => e.name)
@@ -176,10 +179,10 @@ async function loadFolder(dir: string): Promise<Dataset> {
   const validationFile = pick("validation", /dev|valid/i, "'dev' or 'valid'", true)!;
   const testFile = pick("test", /test/i, "'test'", false);
 
-  const train = await readConll(trainFile);
+  const train = await readConll(trainFile, { encoding });
   const labels = labelsFound(train);
-  const validation = await readConll(validationFile, { labels });
-  const test = testFile === null ? null : await readConll(testFile, { labels });
+  const validation = await readConll(validationFile, { labels, encoding });
+  const test = testFile === null ? null : await readConll(testFile, { labels, encoding });
   return {
     name: path.basename(path.resolve(dir)),
     labels,

@@ -1,0 +1,56 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { CLI, toyModel } from "./pipeline-helpers.js";
+import { toyConll } from "./toy-corpus.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-encoding-"));
+
+function cli(args: string[], input?: Buffer): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
+  return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+}
+
+/** The toy corpus with one token made Latin-1 (`Zoë` → bytes 5a 6f eb), plus where that byte is. */
+function latin1Conll(): { bytes: Buffer; offset: number; line: number } {
+  const text = toyConll(30, 3);
+  const lines = text.split("\n");
+  const k = lines.findIndex((l) => / O$/.test(l) && !l.startsWith("-DOCSTART-"));
+  lines[k] = "Zoë" + lines[k]!.slice(lines[k]!.indexOf(" "));
+  const bytes = Buffer.from(lines.join("\n"), "latin1");
+  return { bytes, offset: bytes.indexOf(0xeb), line: k + 1 };
+}
+
+test("train, evaluate and predict refuse Latin-1 input in one line naming file, line and byte offset; --encoding latin1 reads it", async () => {
+  const { file: model } = await toyModel();
+  const { bytes, offset, line } = latin1Conll();
+  const data = path.join(dir, "latin1.conll");
+  writeFileSync(data, bytes);
+  const expected = `lstm-ner: error: ${data}:${line}: not valid UTF-8: byte 0xeb at byte offset ${offset}; convert the file to UTF-8, or read it with encoding latin1 if it is Latin-1\n`;
+
+  const tr = cli(["train", "--train", data, "--embeddings", "/nonexistent", "--no-progress"]);
+  assert.equal(tr.code, 1);
+  assert.equal(tr.stderr, expected);
+
+  const ev = cli(["evaluate", "--model", model, "--data", data, "--json"]);
+  assert.equal(ev.code, 1);
+  assert.equal(ev.stderr, expected);
+  assert.equal(ev.stdout, "");
+  const ok = cli(["evaluate", "--model", model, "--data", data, "--json", "--encoding", "latin1"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(Number.isFinite((JSON.parse(ok.stdout) as { f1: number }).f1));
+
+  const pr = cli(["predict", "--model", model, "--input-format", "conll"], bytes);
+  assert.equal(pr.code, 1);
+  assert.equal(pr.stderr, expected.replace(data, "<stdin>"));
+  const pf = cli(["predict", "--model", model, "--input-format", "conll", "--input", data, "--encoding", "latin1"]);
+  assert.equal(pf.code, 0, pf.stderr);
+  assert.match(pf.stdout, /^Zoë( \S+){4}$/m);
+
+  const bad = cli(["predict", "--model", model, "--encoding", "cp1252", "x"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /argument 'cp1252' is invalid\. Allowed choices are utf8, latin1/);
+});
