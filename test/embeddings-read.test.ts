@@ -234,6 +234,28 @@ test("a value that is not a number names the line and the value", async () => {
   await rejectsAt("a 1 2\nb nan 1\n", /value "nan" is not a number/, 2);
 });
 
+test("values beyond float32 (1e40), inf and NaN are refused at read time with file and line", async () => {
+  // 1e40 is a finite double; stored as float32 it would be Infinity and poison training later.
+  await rejectsAt("a 1 2\nb 0.5 1e40\n", /bad\.txt:2: value "1e40" is too large for float32 \(it would become Infinity\)/, 2);
+  await rejectsAt("a 1 2\nb -3.5e38 1\n", /:2: value "-3\.5e38" is too large for float32/, 2);
+  await rejectsAt("2 2\na 1 2\nb 1e999 1\n", /:3: value "1e999" is not a finite number/, 3);
+  await rejectsAt("a 1 2\nb inf 1\n", /:2: value "inf" is not a number/, 2);
+  await rejectsAt("a 1 2\nb Infinity 1\n", /:2: value "Infinity" is not a number/, 2);
+  await rejectsAt("a 1 2\nb NaN 1\n", /:2: value "NaN" is not a number/, 2);
+  // The largest float32 itself (and values that round to it) is fine.
+  const dir = await tmpDir();
+  const ok = path.join(dir, "max.txt");
+  await fs.writeFile(ok, "a 3.4028234e38 -3.4028235e38\n");
+  assert.deepEqual(Array.from((await parseVectorFile(ok)).data), [3.4028234663852886e38, -3.4028234663852886e38]);
+  // word2vec binary holds raw float32: NaN and ±Infinity are refused, naming the row and word.
+  await rejectsAt(word2vecBinary([["a", [1, 2]], ["b", [3, NaN]]], 2), /bad\.bin: row 2 \(word "b"\): value 2 is NaN, not a finite number/, undefined, "bad.bin");
+  await rejectsAt(word2vecBinary([["a", [-Infinity, 2]]], 2), /row 1 \(word "a"\): value 1 is -Infinity/, undefined, "bad.bin");
+  // wink JSON: a value beyond float32.
+  const wink = path.join(dir, "wink.json");
+  await fs.writeFile(wink, JSON.stringify({ dimensions: 2, words: ["a"], vectors: { a: [1, 1e40, 1, 0] } }).replace("1e+40", "1e40"));
+  await assert.rejects(parseVectorFile(wink), /wink\.json: vectors\["a"\]: value 2 \(1e\+40\) is too large for float32/);
+});
+
 test("a word2vec header that disagrees with the rows is an error", async () => {
   await rejectsAt("3 2\na 1 2\nb 3 4\n", /header says 3 rows of 2 values, but the file has 2 rows/, 1);
   await rejectsAt("2 3\na 1 2\nb 3 4\n", /expected 3 values, found 2/, 2);

@@ -81,11 +81,25 @@ export class BinaryVectorParser {
       const off = b.rowOffset();
       readFloats(buf, sp + 1, b.data, off, dim);
       this.rowsInFile++;
-      b.commit(decodeWord(buf, pos, sp));
+      const word = decodeWord(buf, pos, sp);
+      const bad = firstNonFinite(b.data, off, dim);
+      if (bad >= 0) {
+        throw new LstmNerError(`row ${this.rowsInFile} (word ${JSON.stringify(word)}): value ${bad + 1} is ${b.data[off + bad]}, not a finite number`, { file: this.file });
+      }
+      b.commit(word);
       pos = sp + 1 + rowBytes;
     }
     return pos;
   }
+}
+
+/** Index of the first NaN or ±Infinity in `data[off..off+n)`, or -1. */
+export function firstNonFinite(data: Float32Array, off: number, n: number): number {
+  for (let k = 0; k < n; k++) {
+    const v = data[off + k]!;
+    if (v - v !== 0) return k;
+  }
+  return -1;
 }
 
 function readFloats(src: Uint8Array, at: number, dst: Float32Array, off: number, n: number): void {

@@ -121,8 +121,11 @@ export class TextVectorParser {
       if (i >= e) break;
       const v = parseNumber(buf, i, e);
       const j = numberEnd;
-      if (j === i || (j < e && buf[j] !== SPACE && buf[j] !== TAB) || v - v !== 0) this.badNumber(buf, i, e);
-      if (k < dim) data[off + k] = v;
+      if (j === i || (j < e && buf[j] !== SPACE && buf[j] !== TAB)) this.badNumber(buf, i, e, "is not a number");
+      // Stored as float32: 1e40 is a finite double but would become Infinity (and NaN gradients later).
+      const f = Math.fround(v);
+      if (f - f !== 0) this.badNumber(buf, i, e, v - v !== 0 ? "is not a finite number" : "is too large for float32 (it would become Infinity)");
+      if (k < dim) data[off + k] = f;
       k++;
       i = j;
     }
@@ -147,10 +150,10 @@ export class TextVectorParser {
     this.builder = new VectorBuilder(k, 65536);
   }
 
-  private badNumber(buf: Uint8Array, i: number, e: number): never {
+  private badNumber(buf: Uint8Array, i: number, e: number, why: string): never {
     let j = i;
     while (j < e && buf[j] !== SPACE && buf[j] !== TAB) j++;
     const token = new TextDecoder().decode(buf.subarray(i, j));
-    throw new LstmNerError(`value ${JSON.stringify(token)} is not a number`, { file: this.file, line: this.lineNo });
+    throw new LstmNerError(`value ${JSON.stringify(token)} ${why}`, { file: this.file, line: this.lineNo });
   }
 }

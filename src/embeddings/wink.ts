@@ -72,6 +72,7 @@ class WinkScanner {
         if (this.peek() === 93 /* ] */) { this.pos++; break; }
         const v = parseNumber(buf, this.pos, buf.length);
         if (numberEnd === this.pos || v - v !== 0) this.fail(`vectors[${JSON.stringify(word)}]: value ${k + 1} is not a number`);
+        if (k < dim && Math.fround(v) - Math.fround(v) !== 0) this.fail(`vectors[${JSON.stringify(word)}]: value ${k + 1} (${v}) is too large for float32`);
         if (k < rowLen) row[k] = v;
         k++;
         this.pos = numberEnd;
