@@ -2,4 +2,4 @@ export type { Vectors, VectorFormat, ReadVectorsOptions } from "./types.js";
 export { readVectors, parseVectorFile } from "./read.js";
 export { loadVectors, KNOWN_VECTOR_NAMES, type LoadVectorsOptions, type LoadedVectors } from "./registry.js";
 export { buildEmbedding, tokenId, tokenIds, type Embedding, type TokenIdOptions } from "./vocab.js";
-export { vectorCachePath, readVectorCache, writeVectorCache, encodeVectors, decodeVectors } from "./cache.js";
+export { vectorCachePath, readVectorCache, writeVectorCache, encodeVectors, decodeVectors, hashFile, type VectorSource, type CacheRead } from "./cache.js";

