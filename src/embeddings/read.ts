@@ -40,9 +40,10 @@ export async function readVectors(file: string, opts: ReadVectorsOptions = {}): 
   if (opts.cache === false) return (await parseVectorSource(abs, opts)).vectors;
   const cachePath = vectorCachePath(opts.cacheDir ?? cacheDir(), abs, `${opts.format ?? "auto"}|${opts.zipEntry ?? ""}`);
   await removeStaleTemporaries(path.dirname(cachePath));
-  // Hash the source while the cache is read: the two reads overlap.
-  const [hit, current] = await Promise.all([readVectorCache(cachePath), sourceIdentity(abs, stat.size)]);
+  const hit = await readVectorCache(cachePath);
   if (hit.status === "ok") {
+    // The source is hashed only on a hit (a parse hashes it anyway), and only when its size still matches.
+    const current = hit.source.size === stat.size ? await sourceIdentity(abs, stat.size) : undefined;
     if (current !== undefined && hit.source.size === current.size && hit.source.sha256 === current.sha256) return hit.vectors;
     opts.onNotice?.(`${abs} changed since it was cached (its SHA-256 differs from the cached copy's); parsing it again`);
   } else if (hit.status === "damaged") {

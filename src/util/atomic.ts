@@ -10,7 +10,8 @@ const ORIGIN = Math.floor(performance.timeOrigin);
 let sequence = 0;
 
 /** Temporary names are `<target>.<pid>.<process start ms>.<n>.tmp`; older versions wrote `<target>.<pid>.<ms>.tmp`. */
-const TEMP_NAME = /^(.+)\.(\d+)\.(\d+)(?:\.(\d+))?\.tmp$/;
+const TEMP_NAME = /^(.+)\.(\d+)\.(\d+)\.\d+\.tmp$/;
+const OLD_TEMP_NAME = /^(.+)\.(\d+)\.\d+\.tmp$/;
 
 /** The temporary file {@link writeFileAtomic} writes before renaming it to `file`. */
 export function temporaryPath(file: string): string {
@@ -86,10 +87,12 @@ export async function removeStaleTemporaries(dir: string, opts: StaleTemporaryOp
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMP_NAME.exec(name);
-    if (m === null || (opts.target !== undefined && m[1] !== opts.target)) continue;
-    const pid = Number(m[2]);
+    const old = m === null ? OLD_TEMP_NAME.exec(name) : null;
+    const target = m?.[1] ?? old?.[1];
+    if (target === undefined || (opts.target !== undefined && target !== opts.target)) continue;
+    const pid = Number(m?.[2] ?? old![2]);
     // The old format's second number is a write time, not a process start: treat it as another incarnation.
-    const origin = m[4] === undefined ? -1 : Number(m[3]);
+    const origin = m === null ? -1 : Number(m[3]);
     const file = path.join(dir, name);
     let stale: boolean;
     if (pid === process.pid) stale = origin !== ORIGIN;
