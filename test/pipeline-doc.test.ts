@@ -80,3 +80,43 @@ test("fromJSON names the bad field", () => {
   assert.throws(() => Doc.fromJSON(bad((d) => { (d.ents[0] as unknown as Record<string, unknown>).label = null; })), /doc\.ents\[0\]\.label: must be a string/);
   assert.throws(() => Doc.fromJSON(bad((d) => { (d as Record<string, unknown>).sents = {}; })), /doc\.sents: must be an array/);
 });
+
+test("offsets: idx/startChar/endChar count UTF-16 units, the codePoint* fields count code points (as spaCy and Python do)", () => {
+  // 😀 and 𝔘 take two UTF-16 units each; é (precomposed) and 東京 one each.
+  const text = "😀 Zoë met 𝔘lf in 東京 😀😀 today .";
+  const sents = tokenizeSentences(text);
+  const tokens = sents.flat().map((t) => t.text);
+  const tags = [tokens.map((t) => (t === "Zoë" || t === "𝔘lf" ? "B-PER" : t === "東京" ? "B-LOC" : "O"))];
+  const doc = Doc.fromTagged(text, [sents.flat()], tags, "IOB2");
+  const cps = [...text];
+  for (const t of doc) {
+    assert.equal(text.slice(t.idx, t.idx + t.text.length), t.text);
+    assert.equal(cps.slice(t.codePointIdx, t.codePointIdx + [...t.text].length).join(""), t.text, `token ${t.text}`);
+  }
+  assert.deepEqual(doc.ents.map((e) => [e.text, e.startChar, e.endChar, e.codePointStart, e.codePointEnd]), [
+    ["Zoë", 3, 6, 2, 5], ["𝔘lf", 11, 15, 10, 13], ["東京", 19, 21, 17, 19],
+  ]);
+  for (const e of doc.ents) assert.equal(cps.slice(e.codePointStart, e.codePointEnd).join(""), e.text);
+  const last = doc.tokens[doc.length - 1]!;
+  assert.deepEqual([last.text, last.idx, last.codePointIdx], [".", text.length - 1, cps.length - 1]);
+  // Without astral characters the two agree.
+  const plain = makeDoc();
+  for (const t of plain) assert.equal(t.codePointIdx, t.idx);
+
+  // The JSON carries both, round-trips, and refuses code-point offsets that disagree with idx.
+  const json = doc.toJSON();
+  assert.deepEqual(json.tokens.map((t) => t.codePointIdx), [...doc].map((t) => t.codePointIdx));
+  assert.deepEqual([json.ents[0]!.codePointStart, json.ents[0]!.codePointEnd], [2, 5]);
+  assert.deepEqual(Doc.fromJSON(JSON.stringify(doc)).toJSON(), json);
+  const bad = structuredClone(json);
+  bad.tokens[3]!.codePointIdx = bad.tokens[3]!.idx;
+  assert.throws(() => Doc.fromJSON(bad), /doc\.tokens\[3\]\.codePointIdx: codePointIdx is 11, but idx 11 is code point 10 of doc\.text/);
+  const badEnt = structuredClone(json);
+  badEnt.ents[2]!.codePointEnd = 21;
+  assert.throws(() => Doc.fromJSON(badEnt), /doc\.ents\[2\]\.codePointEnd: codePointEnd is 21, expected 19/);
+  // JSON without the code-point fields (older versions) is still read.
+  const old = structuredClone(json) as unknown as { tokens: Record<string, unknown>[]; ents: Record<string, unknown>[] };
+  for (const t of old.tokens) delete t.codePointIdx;
+  for (const e of old.ents) { delete e.codePointStart; delete e.codePointEnd; }
+  assert.deepEqual(Doc.fromJSON(old).toJSON(), json);
+});

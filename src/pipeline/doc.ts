@@ -3,6 +3,14 @@
  * and its entity spans. Plain data that survives a JSON round trip
  * ({@link Doc.toJSON} / {@link Doc.fromJSON}), so a server, a CLI and a
  * browser page can pass documents around.
+ *
+ * Character offsets: `idx`, `startChar` and `endChar` are JavaScript string
+ * indices, i.e. UTF-16 code units, so `doc.text.slice(e.startChar, e.endChar)`
+ * is the entity's text. spaCy (Python) counts code points instead; the two
+ * differ after any character outside the Basic Multilingual Plane (most
+ * emoji, some CJK), which takes two code units. `codePointIdx`,
+ * `codePointStart` and `codePointEnd` give the spaCy-compatible offsets
+ * (Python's `doc.text[e.codePointStart:e.codePointEnd]`), in the JSON too.
  */
 import { chunks } from "../data/schemes.js";
 import type { TagScheme } from "../data/types.js";
@@ -20,7 +28,7 @@ export class Token {
     readonly i: number,
     /** The token's text, exactly as in the document. */
     readonly text: string,
-    /** Character offset of the token in `doc.text` (a JavaScript string index). */
+    /** Offset of the token in `doc.text` in UTF-16 code units (a JavaScript string index); see {@link codePointIdx}. */
     readonly idx: number,
     /** The original text between this token and the next (spaCy's `whitespace_`); "" when they touch. */
     readonly whitespace: string,
@@ -33,6 +41,11 @@ export class Token {
     /** Probability the model gave `tag`, when it gives one. */
     readonly prob?: number,
   ) {}
+
+  /** Offset of the token in `doc.text` in code points, as spaCy's `Token.idx` counts. */
+  get codePointIdx(): number {
+    return this.doc.codePointOffset(this.idx);
+  }
 
   /** The token's text. */
   toString(): string {
@@ -54,15 +67,25 @@ export class Span {
     readonly confidence?: number,
   ) {}
 
-  /** Character offset of the first token. */
+  /** Offset of the first token, in UTF-16 code units (a JavaScript string index). */
   get startChar(): number {
     return this.doc.tokens[this.start]!.idx;
   }
 
-  /** Character offset just past the last token. */
+  /** Offset just past the last token, in UTF-16 code units (a JavaScript string index). */
   get endChar(): number {
     const last = this.doc.tokens[this.end - 1]!;
     return last.idx + last.text.length;
+  }
+
+  /** {@link startChar} in code points, as spaCy's `Span.start_char` counts. */
+  get codePointStart(): number {
+    return this.doc.codePointOffset(this.startChar);
+  }
+
+  /** {@link endChar} in code points, as spaCy's `Span.end_char` counts. */
+  get codePointEnd(): number {
+    return this.doc.codePointOffset(this.endChar);
   }
 
   /** The span's text, exactly as in the document. */
@@ -92,7 +115,10 @@ export class Span {
 export interface TokenJSON {
   i: number;
   text: string;
+  /** UTF-16 code units (a JavaScript string index). */
   idx: number;
+  /** The same offset in code points (spaCy's `idx`). */
+  codePointIdx: number;
   whitespace: string;
   entIob: EntIob;
   entType: string;
@@ -104,8 +130,12 @@ export interface TokenJSON {
 export interface SpanJSON {
   start: number;
   end: number;
+  /** UTF-16 code units (JavaScript string indices). */
   startChar: number;
   endChar: number;
+  /** The same offsets in code points (spaCy's `start_char`, `end_char`). */
+  codePointStart: number;
+  codePointEnd: number;
   text: string;
   label: string;
   confidence?: number;
@@ -133,7 +163,38 @@ export class Doc implements Iterable<Token> {
   /** Entities, as labelled spans in text order. */
   readonly ents: Span[] = [];
 
+  /** UTF-16 indices of the high halves of the text's surrogate pairs, ascending; built on first use. */
+  private pairs: number[] | undefined;
+
   private constructor(readonly text: string) {}
+
+  /**
+   * The code-point offset of a UTF-16 offset into {@link text} (they differ
+   * by the number of surrogate pairs before it).
+   */
+  codePointOffset(utf16: number): number {
+    if (this.pairs === undefined) {
+      const pairs: number[] = [];
+      const t = this.text;
+      for (let i = 0; i < t.length - 1; i++) {
+        const c = t.charCodeAt(i);
+        if (c >= 0xd800 && c <= 0xdbff) {
+          const d = t.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) pairs.push(i++);
+        }
+      }
+      this.pairs = pairs;
+    }
+    // Pairs that end before `utf16` (high half at p, low at p + 1 < utf16) each count one code point for two units.
+    let lo = 0;
+    let hi = this.pairs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.pairs[mid]! + 1 < utf16) lo = mid + 1;
+      else hi = mid;
+    }
+    return utf16 - lo;
+  }
 
   /**
    * A document from tokenised, tagged sentences.
@@ -191,12 +252,13 @@ export class Doc implements Iterable<Token> {
     return {
       text: this.text,
       tokens: this.tokens.map((t) => ({
-        i: t.i, text: t.text, idx: t.idx, whitespace: t.whitespace, entIob: t.entIob, entType: t.entType, tag: t.tag,
+        i: t.i, text: t.text, idx: t.idx, codePointIdx: t.codePointIdx, whitespace: t.whitespace, entIob: t.entIob, entType: t.entType, tag: t.tag,
         ...(t.prob === undefined ? {} : { prob: t.prob }),
       })),
       sents: this.sents.map((s) => ({ start: s.start, end: s.end })),
       ents: this.ents.map((e) => ({
-        start: e.start, end: e.end, startChar: e.startChar, endChar: e.endChar, text: e.text, label: e.label,
+        start: e.start, end: e.end, startChar: e.startChar, endChar: e.endChar, codePointStart: e.codePointStart, codePointEnd: e.codePointEnd,
+        text: e.text, label: e.label,
         ...(e.confidence === undefined ? {} : { confidence: e.confidence }),
       })),
     };
@@ -228,6 +290,10 @@ export class Doc implements Iterable<Token> {
       const iob = t.entIob;
       if (iob !== "B" && iob !== "I" && iob !== "O") throw new LstmNerError(`entIob must be "B", "I" or "O"`, { file: `${f}.entIob` });
       const prob = t.prob === undefined ? undefined : num(t.prob, `${f}.prob`);
+      // Optional (JSON from older versions lacks it), but when given it must agree with idx.
+      if (t.codePointIdx !== undefined && t.codePointIdx !== doc.codePointOffset(idx)) {
+        throw new LstmNerError(`codePointIdx is ${JSON.stringify(t.codePointIdx)}, but idx ${idx} is code point ${doc.codePointOffset(idx)} of doc.text`, { file: `${f}.codePointIdx` });
+      }
       doc.tokens.push(new Token(doc, i, tokText, idx, str(t.whitespace, `${f}.whitespace`), iob, str(t.entType, `${f}.entType`),
         t.tag === undefined ? (iob === "O" ? "O" : `${iob}-${String(t.entType)}`) : str(t.tag, `${f}.tag`), prob));
     });
@@ -239,7 +305,11 @@ export class Doc implements Iterable<Token> {
       const end = int(s.end, `${f}.end`, start + 1, n);
       const label = labelled ? str(s.label, `${f}.label`) : "";
       const conf = labelled && s.confidence !== undefined ? num(s.confidence, `${f}.confidence`) : undefined;
-      return new Span(doc, start, end, label, conf);
+      const span = new Span(doc, start, end, label, conf);
+      for (const [key, value] of [["codePointStart", span.codePointStart], ["codePointEnd", span.codePointEnd]] as const) {
+        if (s[key] !== undefined && s[key] !== value) throw new LstmNerError(`${key} is ${JSON.stringify(s[key])}, expected ${value} (from its tokens)`, { file: `${f}.${key}` });
+      }
+      return span;
     });
     doc.sents.push(...spans(o.sents, "doc.sents", false));
     doc.ents.push(...spans(o.ents, "doc.ents", true));
