@@ -234,6 +234,13 @@ test("a value that is not a number names the line and the value", async () => {
   await rejectsAt("a 1 2\nb nan 1\n", /value "nan" is not a number/, 2);
 });
 
+test("a word that is not valid UTF-8 is refused with file and line (text) or row (binary)", async () => {
+  await rejectsAt(Buffer.concat([Buffer.from("a 1 2\ncaf"), Uint8Array.of(0xe9), Buffer.from(" 3 4\n")]), /bad\.txt:2: the word is not valid UTF-8/, 2);
+  const bin = Buffer.from(word2vecBinary([["a", [1, 2]], ["caf\u00e9", [3, 4]]], 2));
+  bin[bin.indexOf(0xc3)] = 0xe9; // é as Latin-1, then a stray continuation byte
+  await rejectsAt(bin, /bad\.bin: row 2: the word is not valid UTF-8/, undefined, "bad.bin");
+});
+
 test("values beyond float32 (1e40), inf and NaN are refused at read time with file and line", async () => {
   // 1e40 is a finite double; stored as float32 it would be Infinity and poison training later.
   await rejectsAt("a 1 2\nb 0.5 1e40\n", /bad\.txt:2: value "1e40" is too large for float32 \(it would become Infinity\)/, 2);

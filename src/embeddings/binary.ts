@@ -82,6 +82,7 @@ export class BinaryVectorParser {
       readFloats(buf, sp + 1, b.data, off, dim);
       this.rowsInFile++;
       const word = decodeWord(buf, pos, sp);
+      if (word === undefined) throw new LstmNerError(`row ${this.rowsInFile}: the word is not valid UTF-8`, { file: this.file });
       const bad = firstNonFinite(b.data, off, dim);
       if (bad >= 0) {
         throw new LstmNerError(`row ${this.rowsInFile} (word ${JSON.stringify(word)}): value ${bad + 1} is ${b.data[off + bad]}, not a finite number`, { file: this.file });

@@ -1,14 +1,24 @@
 import type { Vectors } from "./types.js";
 
-const utf8 = new TextDecoder("utf-8");
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Decode a word from bytes; ASCII (nearly every GloVe word) skips the TextDecoder call. */
-export function decodeWord(buf: Uint8Array, start: number, end: number): string {
+/**
+ * Decode a word from bytes, strictly: undefined when they are not valid
+ * UTF-8 (the caller names the file and line). ASCII (nearly every GloVe
+ * word) skips the TextDecoder call.
+ */
+export function decodeWord(buf: Uint8Array, start: number, end: number): string | undefined {
   let ascii = true;
   for (let i = start; i < end; i++) {
     if (buf[i]! >= 0x80) { ascii = false; break; }
   }
-  if (!ascii || end - start > 64) return utf8.decode(buf.subarray(start, end));
+  if (!ascii || end - start > 64) {
+    try {
+      return utf8.decode(buf.subarray(start, end));
+    } catch {
+      return undefined;
+    }
+  }
   let s = "";
   for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
   return s;

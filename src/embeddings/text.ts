@@ -133,7 +133,9 @@ export class TextVectorParser {
       throw new LstmNerError(`expected ${dim} values, found ${k}`, { file: this.file, line: this.lineNo });
     }
     this.rowsInFile++;
-    b.commit(decodeWord(buf, s, w));
+    const word = decodeWord(buf, s, w);
+    if (word === undefined) throw new LstmNerError("the word is not valid UTF-8", { file: this.file, line: this.lineNo });
+    b.commit(word);
   }
 
   /** GloVe has no header: the first row fixes the dimension. */

@@ -126,7 +126,7 @@ class WinkScanner {
       this.pos++;
     }
     const end = this.pos++;
-    if (!escaped) return decodeWord(this.buf, start, end);
+    if (!escaped) return decodeWord(this.buf, start, end) ?? this.fail(`string at byte ${start} is not valid UTF-8`);
     return JSON.parse(new TextDecoder().decode(this.buf.subarray(start - 1, end + 1))) as string;
   }
 
