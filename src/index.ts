@@ -47,3 +47,5 @@ export { Rng } from "./util/random.js";
 export { LstmNerError } from "./util/errors.js";
 export { download } from "./util/download.js";
 export { cacheDir } from "./util/cache.js";
+export { decodeBytes, decodeStream, StrictDecoder, TEXT_ENCODINGS, type TextEncodingName } from "./util/decode.js";
+export { readText, type ReadTextOptions } from "./util/read-text.js";
