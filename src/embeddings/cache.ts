@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { Vectors } from "./types.js";
 
@@ -68,6 +69,22 @@ export async function hashFile(file: string): Promise<VectorSource> {
     size += (chunk as Buffer).length;
   }
   return { size, sha256: hash.digest("hex") };
+}
+
+/**
+ * {@link hashFile} in a worker thread, so that a cached load hashes the source
+ * while the main thread reads and verifies the cache. `cancel` stops it when
+ * the hash is not needed after all.
+ */
+export function hashFileInBackground(file: string): { result: Promise<VectorSource>; cancel: () => void } {
+  const worker = new Worker(new URL("./hash-worker.js", import.meta.url), { workerData: file });
+  const result = new Promise<VectorSource>((resolve, reject) => {
+    worker.once("message", (m: VectorSource | { error: string }) => ("error" in m ? reject(new Error(m.error)) : resolve(m)));
+    worker.once("error", reject);
+    worker.once("exit", () => reject(new Error("hashing stopped")));
+  });
+  result.catch(() => undefined); // a cancelled or failed hash is only a cache miss
+  return { result, cancel: () => void worker.terminate() };
 }
 
 function checksum(head: Uint8Array, rest: readonly Uint8Array[]): Buffer {

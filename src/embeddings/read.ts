@@ -7,7 +7,7 @@ import { removeStaleTemporaries } from "../util/atomic.js";
 import { cacheDir } from "../util/cache.js";
 import { LstmNerError } from "../util/errors.js";
 import { BinaryVectorParser } from "./binary.js";
-import { hashFile, readVectorCache, vectorCachePath, writeVectorCache, type VectorSource } from "./cache.js";
+import { hashFile, hashFileInBackground, readVectorCache, vectorCachePath, writeVectorCache, type VectorSource } from "./cache.js";
 import { TextVectorParser, parseHeaderLine } from "./text.js";
 import type { ReadVectorsOptions, VectorFormat, Vectors } from "./types.js";
 import { parseWinkJson } from "./wink.js";
@@ -40,10 +40,13 @@ export async function readVectors(file: string, opts: ReadVectorsOptions = {}): 
   if (opts.cache === false) return (await parseVectorSource(abs, opts)).vectors;
   const cachePath = vectorCachePath(opts.cacheDir ?? cacheDir(), abs, `${opts.format ?? "auto"}|${opts.zipEntry ?? ""}`);
   await removeStaleTemporaries(path.dirname(cachePath));
+  // Hash the source in a worker while this thread reads and verifies the cache
+  // (on a miss the hash is dropped: the parse hashes the source anyway).
+  const hashing = hashFileInBackground(abs);
   const hit = await readVectorCache(cachePath);
+  if (hit.status !== "ok" || hit.source.size !== stat.size) hashing.cancel();
   if (hit.status === "ok") {
-    // The source is hashed only on a hit (a parse hashes it anyway), and only when its size still matches.
-    const current = hit.source.size === stat.size ? await sourceIdentity(abs, stat.size) : undefined;
+    const current = hit.source.size === stat.size ? await hashing.result.catch(() => undefined) : undefined;
     if (current !== undefined && hit.source.size === current.size && hit.source.sha256 === current.sha256) return hit.vectors;
     opts.onNotice?.(`${abs} changed since it was cached (its SHA-256 differs from the cached copy's); parsing it again`);
   } else if (hit.status === "damaged") {
@@ -53,17 +56,6 @@ export async function readVectors(file: string, opts: ReadVectorsOptions = {}): 
   await writeVectorCache(cachePath, parsed.vectors, parsed.source);
   return parsed.vectors;
 }
-
-/** The source's hash, or undefined when it cannot be read now (the parse will say why). */
-async function sourceIdentity(file: string, size: number): Promise<VectorSource | undefined> {
-  try {
-    return size === 0 ? { size, sha256: EMPTY_SHA256 } : await hashFile(file);
-  } catch {
-    return undefined;
-  }
-}
-
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 async function statFile(file: string): Promise<Stats> {
   let stat: Stats;
