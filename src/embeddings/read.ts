@@ -37,7 +37,7 @@ const SNIFF_LIMIT = 1 << 16;
 export async function readVectors(file: string, opts: ReadVectorsOptions = {}): Promise<Vectors> {
   const abs = path.resolve(file);
   const stat = await statFile(abs);
-  if (opts.cache === false) return (await parseVectorSource(abs, opts)).vectors;
+  if (opts.cache === false) return parseVectorFile(abs, opts);
   const cachePath = vectorCachePath(opts.cacheDir ?? cacheDir(), abs, `${opts.format ?? "auto"}|${opts.zipEntry ?? ""}`);
   await removeStaleTemporaries(path.dirname(cachePath));
   // Hash the source in a worker while this thread reads and verifies the cache
@@ -52,8 +52,8 @@ export async function readVectors(file: string, opts: ReadVectorsOptions = {}): 
   } else if (hit.status === "damaged") {
     opts.onNotice?.(`the cached copy of ${abs} (${cachePath}) is unusable (${hit.reason}); parsing the file again`);
   }
-  const parsed = await parseVectorSource(abs, opts);
-  await writeVectorCache(cachePath, parsed.vectors, parsed.source);
+  const parsed = await parseVectorSource(abs, opts, true);
+  await writeVectorCache(cachePath, parsed.vectors, parsed.source!);
   return parsed.vectors;
 }
 
@@ -70,11 +70,11 @@ async function statFile(file: string): Promise<Stats> {
 
 /** Parse a vector file with no cache involved (see {@link readVectors}). */
 export async function parseVectorFile(file: string, opts: Pick<ReadVectorsOptions, "format" | "zipEntry"> = {}): Promise<Vectors> {
-  return (await parseVectorSource(file, opts)).vectors;
+  return (await parseVectorSource(file, opts, false)).vectors;
 }
 
-/** Parse a vector file, hashing its bytes on the way (the cache records them as the source's identity). */
-async function parseVectorSource(file: string, opts: Pick<ReadVectorsOptions, "format" | "zipEntry">): Promise<{ vectors: Vectors; source: VectorSource }> {
+/** Parse a vector file, hashing its bytes on the way if asked (the cache records them as the source's identity). */
+async function parseVectorSource(file: string, opts: Pick<ReadVectorsOptions, "format" | "zipEntry">, identify: boolean): Promise<{ vectors: Vectors; source?: VectorSource }> {
   const magic = await readMagic(file);
   if (magic.length === 0) throw new LstmNerError("empty file: no word vectors found", { file });
   const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
@@ -83,20 +83,20 @@ async function parseVectorSource(file: string, opts: Pick<ReadVectorsOptions, "f
     // yauzl reads the archive by parts: hash the whole file separately.
     const entry = await openZipEntry(file, opts.zipEntry);
     const vectors = await parseChunks(entry.stream, `${file}!${entry.name}`, format, false);
-    return { vectors, source: await hashFile(file) };
+    return identify ? { vectors, source: await hashFile(file) } : { vectors };
   }
   const hash = createHash("sha256");
   let size = 0;
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) {
-      hash.update(chunk as Buffer);
+      if (identify) hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
       yield chunk as Buffer;
     }
   }
   const stream: AsyncIterable<Uint8Array> = gzip ? pipeline(hashed(), createGunzip({ chunkSize: CHUNK }), () => undefined) : hashed();
   const vectors = await parseChunks(stream, file, format, gzip);
-  return { vectors, source: { size, sha256: hash.digest("hex") } };
+  return identify ? { vectors, source: { size, sha256: hash.digest("hex") } } : { vectors };
 }
 
 async function readMagic(file: string): Promise<Uint8Array> {
