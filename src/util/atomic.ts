@@ -75,6 +75,10 @@ function processAlive(pid: number): boolean {
  * for `maxAgeMs`. A live writer's temporary is left alone, so this is safe
  * to run while another process saves. Missing folders and files that vanish
  * meanwhile are fine. Returns the paths removed.
+ *
+ * Liveness is judged by this machine's process table, so a folder shared
+ * with other hosts or containers (other pid namespaces) is not protected;
+ * there an interrupted write only costs the writer its rename.
  */
 export async function removeStaleTemporaries(dir: string, opts: StaleTemporaryOptions = {}): Promise<string[]> {
   const maxAge = opts.maxAgeMs ?? 3_600_000;
