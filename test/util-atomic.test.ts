@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { removeStaleTemporaries, temporaryPath, writeFileAtomic } from "../src/util/atomic.js";
+import { removeStaleTemporaries, removeStaleTemps, temporaryPath, writeFileAtomic } from "../src/util/atomic.js";
 import { vectorCachePath } from "../src/embeddings/cache.js";
 import { readVectors } from "../src/embeddings/read.js";
 
@@ -74,7 +74,8 @@ test("a live writer's temporary survives the cleanup; after kill -9 the next cle
   assert.ok((await fs.stat(left[0]!)).size > 0);
   // Another target's temporaries are not touched when a target is named.
   assert.deepEqual(await removeStaleTemporaries(dir, { target: "other.safetensors" }), []);
-  assert.deepEqual(await removeStaleTemporaries(dir, { target: "model.safetensors" }), left);
+  assert.deepEqual(await removeStaleTemps(path.join(dir, "other.safetensors")), []);
+  assert.deepEqual(await removeStaleTemps(target), left);
   assert.deepEqual(await temporaries(dir), []);
   assert.equal(await fs.readFile(target, "utf8"), "the previous model", "the target itself is never touched");
 });

@@ -58,7 +58,9 @@ export interface StaleTemporaryOptions {
   maxAgeMs?: number;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this id is running (on this machine). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -117,4 +119,9 @@ export async function removeStaleTemporaries(dir: string, opts: StaleTemporaryOp
     }
   }
   return removed;
+}
+
+/** {@link removeStaleTemporaries} for the temporaries of one file (`<file>.<pid>….tmp` beside it). */
+export function removeStaleTemps(file: string, opts: Omit<StaleTemporaryOptions, "target"> = {}): Promise<string[]> {
+  return removeStaleTemporaries(path.dirname(file), { ...opts, target: path.basename(file) });
 }
