@@ -54,6 +54,15 @@ test("input that ends inside a character is refused at its offset", async () => 
   await assert.rejects(collect([bytes.subarray(0, 5), bytes.subarray(5)], "f"), /f:2: not valid UTF-8: the input ends inside a character at byte offset 4;/);
 });
 
+test("an invalid byte or sequence at the very end is named as such, not as a cut character", async () => {
+  for (const tail of [[0xff], [0xe0, 0x80], [0xc3, 0x28]]) {
+    const bytes = Buffer.concat([Buffer.from("ok\nab"), Uint8Array.from(tail)]);
+    const msg = new RegExp(`f:2: not valid UTF-8: byte 0x${tail[0]!.toString(16)} at byte offset 5;`);
+    assert.throws(() => decodeBytes(bytes, "f"), msg);
+    await assert.rejects(collect([bytes.subarray(0, 6), bytes.subarray(6)], "f"), msg);
+  }
+});
+
 test("validUtf8Prefix agrees with a fatal TextDecoder on random bytes (overlongs, surrogates, > U+10FFFF)", () => {
   const fatal = new TextDecoder("utf-8", { fatal: true });
   const rng = new Rng(5);

@@ -57,6 +57,7 @@ function completeEnd(bytes: Uint8Array): number {
   for (let i = end - 1; i >= 0 && i >= end - 4; i--) {
     const b = bytes[i]!;
     if ((b & 0xc0) === 0x80) continue; // continuation byte: look further back
+    if (b >= 0x80 && (b < 0xc2 || b > 0xf4)) return end; // never starts a sequence: let the decoder refuse it
     const len = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
     return i + len > end ? i : end;
   }
@@ -139,7 +140,13 @@ export class StrictDecoder {
     if (this.carry.length === 0) return;
     const carry = this.carry;
     this.carry = new Uint8Array(0);
-    throw invalidUtf8(this.file, this.newlines + 1, this.offset, "the input ends inside a character");
+    let valid = true;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(carry, { stream: true }); // throws only if invalid, not if merely incomplete
+    } catch {
+      valid = false;
+    }
+    throw invalidUtf8(this.file, this.newlines + 1, this.offset, valid ? "the input ends inside a character" : `byte 0x${carry[0]!.toString(16)}`);
   }
 }
 
