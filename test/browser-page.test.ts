@@ -1,7 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
-import { createNlp } from "../src/pipeline/nlp.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { toyModel, launchChromium, countColours, skipWithoutChromium, RGB } from "./pipeline-helpers.js";
 
@@ -10,7 +9,7 @@ let browser: Browser | undefined;
 
 before(async () => {
   if (skipWithoutChromium) return;
-  srv = await startServer(createNlp((await toyModel()).model), { port: 0, modelName: "toy.safetensors" });
+  srv = await startServer((await toyModel()).file, { port: 0, modelName: "toy.safetensors" });
   browser = await launchChromium();
 });
 after(async () => {

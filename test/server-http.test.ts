@@ -6,13 +6,14 @@ import { createNlp } from "../src/pipeline/nlp.js";
 import { Doc } from "../src/pipeline/doc.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { toyModel, TOY_TEXT } from "./pipeline-helpers.js";
+import { VERSION } from "../src/version.js";
 
 let srv: RunningServer;
 let base: string;
 
 before(async () => {
   const { model } = await toyModel();
-  srv = await startServer(createNlp(model), { port: 0, maxBodyBytes: 4096, maxTexts: 50, batchTexts: 4, requestTimeoutMs: 600, modelName: "toy" });
+  srv = await startServer(model, { port: 0, maxBodyBytes: 4096, maxTexts: 50, batchTokens: 64, requestTimeoutMs: 600, modelName: "toy" });
   base = srv.url;
 });
 after(() => srv.close());
@@ -39,16 +40,21 @@ function rawPost(path: string, chunks: Buffer[]): Promise<{ status: number; body
 
 const ents = (d: { ents: { text: string; label: string }[] }): string[] => d.ents.map((e) => `${e.text}/${e.label}`);
 
-test("GET /health reports the model", async () => {
+test("GET /health reports name, version, labels and sizes only: no paths, no recipe", async () => {
   const r = await fetch(`${base}/health`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get("content-type")!, /^application\/json/);
-  const h = (await r.json()) as { status: string; model: { name: string; labels: string[]; scheme: string; arch: string; training: unknown } };
+  const h = (await r.json()) as { status: string; version: string; model: Record<string, unknown> & { labels: string[]; sizes: Record<string, number> } };
   assert.equal(h.status, "ok");
+  assert.equal(h.version, VERSION);
+  assert.deepEqual(Object.keys(h).sort(), ["model", "status", "version"]);
+  assert.deepEqual(Object.keys(h.model).sort(), ["labels", "name", "sizes", "version"]);
   assert.equal(h.model.name, "toy");
   assert.deepEqual(h.model.labels.slice(0, 3), ["O", "B-PER", "I-PER"]);
-  assert.equal(h.model.scheme, "IOB2");
-  assert.equal(typeof h.model.training, "object");
+  assert.deepEqual(h.model.sizes, { vocabulary: 70, embedding: 12, hidden: 16, outputs: 10, parameters: 4042 });
+  // The model file records its training recipe ({preset: "toy"}) and its path: neither is shown.
+  const text = JSON.stringify(h);
+  assert.doesNotMatch(text, /toy\.safetensors|preset|tmp/);
 });
 
 test("POST /ner: one text → Doc JSON; texts → {docs}", async () => {
@@ -83,8 +89,8 @@ test("bad requests get a 4xx with a clear JSON error, and the server keeps servi
     ['{"texts": ["ok", 3]}', 400, /"texts\[1\]" must be a string, got number/],
     ['{"texts": ["ok", ""]}', 400, /"texts\[1\]" is empty/],
     ['{"text": "a", "texts": ["b"]}', 400, /either "text" or "texts", not both/],
-    [JSON.stringify({ texts: Array.from({ length: 51 }, () => "a") }), 413, /too many texts: 51 \(at most 50/],
-    [JSON.stringify({ text: "x".repeat(5000) }), 413, /request body too large: \d+ bytes \(at most 4096\)/],
+    [JSON.stringify({ texts: Array.from({ length: 51 }, () => "a") }), 413, /too many texts: 51 \(the limit per request is maxTexts=50\)/],
+    [JSON.stringify({ text: "x".repeat(5000) }), 413, /request body too large: \d+ bytes \(the limit is maxBodyBytes=4096\)/],
   ];
   for (const [body, status, message] of cases) {
     const r = await post(body);
@@ -95,7 +101,7 @@ test("bad requests get a 4xx with a clear JSON error, and the server keeps servi
   // Without Content-Length the limit is enforced while reading.
   const chunked = await rawPost("/ner", Array.from({ length: 10 }, () => Buffer.from(" ".repeat(1000))));
   assert.equal(chunked.status, 413);
-  assert.match(chunked.body, /request body too large \(at most 4096 bytes\)/);
+  assert.match(chunked.body, /request body too large \(the limit is maxBodyBytes=4096\)/);
   const badUtf8 = await rawPost("/ner", [Buffer.from('{"text": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
   assert.equal(badUtf8.status, 400);
   assert.match(badUtf8.body, /not valid UTF-8/);
@@ -121,7 +127,7 @@ test("a request whose body never completes times out with 408; others are unaffe
   const { port } = new URL(base);
   const reply = await new Promise<string>((resolve, reject) => {
     const sock = connect(Number(port), "127.0.0.1", () => {
-      sock.write("POST /ner HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"text\": ");
+      sock.write("POST /ner HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"text\": ");
     });
     let data = "";
     sock.setEncoding("utf8");
@@ -146,4 +152,46 @@ test("concurrent requests, small and large, all get their own right answers", as
   assert.deepEqual((bigR.json.docs as unknown[]).map((d) => JSON.stringify(d)), expected);
   assert.deepEqual(singleR.map((r) => JSON.stringify(r.json)), expected);
   assert.equal(badR.status, 400);
+});
+
+/** A request over node:http with any headers (fetch may not set Host). */
+function raw(method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => { text += c; });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("POST needs Content-Type: application/json (415 otherwise), so a page on another site cannot post a simple request", async () => {
+  const body = JSON.stringify({ text: TOY_TEXT });
+  for (const type of [undefined, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1", "application/jsonx"]) {
+    const r = await raw("POST", "/ner", type === undefined ? {} : { "Content-Type": type }, body);
+    assert.equal(r.status, 415, String(type));
+    assert.match(JSON.parse(r.body).error, /Content-Type must be application\/json/);
+  }
+  for (const type of ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=\"UTF-8\""]) {
+    const r = await raw("POST", "/ner", { "Content-Type": type }, body);
+    assert.equal(r.status, 200, type);
+  }
+});
+
+test("the Host header must name this server (DNS rebinding): 403 for other names, on every route", async () => {
+  const { port } = new URL(base);
+  for (const host of ["evil.example", `evil.example:${port}`, "127.0.0.1.evil.example", "localhost.evil.example"]) {
+    for (const [method, path] of [["GET", "/health"], ["GET", "/"], ["POST", "/ner"]] as const) {
+      const r = await raw(method, path, { Host: host, "Content-Type": "application/json" }, method === "POST" ? JSON.stringify({ text: TOY_TEXT }) : undefined);
+      assert.equal(r.status, 403, `${host} ${path}`);
+      assert.match(JSON.parse(r.body).error, /host ".*" is not allowed \(this server answers to: 127\.0\.0\.1, localhost, ::1\)/);
+    }
+  }
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "LOCALHOST", `[::1]:${port}`, "localhost."]) {
+    const r = await raw("GET", "/health", { Host: host });
+    assert.equal(r.status, 200, host);
+  }
 });

@@ -86,9 +86,21 @@ program.command("serve").description("serve a model over HTTP: POST /ner, GET /h
   .option("--host <addr>", "address to listen on", "127.0.0.1")
   .option("--max-body <bytes>", "largest request body; larger ones get 413", int("--max-body"), 1 << 20)
   .option("--timeout <s>", "seconds to receive a whole request; slower ones get 408", num("--timeout"), 30)
+  .option("--max-tokens <n>", "most tokens per request (all its texts); more get 413", int("--max-tokens"), 20_000)
+  .option("--batch-tokens <n>", "most tokens per network pass (bigger requests are cut, others served in between)", int("--batch-tokens"), 2048)
+  .option("--queue <n>", "most requests being tagged or waiting; more get 503 with Retry-After", int("--queue"), 32)
+  .option("--max-connections <n>", "most open connections", int("--max-connections"), 256)
+  .option("--allow-host <name>", "another name the Host header may give, e.g. behind a proxy (repeatable; DNS-rebinding guard)", collect, [])
+  .option("--health-details", "GET /health also shows the model's recipe and file path, the limits and queue counters")
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .action(runServe);
+
+// --threads is on every command: check it once, before any command runs.
+program.hook("preAction", (_program, command) => {
+  const threads = (command.opts() as { threads?: number }).threads;
+  if (threads !== undefined && threads !== 1 && threads !== 2) throw new LstmNerError(`--threads must be 1 or 2, got ${threads}`);
+});
 
 try {
   await program.parseAsync(process.argv);

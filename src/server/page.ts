@@ -33,7 +33,7 @@ export const PAGE_HTML = `<!DOCTYPE html>
 import { render, escapeHtml } from "./displacy.js";
 const $ = (id) => document.getElementById(id);
 fetch("./health").then((r) => r.json()).then((h) => {
-  $("model").textContent = "Model: " + (h.model.name ?? "") + " (" + h.model.arch + ", labels " + h.model.labels.join(" ") + ")";
+  $("model").textContent = "Model: " + h.model.name + " (labels " + h.model.labels.join(" ") + ")";
 }).catch(() => {});
 async function tag() {
   $("error").textContent = "";

@@ -1,32 +1,55 @@
 /**
  * The tagging service: `POST /ner`, `GET /health` and a web page at `/`,
- * on Node's `http` module. Every bad request gets a JSON error with a 4xx
- * status and the server goes on serving.
+ * on Node's `http` module. This thread only does HTTP; tagging runs in a
+ * worker thread ({@link Tagger}), so `/health` answers while big requests are
+ * tagged. Every bad request gets a JSON error with a 4xx status (503 when
+ * the queue is full) and the server goes on serving.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import type { AddressInfo } from "node:net";
-import type { Nlp } from "../pipeline/nlp.js";
-import type { Doc } from "../pipeline/doc.js";
+import { encodeModel } from "../model/format.js";
+import { NerModel } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
-import { Batcher } from "./batcher.js";
+import { VERSION } from "../version.js";
+import { hostCheck, hostName, type HostCheck } from "./host.js";
+import { resolveLimits, tokenBounds, type ServerLimits } from "./limits.js";
 import { PAGE_HTML } from "./page.js";
+import type { SchedulerStats } from "./schedule.js";
+import { Tagger } from "./tagger.js";
 
-/** Options of {@link createNerServer}. */
-export interface ServerOptions {
-  /** Largest request body in bytes (default 1 MiB); larger ones get 413. */
-  maxBodyBytes?: number;
-  /** Most texts in one `{"texts": [...]}` request (default 1000). */
-  maxTexts?: number;
-  /** Most texts tagged in one network pass; bigger requests are cut into passes with other requests in between (default 32). */
-  batchTexts?: number;
-  /** Time to receive a whole request, in ms (default 30 s); slower clients get 408. */
-  requestTimeoutMs?: number;
-  /** Time an idle connection is kept, in ms (default 5 s). */
-  keepAliveTimeoutMs?: number;
-  /** Shown by `GET /health` (e.g. the model file name). */
+export type { ServerLimits } from "./limits.js";
+
+/** Options of {@link startServer}: the limits, plus how to run and what to show. */
+export interface ServerOptions extends Partial<ServerLimits> {
+  /** TCP port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** More names the `Host` header may give (e.g. a reverse proxy's public name); see {@link hostCheck}. */
+  allowedHosts?: readonly string[];
+  /** Shown by `GET /health` (default: the model file's name). */
   modelName?: string;
+  /** `/health` also shows the model's scheme, architecture, training recipe (with its file paths), the limits and queue counters. */
+  healthDetails?: boolean;
+  /** Kernels of the tagging thread (default "auto"). */
+  kernels?: "auto" | "wasm" | "reference";
+  /** Compute threads of the tagging thread's kernels (1 or 2; default: the machine's, at most 2). */
+  threads?: number;
 }
+
+/** A running server: its URL, the tagger's counters, and a way to stop it. */
+export interface RunningServer {
+  server: Server;
+  url: string;
+  /** The tagging thread's counters (queue, passes, tokens tagged, refused, cancelled). */
+  stats(): Promise<SchedulerStats>;
+  close(): Promise<void>;
+}
+
+/** Seconds a client is asked to wait after a 503. */
+const RETRY_AFTER_S = 1;
 
 /** An error the client caused: its status and message go back as JSON. */
 class HttpError extends Error {
@@ -40,49 +63,106 @@ function displacySource(): string {
   return readFileSync(new URL("../pipeline/displacy.js", import.meta.url), "utf8");
 }
 
-/** The HTTP server over a loaded pipeline (not yet listening). */
-export function createNerServer(nlp: Nlp, opts: ServerOptions = {}): Server {
-  const maxBody = opts.maxBodyBytes ?? 1 << 20;
-  const maxTexts = opts.maxTexts ?? 1000;
-  const batcher = new Batcher<Doc>((texts) => nlp.batch(texts), opts.batchTexts ?? 32);
-  const displacyJs = displacySource();
-  const m = nlp.model;
-  const health = {
-    status: "ok",
-    model: {
-      ...(opts.modelName === undefined ? {} : { name: opts.modelName }),
-      labels: m.labels, scheme: m.scheme, arch: m.config.arch, hidden: m.config.hidden, bidirectional: m.config.bidirectional,
-      vocabulary: m.words.length, training: m.training,
+/**
+ * Start the tagging thread with the model, then serve on `host:port`.
+ * @throws LstmNerError for a bad option (naming it), a model that cannot be
+ * loaded, or an address that cannot be bound.
+ */
+export async function startServer(model: string | Uint8Array | NerModel, o: ServerOptions = {}): Promise<RunningServer> {
+  const limits = resolveLimits(o);
+  const port = o.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LstmNerError(`port must be an integer from 0 to 65535, got ${port}`);
+  const host = o.host ?? "127.0.0.1";
+  if (host.trim() === "") throw new LstmNerError("host is empty");
+  if (o.threads !== undefined && o.threads !== 1 && o.threads !== 2) throw new LstmNerError(`threads must be 1 or 2, got ${o.threads}`);
+  const hosts = hostCheck(host, o.allowedHosts);
+  const source = model instanceof NerModel ? Buffer.concat(encodeModel(model.toSaved(model.training))) : model;
+  const name = o.modelName ?? (typeof source === "string" ? path.basename(source) : "model");
+  const tagger = await Tagger.start({
+    model: source, name, kernels: o.kernels ?? "auto", ...(o.threads === undefined ? {} : { threads: o.threads }),
+    limits: { maxTokens: limits.maxTokens, batchTokens: limits.batchTokens },
+  });
+  const server = createNerServer(tagger, limits, hosts, { name, details: o.healthDetails === true ? { file: typeof source === "string" ? path.resolve(source) : null } : null });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e: NodeJS.ErrnoException) => reject(new LstmNerError(`cannot listen on ${host}:${port} (${e.code ?? e.message})`)));
+      server.listen(port, host, () => resolve());
+    });
+  } catch (e) {
+    await tagger.close();
+    throw e;
+  }
+  const addr = server.address() as AddressInfo;
+  const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `http://${shown}:${addr.port}`,
+    stats: () => tagger.stats(),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await tagger.close();
     },
   };
+}
 
-  const routes: Record<string, Partial<Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void>>> = {
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+/** The HTTP server over a started tagger (not yet listening). */
+function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck, show: { name: string; details: { file: string | null } | null }): Server {
+  const displacyJs = displacySource();
+  const { info } = tagger;
+  const model = { name: show.name, version: info.version, labels: info.labels, sizes: info.sizes };
+  const health = async (): Promise<unknown> => {
+    const status = tagger.ready ? "ok" : "restarting";
+    if (show.details === null) return { status, version: VERSION, model };
+    return { status, version: VERSION, model: { ...model, file: show.details.file, ...info.details }, limits, queue: await tagger.stats() };
+  };
+
+  const routes: Record<string, Partial<Record<string, Handler>>> = {
     "/": { GET: (_q, res) => send(res, 200, PAGE_HTML, "text/html; charset=utf-8") },
     "/displacy.js": { GET: (_q, res) => send(res, 200, displacyJs, "text/javascript; charset=utf-8") },
-    "/health": { GET: (_q, res) => sendJson(res, 200, health) },
+    "/health": { GET: async (_q, res) => sendJson(res, 200, await health()) },
     "/ner": {
       POST: async (req, res) => {
-        const body = parseBody(await readBody(req, maxBody));
-        if (body.kind === "one") {
-          const [doc] = await batcher.submit([body.text]);
-          sendJson(res, 200, doc);
-        } else {
-          if (body.texts.length > maxTexts) throw new HttpError(413, `too many texts: ${body.texts.length} (at most ${maxTexts} per request)`);
-          sendJson(res, 200, { docs: await batcher.submit(body.texts) });
+        checkContentType(req.headers["content-type"]);
+        // Refuse before reading the body when nothing could take the request anyway.
+        checkRoom(tagger, limits);
+        const body = parseBody(await readBody(req, limits.maxBodyBytes));
+        const texts = body.kind === "one" ? [body.text] : body.texts;
+        if (texts.length > limits.maxTexts) throw new HttpError(413, `too many texts: ${texts.length} (the limit per request is maxTexts=${limits.maxTexts})`);
+        const lower = texts.reduce((n, t) => n + tokenBounds(t).lower, 0);
+        if (lower > limits.maxTokens) {
+          throw new HttpError(413, `too many tokens: at least ${lower} (the limit per request is maxTokens=${limits.maxTokens})`);
         }
+        checkRoom(tagger, limits);
+        const job = tagger.tag(texts, body.kind === "many");
+        // A client that goes away takes its work with it.
+        res.once("close", () => {
+          if (!res.writableFinished) job.cancel();
+        });
+        const outcome = await job.result;
+        if (res.destroyed) return;
+        if ("error" in outcome) throw new HttpError(outcome.status, outcome.error);
+        send(res, 200, outcome.body, "application/json; charset=utf-8");
       },
     },
   };
 
-  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const server = createServer({
-    requestTimeout,
-    headersTimeout: Math.min(requestTimeout, 30_000),
-    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     // How often Node looks for timed-out requests; its default (30 s) would make short timeouts late.
-    connectionsCheckingInterval: Math.max(50, Math.min(requestTimeout / 4, 30_000)),
+    connectionsCheckingInterval: Math.max(50, Math.min(limits.headersTimeoutMs / 4, 30_000)),
   }, async (req, res) => {
     try {
+      const host = req.headers.host;
+      if (!hosts.test(host)) {
+        throw new HttpError(403, `host ${JSON.stringify(hostName(host ?? ""))} is not allowed (this server answers to: ${hosts.allowed.join(", ")})`);
+      }
       const url = new URL(req.url ?? "/", "http://localhost");
       const route = routes[url.pathname];
       if (route === undefined) throw new HttpError(404, `no such route: ${url.pathname}`);
@@ -91,48 +171,40 @@ export function createNerServer(nlp: Nlp, opts: ServerOptions = {}): Server {
       if (handler === undefined) throw new HttpError(405, `method ${req.method} not allowed on ${url.pathname} (allowed: ${allowed.join(", ")})`, { Allow: allowed.join(", ") });
       await handler(req, res);
     } catch (e) {
-      if (res.headersSent) {
+      if (res.headersSent || res.destroyed) {
         res.destroy();
         return;
       }
       const err = e instanceof HttpError ? e : e instanceof LstmNerError ? new HttpError(400, e.message) : new HttpError(500, "internal error while tagging");
       for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-      // After an oversized or unread body, close the connection rather than read the rest.
+      // After a refused or unread body, close the connection rather than read the rest.
       if (err.status === 413 || !req.complete) res.setHeader("Connection", "close");
       sendJson(res, err.status, { error: err.message });
     }
   });
+  server.maxConnections = limits.maxConnections;
   return server;
 }
 
-/** A running server: its URL and a way to stop it. */
-export interface RunningServer {
-  server: Server;
-  url: string;
-  close(): Promise<void>;
+/** 503 when the tagging queue is full or the thread is being restarted. */
+function checkRoom(tagger: Tagger, limits: ServerLimits): void {
+  if (!tagger.ready || tagger.queued >= limits.maxQueue) {
+    const why = tagger.ready ? `the tagging queue is full (${limits.maxQueue} requests; the limit is maxQueue=${limits.maxQueue})` : "the tagging thread is restarting";
+    throw new HttpError(503, `${why}; retry in ${RETRY_AFTER_S} s`, { "Retry-After": String(RETRY_AFTER_S) });
+  }
 }
 
 /**
- * Start serving on `host:port` (port 0 picks a free one).
- * @throws LstmNerError when the address cannot be bound.
+ * POST bodies must be declared JSON: a web page on another site can make a
+ * browser post a "simple" request (text/plain, forms) without asking first,
+ * but not an application/json one.
  */
-export async function startServer(nlp: Nlp, o: ServerOptions & { port?: number; host?: string } = {}): Promise<RunningServer> {
-  const server = createNerServer(nlp, o);
-  const host = o.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: NodeJS.ErrnoException) => reject(new LstmNerError(`cannot listen on ${host}:${o.port ?? 8080} (${e.code ?? e.message})`)));
-    server.listen(o.port ?? 8080, host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  return {
-    server,
-    url: `http://${shown}:${addr.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+function checkContentType(header: string | undefined): void {
+  const [type, ...params] = (header ?? "").split(";").map((s) => s.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
+  if (type !== "application/json" || (charset !== undefined && charset !== "utf-8")) {
+    throw new HttpError(415, `Content-Type must be application/json (UTF-8), got ${header === undefined ? "none" : JSON.stringify(header)}`, { "Accept-Post": "application/json" });
+  }
 }
 
 function send(res: ServerResponse, status: number, body: string, type: string): void {
@@ -153,7 +225,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > max) {
     req.resume();
-    return Promise.reject(new HttpError(413, `request body too large: ${declared} bytes (at most ${max})`));
+    return Promise.reject(new HttpError(413, `request body too large: ${declared} bytes (the limit is maxBodyBytes=${max})`));
   }
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -163,13 +235,16 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
       if (size > max) {
         req.off("data", onData);
         req.resume();
-        reject(new HttpError(413, `request body too large (at most ${max} bytes)`));
+        reject(new HttpError(413, `request body too large (the limit is maxBodyBytes=${max})`));
         return;
       }
       chunks.push(chunk);
     };
     req.on("data", onData);
     req.once("error", () => reject(new HttpError(400, "request aborted")));
+    req.once("close", () => {
+      if (!req.complete) reject(new HttpError(400, "request aborted"));
+    });
     req.once("end", () => {
       if (size > max) return;
       try {
