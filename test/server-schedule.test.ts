@@ -22,6 +22,8 @@ test("tokenBounds brackets the tokenizer's count, also for zero-width characters
   assert.deepEqual(tokenBounds(",".repeat(1000)), { lower: 1, upper: 1000 });
   assert.deepEqual(tokenBounds("a b  c\n"), { lower: 3, upper: 3 });
   assert.deepEqual(tokenBounds("\u200B \u200B"), { lower: 0, upper: 0 });
+  // With a cap, the scan stops as soon as the lower bound is over it.
+  assert.equal(tokenBounds("a ".repeat(100_000), 10).lower, 11);
 });
 
 /** A scheduler over the toy model, recording outcomes in finishing order. */

@@ -84,9 +84,10 @@ function spaceKind(c: number): number {
  * characters: every token starts at a character the tokenizer does not skip
  * and never contains whitespace, so there are at least as many tokens as
  * whitespace-separated runs holding such a character, and at most as many as
- * such characters.
+ * such characters. With `stopAbove`, the scan stops once `lower` exceeds it
+ * (then `upper` is not a bound): enough to refuse a huge text cheaply.
  */
-export function tokenBounds(text: string): { lower: number; upper: number } {
+export function tokenBounds(text: string, stopAbove = Infinity): { lower: number; upper: number } {
   let lower = 0;
   let upper = 0;
   let inRun = false;
@@ -96,7 +97,7 @@ export function tokenBounds(text: string): { lower: number; upper: number } {
       inRun = false;
     } else if (k === 0) {
       upper++;
-      if (!inRun) lower++;
+      if (!inRun && ++lower > stopAbove) break;
       inRun = true;
     }
   }

@@ -133,9 +133,13 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
         const body = parseBody(await readBody(req, limits.maxBodyBytes));
         const texts = body.kind === "one" ? [body.text] : body.texts;
         if (texts.length > limits.maxTexts) throw new HttpError(413, `too many texts: ${texts.length} (the limit per request is maxTexts=${limits.maxTexts})`);
-        const lower = texts.reduce((n, t) => n + tokenBounds(t).lower, 0);
+        let lower = 0;
+        for (const t of texts) {
+          lower += tokenBounds(t, limits.maxTokens - lower).lower;
+          if (lower > limits.maxTokens) break;
+        }
         if (lower > limits.maxTokens) {
-          throw new HttpError(413, `too many tokens: at least ${lower} (the limit per request is maxTokens=${limits.maxTokens})`);
+          throw new HttpError(413, `too many tokens: more than ${limits.maxTokens} (the limit per request is maxTokens=${limits.maxTokens})`);
         }
         checkRoom(tagger, limits);
         const job = tagger.tag(texts, body.kind === "many");
