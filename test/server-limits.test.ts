@@ -174,3 +174,21 @@ test("every limit is checked: a bad value is an error naming it, never a silent 
     await assert.rejects(startServer(file, { port: 0, ...o }), (e: Error) => e.name === "LstmNerError" && message.test(e.message), JSON.stringify(o));
   }
 });
+
+test("a tagging thread that dies (here: over its heap limit) fails only its requests; a new one takes over", async () => {
+  const srv = await startServer((await toyModel()).file, { port: 0, tagHeapMb: 16, maxTokens: 10_000_000, maxBodyBytes: 8 << 20, kernels: "reference" });
+  try {
+    const before = await post(srv.url, { text: TOY_TEXT });
+    assert.equal(before.status, 200);
+    // Millions of token objects: far over 16 MB of heap.
+    const huge = await post(srv.url, { text: "a ".repeat(3_000_000) });
+    assert.equal(huge.status, 500);
+    assert.match(huge.json.error!, /the tagging thread stopped/);
+    await until("a new tagging thread", async () => (await fetch(`${srv.url}/health`)).status === 200);
+    const after = await post(srv.url, { text: TOY_TEXT });
+    assert.equal(after.status, 200);
+    assert.deepEqual(after.json, before.json);
+  } finally {
+    await srv.close();
+  }
+});

@@ -37,6 +37,12 @@ export interface ServerOptions extends Partial<ServerLimits> {
   kernels?: "auto" | "wasm" | "reference";
   /** Compute threads of the tagging thread's kernels (1 or 2; default: the machine's, at most 2). */
   threads?: number;
+  /**
+   * Heap limit of the tagging thread in MB (default: Node's). The weights are
+   * outside it; a thread that goes over is stopped, its requests get 500 and
+   * a new one is started.
+   */
+  tagHeapMb?: number;
 }
 
 /** A running server: its URL, the tagger's counters, and a way to stop it. */
@@ -75,11 +81,13 @@ export async function startServer(model: string | Uint8Array | NerModel, o: Serv
   const host = o.host ?? "127.0.0.1";
   if (host.trim() === "") throw new LstmNerError("host is empty");
   if (o.threads !== undefined && o.threads !== 1 && o.threads !== 2) throw new LstmNerError(`threads must be 1 or 2, got ${o.threads}`);
+  if (o.tagHeapMb !== undefined && (!Number.isInteger(o.tagHeapMb) || o.tagHeapMb < 16)) throw new LstmNerError(`tagHeapMb must be an integer of at least 16, got ${o.tagHeapMb}`);
   const hosts = hostCheck(host, o.allowedHosts);
   const source = model instanceof NerModel ? Buffer.concat(encodeModel(model.toSaved(model.training))) : model;
   const name = o.modelName ?? (typeof source === "string" ? path.basename(source) : "model");
   const tagger = await Tagger.start({
     model: source, name, kernels: o.kernels ?? "auto", ...(o.threads === undefined ? {} : { threads: o.threads }),
+    ...(o.tagHeapMb === undefined ? {} : { heapMb: o.tagHeapMb }),
     limits: { maxTokens: limits.maxTokens, batchTokens: limits.batchTokens },
   });
   const server = createNerServer(tagger, limits, hosts, { name, details: o.healthDetails === true ? { file: typeof source === "string" ? path.resolve(source) : null } : null });
@@ -116,15 +124,17 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
   const { info } = tagger;
   const model = { name: show.name, version: info.version, labels: info.labels, sizes: info.sizes };
   const health = async (): Promise<unknown> => {
-    const status = tagger.ready ? "ok" : "restarting";
-    if (show.details === null) return { status, version: VERSION, model };
-    return { status, version: VERSION, model: { ...model, file: show.details.file, ...info.details }, limits, queue: await tagger.stats() };
+    const down = tagger.unavailable;
+    const status = down === null ? "ok" : "unavailable";
+    const base = { status, ...(down === null ? {} : { error: down }), version: VERSION, model };
+    if (show.details === null) return base;
+    return { ...base, model: { ...model, file: show.details.file, ...info.details }, limits, queue: down === null ? await tagger.stats() : null };
   };
 
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     "/": { GET: (_q, res) => send(res, 200, PAGE_HTML, "text/html; charset=utf-8") },
     "/displacy.js": { GET: (_q, res) => send(res, 200, displacyJs, "text/javascript; charset=utf-8") },
-    "/health": { GET: async (_q, res) => sendJson(res, 200, await health()) },
+    "/health": { GET: async (_q, res) => sendJson(res, tagger.unavailable === null ? 200 : 503, await health()) },
     "/ner": {
       POST: async (req, res) => {
         checkContentType(req.headers["content-type"]);
@@ -142,6 +152,7 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
           throw new HttpError(413, `too many tokens: more than ${limits.maxTokens} (the limit per request is maxTokens=${limits.maxTokens})`);
         }
         checkRoom(tagger, limits);
+        if (res.destroyed) return; // the client left while its body was checked
         const job = tagger.tag(texts, body.kind === "many");
         // A client that goes away takes its work with it.
         res.once("close", () => {
@@ -190,10 +201,11 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
   return server;
 }
 
-/** 503 when the tagging queue is full or the thread is being restarted. */
+/** 503 when the tagging queue is full or the tagging thread is down. */
 function checkRoom(tagger: Tagger, limits: ServerLimits): void {
-  if (!tagger.ready || tagger.queued >= limits.maxQueue) {
-    const why = tagger.ready ? `the tagging queue is full (${limits.maxQueue} requests; the limit is maxQueue=${limits.maxQueue})` : "the tagging thread is restarting";
+  const down = tagger.unavailable;
+  if (down !== null || tagger.queued >= limits.maxQueue) {
+    const why = down ?? `the tagging queue is full (${limits.maxQueue} requests; the limit is maxQueue=${limits.maxQueue})`;
     throw new HttpError(503, `${why}; retry in ${RETRY_AFTER_S} s`, { "Retry-After": String(RETRY_AFTER_S) });
   }
 }

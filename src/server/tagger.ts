@@ -17,6 +17,8 @@ export interface WorkerInit {
   kernels: "auto" | "wasm" | "reference";
   threads?: number;
   limits: SchedulerOptions;
+  /** Heap limit of the thread in MB (model weights live outside it); a thread over it is stopped and replaced. */
+  heapMb?: number;
 }
 
 /** Messages to the tagging thread. */
@@ -47,6 +49,7 @@ export class Tagger {
   private statsWaiters: ((s: SchedulerStats) => void)[] = [];
   private closed = false;
   private restarting: Promise<void> | null = null;
+  private broken: string | null = null;
 
   private constructor(private readonly init: WorkerInit, readonly info: ModelInfo) {}
 
@@ -66,9 +69,11 @@ export class Tagger {
     return this.pending.size;
   }
 
-  /** Whether the thread is up (false while a dead one is being replaced). */
-  get ready(): boolean {
-    return this.restarting === null && !this.closed;
+  /** Why requests cannot be taken now (a dead thread being replaced, or one that could not be), or null when they can. */
+  get unavailable(): string | null {
+    if (this.closed) return "the server is shutting down";
+    if (this.restarting !== null) return "the tagging thread is restarting";
+    return this.broken;
   }
 
   /** Send texts to tag. */
@@ -121,8 +126,9 @@ export class Tagger {
       this.restarting = spawn(this.init).then(({ worker: w }) => {
         this.restarting = null;
         this.attach(w);
-      }, () => {
+      }, (e: unknown) => {
         this.restarting = null;
+        this.broken = `the tagging thread stopped and could not be restarted (${e instanceof Error ? e.message : String(e)})`;
       });
     });
     worker.on("error", () => undefined); // followed by "exit"
@@ -137,7 +143,10 @@ export class Tagger {
 }
 
 async function spawn(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
-  const worker = new Worker(new URL("./tagger-worker.js", import.meta.url), { workerData: init, execArgv: [] });
+  const worker = new Worker(new URL("./tagger-worker.js", import.meta.url), {
+    workerData: init, execArgv: [],
+    ...(init.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: init.heapMb } }),
+  });
   const listeners: { error?: (e: Error) => void; exit?: (code: number) => void; message?: (m: FromWorker) => void } = {};
   try {
     const info = await new Promise<ModelInfo>((resolve, reject) => {
