@@ -89,8 +89,9 @@ export class Tagger {
     };
   }
 
-  /** The thread's counters. */
+  /** The thread's counters (zeros while no thread is up). */
   stats(): Promise<SchedulerStats> {
+    if (this.unavailable !== null) return Promise.resolve({ queued: 0, passes: 0, tokensTagged: 0, done: 0, refused: 0, cancelled: 0 });
     return new Promise((resolve) => {
       this.statsWaiters.push(resolve);
       this.post({ type: "stats" });
