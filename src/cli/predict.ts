@@ -1,125 +1,80 @@
+import { availableParallelism } from "node:os";
+import cliProgress from "cli-progress";
 import { cliKernels, type KernelCliOptions } from "./kernels.js";
-import { createReadStream, createWriteStream } from "node:fs";
-import { createInterface } from "node:readline";
-import { Readable, type Writable } from "node:stream";
-import { once } from "node:events";
 import { load } from "../pipeline/load.js";
-import { Doc, type TokenOffset } from "../pipeline/doc.js";
-import { render, pageHead, figure, PAGE_TAIL } from "../pipeline/displacy.js";
-import type { Nlp } from "../pipeline/nlp.js";
+import { pageHead, PAGE_TAIL } from "../pipeline/displacy.js";
 import { LstmNerError } from "../util/errors.js";
-import type { TagScheme } from "../data/types.js";
-import { decodeStream, type TextEncodingName } from "../util/decode.js";
+import { formatFromName, openInput, type InputFormat } from "../predict/input.js";
+import { openOutput } from "../predict/output.js";
+import { TaggerPool, type GroupTagger } from "../predict/pool.js";
+import { LocalTagger, tagInOrder } from "../predict/run.js";
+import type { PredictItem } from "../predict/items.js";
+import type { TextEncodingName } from "../util/decode.js";
 
 export interface PredictCliOptions extends KernelCliOptions {
   model: string;
   input?: string;
-  inputFormat: "conll" | "text";
+  inputFormat?: InputFormat;
+  textField: string;
+  encoding: TextEncodingName;
   format: "conll" | "jsonl" | "html";
   output?: string;
-  encoding: TextEncodingName;
+  workers?: number;
+  progress: boolean;
 }
-
-/** Texts (or CoNLL sentences) are tagged in groups of this many, so input of any size streams through. */
-const GROUP = 256;
-
-/** A CoNLL sentence: its original lines, echoed back with the prediction appended. */
-interface ConllItem {
-  lines: string[];
-}
-
-/** What goes through the group buffer: a text, a CoNLL sentence, or a line to pass through in order (-DOCSTART-). */
-type Item = { text: string } | ConllItem | { raw: string };
 
 export async function runPredict(texts: string[], o: PredictCliOptions): Promise<void> {
   if (texts.length > 0 && o.input) throw new LstmNerError("give texts as arguments or --input, not both");
-  const nlp = await load(o.model, { kernels: await cliKernels(o) });
-  const out: Writable = o.output ? createWriteStream(o.output) : process.stdout;
-  const outError = new Promise<never>((_, reject) => {
-    out.once("error", (e: NodeJS.ErrnoException) => reject(new LstmNerError(`cannot write output (${e.code ?? e.message})`, { file: o.output ?? "<stdout>", cause: e })));
-  });
-  outError.catch(() => undefined);
-  const write = async (s: string): Promise<void> => {
-    if (!out.write(s)) await Promise.race([once(out, "drain"), outError]);
-  };
-  let pending: Item[] = [];
-  const flush = async (): Promise<void> => {
-    if (pending.length === 0) return;
-    const rendered = tagGroup(nlp, pending, o.format);
-    pending = [];
-    for (const s of rendered) await write(s);
-  };
-  const add = async (item: Item): Promise<void> => {
-    pending.push(item);
-    if (pending.length >= GROUP) await flush();
-  };
-
-  if (o.format === "html") await write(pageHead("lstm-ner predict"));
-  if (texts.length > 0) {
-    for (const text of texts) await add({ text });
-  } else {
-    const file = o.input && o.input !== "-" ? o.input : "<stdin>";
-    const raw = o.input && o.input !== "-" ? createReadStream(o.input) : process.stdin;
-    raw.on("error", () => undefined); // reported by the readline loop below
-    // Strict decoding: invalid UTF-8 is refused with its line and byte offset, not tagged as U+FFFD.
-    const stream = Readable.from(decodeStream(raw, file, o.encoding ?? "utf8"));
-    const rl = createInterface({ input: stream, crlfDelay: Infinity });
-    let lines: string[] = [];
-    try {
-      for await (const line of rl) {
-        if (o.inputFormat === "text") {
-          if (line.trim() !== "") await add({ text: line });
-        } else if (line.trim() === "" || line.startsWith("-DOCSTART-")) {
-          if (lines.length > 0) await add({ lines });
-          lines = [];
-          if (line.startsWith("-DOCSTART-") && o.format === "conll") await add({ raw: line + "\n\n" });
-        } else {
-          lines.push(line);
-        }
-      }
-    } catch (err) {
-      if (err instanceof LstmNerError) throw err;
-      throw new LstmNerError(`cannot read input (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
-    }
-    if (lines.length > 0) await add({ lines });
-  }
-  await flush();
-  if (o.format === "html") await write(PAGE_TAIL);
-  if (o.output) {
-    out.end();
-    await Promise.race([once(out, "finish"), outError]);
+  const workers = o.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw new LstmNerError(`--workers must be a positive integer, got ${workers}`);
+  const fromArgs = texts.length > 0;
+  const input = fromArgs ? undefined
+    : await openInput(o.input, { format: o.inputFormat ?? formatFromName(o.input ?? "") ?? "text", textField: o.textField, encoding: o.encoding ?? "utf8" });
+  const out = await openOutput(o.output, o.input === undefined ? {} : { input: o.input });
+  let tagger: GroupTagger | undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  try {
+    // A few texts from the command line are not worth starting threads for.
+    tagger = workers === 1 || fromArgs
+      ? new LocalTagger(await load(o.model, { kernels: await cliKernels(o) }), o.format)
+      : await TaggerPool.start(o.model, { workers, format: o.format, kernels: o.kernels, ...(o.threads === undefined ? {} : { threads: o.threads }) });
+    const items: AsyncIterable<PredictItem> = input ? input.items() : (async function* () {
+      for (const text of texts) yield { kind: "text" as const, text };
+    })();
+    bar = o.progress && process.stderr.isTTY && input ? progressBar(input.size) : undefined;
+    const started = Date.now();
+    let docs = 0;
+    let tokens = 0;
+    if (o.format === "html") await out.write(pageHead("lstm-ner predict"));
+    await tagInOrder(items, tagger, (s) => out.write(s), {
+      inFlight: workers === 1 ? 1 : 2 * workers,
+      stopped: () => out.closed,
+      onGroup: (g) => {
+        if (!bar || !input) return;
+        docs += g.docs;
+        tokens += g.tokens;
+        const s = Math.max(1e-3, (Date.now() - started) / 1000);
+        bar.update(input.size === undefined ? docs : input.bytesRead(), { docs, dps: Math.round(docs / s), tps: Math.round(tokens / s) });
+      },
+    });
+    if (o.format === "html") await out.write(PAGE_TAIL);
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  } finally {
+    bar?.stop();
+    await tagger?.close();
   }
 }
 
-/** Tag a group of items in one batch and render each in the output format. */
-function tagGroup(nlp: Nlp, items: readonly Item[], format: PredictCliOptions["format"]): string[] {
-  const textDocs = nlp.batch(items.flatMap((it) => ("text" in it ? [it.text] : [])));
-  const conll = items.filter((it): it is ConllItem => "lines" in it);
-  const tokens = conll.map((it) => it.lines.map((l) => l.trim().split(/\s+/)[0]!));
-  const tags = conll.length > 0 ? nlp.model.tag(tokens) : [];
-  let t = 0;
-  let c = 0;
-  return items.map((it) => {
-    if ("raw" in it) return it.raw;
-    if ("text" in it) {
-      const doc = textDocs[t++]!;
-      if (format === "conll") return doc.sents.map((s) => s.tokens.map((tok) => `${tok.text} ${tok.tag}\n`).join("") + "\n").join("");
-      return format === "jsonl" ? JSON.stringify(doc) + "\n" : figure(render(doc));
-    }
-    const i = c++;
-    if (format === "conll") return it.lines.map((l, j) => `${l.trimEnd()} ${tags[i]![j]}\n`).join("") + "\n";
-    const doc = conllDoc(tokens[i]!, tags[i]!, nlp.model.scheme as TagScheme);
-    return format === "jsonl" ? JSON.stringify(doc) + "\n" : figure(render(doc));
-  });
-}
-
-/** A Doc for pre-tokenised CoNLL input: the tokens joined by single spaces. */
-function conllDoc(tokens: readonly string[], tags: readonly string[], scheme: TagScheme): Doc {
-  const offsets: TokenOffset[] = [];
-  let pos = 0;
-  for (const tok of tokens) {
-    offsets.push({ start: pos, end: pos + tok.length });
-    pos += tok.length + 1;
-  }
-  return Doc.fromTagged(tokens.join(" "), [offsets], [tags], scheme);
+/** A bar over the input's bytes when its size is known (with an ETA), else a running count. */
+function progressBar(size: number | undefined): cliProgress.SingleBar {
+  const rates = "{docs} docs | {dps} docs/s | {tps} tokens/s";
+  const bar = new cliProgress.SingleBar({
+    format: size === undefined ? rates : `|{bar}| {percentage}% | ${rates} | ETA {eta_formatted}`,
+    stream: process.stderr, hideCursor: true, etaBuffer: 20, fps: 5,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(size ?? 0, 0, { docs: 0, dps: 0, tps: 0 });
+  return bar;
 }

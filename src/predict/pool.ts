@@ -1,0 +1,166 @@
+/**
+ * Tagging on N worker threads. Each worker has its own WebAssembly kernels
+ * (one thread each) and its own copy of the weights; the model file's bytes
+ * are read once into a SharedArrayBuffer that every worker parses. Groups are
+ * handed to idle workers; {@link tagInOrder} keeps the output in input order.
+ */
+import { readFile } from "node:fs/promises";
+import { Worker } from "node:worker_threads";
+import { LstmNerError } from "../util/errors.js";
+import type { PredictFormat, PredictItem, TaggedGroup } from "./items.js";
+
+/** Something that tags groups of items: a {@link TaggerPool}, or an in-process tagger. */
+export interface GroupTagger {
+  tag(items: PredictItem[]): Promise<TaggedGroup>;
+  close(): Promise<void>;
+}
+
+/** @internal What a worker is started with. */
+export interface WorkerData {
+  model: SharedArrayBuffer;
+  name: string;
+  kernels: "auto" | "wasm" | "reference";
+  threads: number;
+}
+/** @internal Main thread → worker. */
+export interface WorkerRequest {
+  seq: number;
+  items: PredictItem[];
+  format: PredictFormat;
+}
+/** @internal Worker → main thread. */
+export type WorkerReply =
+  | { kind: "ready" }
+  | { kind: "failed"; message: string; user: boolean }
+  | ({ kind: "done"; seq: number } & TaggedGroup)
+  | { kind: "error"; seq: number; message: string; user: boolean };
+
+/** Options of {@link TaggerPool.start}. */
+export interface TaggerPoolOptions {
+  /** Worker threads (≥ 1). */
+  workers: number;
+  format: PredictFormat;
+  /** Kernels in each worker (default "auto"). */
+  kernels?: "auto" | "wasm" | "reference";
+  /** Kernel threads per worker (default 1: the workers are the parallelism). */
+  threads?: number;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: { seq: number; resolve: (g: TaggedGroup) => void; reject: (e: Error) => void } | undefined;
+}
+
+/** Read a file into shared memory, so worker threads can read it without a copy each. */
+export async function readShared(file: string): Promise<SharedArrayBuffer> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (err) {
+    throw new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
+  }
+  const shared = new SharedArrayBuffer(buf.length);
+  new Uint8Array(shared).set(buf);
+  return shared;
+}
+
+const asError = (m: { message: string; user: boolean }): Error => (m.user ? new LstmNerError(m.message) : new Error(m.message));
+
+/** N worker threads tagging groups of items. */
+export class TaggerPool implements GroupTagger {
+  private readonly queue: { items: PredictItem[]; resolve: (g: TaggedGroup) => void; reject: (e: Error) => void }[] = [];
+  private seq = 0;
+  private failure: Error | undefined;
+
+  private constructor(private readonly slots: Slot[], private readonly format: PredictFormat) {}
+
+  /**
+   * Start `workers` threads on the model file `file` (or its bytes) and wait
+   * until all have loaded it.
+   * @throws LstmNerError when the model cannot be read or loaded.
+   */
+  static async start(model: string | SharedArrayBuffer, opts: TaggerPoolOptions): Promise<TaggerPool> {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new LstmNerError(`workers must be a positive integer, got ${opts.workers}`);
+    const name = typeof model === "string" ? model : "model";
+    const bytes = typeof model === "string" ? await readShared(model) : model;
+    const data: WorkerData = { model: bytes, name, kernels: opts.kernels ?? "auto", threads: opts.threads ?? 1 };
+    const slots: Slot[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < opts.workers; i++) {
+      const worker = new Worker(new URL("./tag-worker.js", import.meta.url), { workerData: data, execArgv: [] });
+      slots.push({ worker, busy: undefined });
+      ready.push(new Promise<void>((resolve, reject) => {
+        worker.once("message", (m: WorkerReply) => (m.kind === "ready" ? resolve() : reject(m.kind === "failed" ? asError(m) : new Error(`unexpected ${m.kind}`))));
+        worker.once("error", reject);
+        worker.once("exit", (code) => reject(new Error(`tagging worker exited with code ${code} while loading the model`)));
+      }));
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      throw e;
+    }
+    const pool = new TaggerPool(slots, opts.format);
+    for (const s of slots) pool.listen(s);
+    return pool;
+  }
+
+  /** Number of worker threads. */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Tag a group on the next idle worker. */
+  tag(items: PredictItem[]): Promise<TaggedGroup> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stop the workers (pending groups are rejected). */
+  async close(): Promise<void> {
+    this.fail(new LstmNerError("the tagging pool was closed"));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private listen(slot: Slot): void {
+    const { worker } = slot;
+    for (const ev of ["message", "error", "exit"]) worker.removeAllListeners(ev);
+    worker.on("message", (m: WorkerReply) => {
+      const job = slot.busy;
+      if (!job || (m.kind !== "done" && m.kind !== "error") || m.seq !== job.seq) return;
+      slot.busy = undefined;
+      if (m.kind === "done") job.resolve({ out: m.out, docs: m.docs, tokens: m.tokens });
+      else job.reject(asError(m));
+      this.dispatch();
+    });
+    const died = (e: Error): void => this.fail(e);
+    worker.on("error", died);
+    worker.on("exit", (code) => died(new Error(`a tagging worker exited unexpectedly (code ${code})`)));
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.busy) continue;
+      const job = this.queue.shift()!;
+      const seq = ++this.seq;
+      slot.busy = { seq, resolve: job.resolve, reject: job.reject };
+      const req: WorkerRequest = { seq, items: job.items, format: this.format };
+      slot.worker.postMessage(req);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const s of this.slots) {
+      s.busy?.reject(this.failure);
+      s.busy = undefined;
+      s.worker.removeAllListeners("exit");
+    }
+    for (const j of this.queue.splice(0)) j.reject(this.failure);
+  }
+}
