@@ -1,0 +1,138 @@
+/**
+ * `predict --workers N`, gzip and JSON-lines input (issue 13, part 1), with
+ * real processes; and the ordering/memory bound of tagInOrder itself.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { gzipSync, gunzipSync } from "node:zlib";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { CLI, toyModel, TOY_TEXT } from "./pipeline-helpers.js";
+import { tagInOrder } from "../src/predict/run.js";
+import type { GroupTagger } from "../src/predict/pool.js";
+import type { PredictItem, TaggedGroup } from "../src/predict/items.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-predict-workers-"));
+
+function cli(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", input, maxBuffer: 1 << 28, env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const NAMES = ["Anna", "John Smith", "Peter Jones", "Clinton", "Maria Garcia"];
+const PLACES = ["Paris", "London", "Moscow", "New York", "Tokyo"];
+const ORGS = ["Microsoft", "Reuters", "Ajax", "Red Cross"];
+/** Varied lines (different lengths, so groups finish out of order on different threads). */
+const line = (i: number): string => i % 7 === 0
+  ? `${NAMES[i % 5]} lives in ${PLACES[i % 5]} and works for ${ORGS[i % 4]}. ${ORGS[(i + 1) % 4]} hired ${NAMES[(i + 2) % 5]} after talks in ${PLACES[(i + 3) % 5]}. it was a good year for ${NAMES[(i + 4) % 5]}.`
+  : `${NAMES[i % 5]} said on monday that ${ORGS[i % 4]} will open in ${PLACES[(i + 1) % 5]} ${i}.`;
+
+test("--workers 1, 2 and 3 give byte-identical output, in input order, over many groups", async () => {
+  const { file } = await toyModel();
+  const input = path.join(dir, "many.txt");
+  writeFileSync(input, Array.from({ length: 1300 }, (_, i) => line(i)).join("\n") + "\n");
+  for (const format of ["jsonl", "conll"]) {
+    const one = cli(["predict", "--model", file, "--input", input, "--format", format, "--workers", "1"]);
+    assert.equal(one.code, 0, one.stderr);
+    for (const w of ["2", "3"]) {
+      const many = cli(["predict", "--model", file, "--input", input, "--format", format, "--workers", w]);
+      assert.equal(many.code, 0, many.stderr);
+      assert.equal(many.stderr, ""); // piped: no progress bar
+      assert.ok(many.stdout === one.stdout, `--workers ${w} --format ${format} differs from --workers 1`);
+    }
+  }
+  const docs = cli(["predict", "--model", file, "--input", input, "--format", "jsonl"]).stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { text: string });
+  assert.deepEqual(docs.map((d) => d.text), Array.from({ length: 1300 }, (_, i) => line(i)));
+});
+
+test("gzip in and out, JSON lines keeping the id, --text-field", async () => {
+  const { file } = await toyModel();
+  const recs = Array.from({ length: 700 }, (_, i) => ({ id: i % 2 ? `doc-${i}` : i, body: line(i), other: true }));
+  const jsonl = recs.map((r) => JSON.stringify(r)).join("\n") + "\n";
+  const gz = path.join(dir, "corpus.jsonl.gz");
+  writeFileSync(gz, gzipSync(jsonl));
+  const out = path.join(dir, "tagged.jsonl.gz");
+  const r = cli(["predict", "--model", file, "--input", gz, "--text-field", "body", "--format", "jsonl", "--output", out]);
+  assert.equal(r.code, 0, r.stderr);
+  const docs = gunzipSync(readFileSync(out)).toString("utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { id: unknown; text: string; ents: { text: string; label: string }[] });
+  assert.deepEqual(docs.map((d) => d.id), recs.map((x) => x.id));
+  assert.deepEqual(docs.map((d) => d.text), recs.map((x) => x.body));
+  assert.deepEqual(docs[3]!.ents.map((e) => `${e.text}/${e.label}`), ["Clinton/PER", "Red Cross/ORG", "Tokyo/LOC"]);
+  // The same corpus uncompressed, from stdin, gives the same tagging; CoNLL output marks the id as a comment.
+  const plain = cli(["predict", "--model", file, "--input-format", "jsonl", "--text-field", "body", "--format", "jsonl"], jsonl);
+  assert.equal(plain.stdout, gunzipSync(readFileSync(out)).toString("utf8"));
+  const conll = cli(["predict", "--model", file, "--input-format", "jsonl", "--text-field", "body"], jsonl.split("\n").slice(0, 2).join("\n"));
+  assert.match(conll.stdout, /^# id = 0\nAnna B-PER\n[^]*\n\n# id = doc-1\n/);
+});
+
+test("bad JSON lines: one clear line naming the file, the line and the field", async () => {
+  const { file } = await toyModel();
+  const cases: [string, RegExp][] = [
+    [`{"id":1,"text":"Anna"}\n{"id":2,"text":"Paris"\n`, /bad\.jsonl:2: not valid JSON/],
+    [`{"id":1,"text":"Anna"}\n\n{"id":3}\n`, /bad\.jsonl:3: field "text" must be a string, got undefined/],
+    [`{"id":1,"text":42}\n`, /bad\.jsonl:1: field "text" must be a string, got number/],
+    [`["Anna"]\n`, /bad\.jsonl:1: expected a JSON object per line/],
+    [`{"id":{"a":1},"text":"Anna"}\n`, /bad\.jsonl:1: field "id" must be a string or a number, got object/],
+  ];
+  for (const [content, re] of cases) {
+    const f = path.join(dir, "bad.jsonl");
+    writeFileSync(f, content);
+    const r = cli(["predict", "--model", file, "--input", f, "--workers", "2"]);
+    assert.equal(r.code, 1, content);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  const w = cli(["predict", "--model", file, "--workers", "0", TOY_TEXT]);
+  assert.equal(w.code, 1);
+  assert.match(w.stderr, /--workers must be a positive integer, got 0/);
+});
+
+test("on a terminal: a progress bar with docs/s, tokens/s and an ETA; none when stderr is piped", async (t) => {
+  const script = "/usr/bin/script";
+  const { file } = await toyModel();
+  const input = path.join(dir, "bar.txt");
+  writeFileSync(input, Array.from({ length: 3000 }, (_, i) => line(i)).join("\n"));
+  const out = path.join(dir, "bar.conll");
+  // util-linux `script` runs the command on a real pseudo-terminal and copies what it shows.
+  const r = spawnSync(script, ["-qec", `"${process.execPath}" "${CLI}" predict --model "${file}" --input "${input}" --output "${out}" --workers 2`, "/dev/null"], { encoding: "utf8" });
+  if (r.error) {
+    t.skip(`${script} not available (${r.error.message})`);
+    return;
+  }
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /\d+ docs \| \d+ docs\/s \| \d+ tokens\/s \| ETA/);
+  assert.match(r.stdout, /100%/);
+  const piped = cli(["predict", "--model", file, "--input", input, "--output", out]);
+  assert.equal(piped.stderr, "");
+});
+
+test("tagInOrder: output in input order however groups finish, never more than inFlight groups held", async () => {
+  let held = 0;
+  let maxHeld = 0;
+  let calls = 0;
+  const tagger: GroupTagger = {
+    async tag(items: PredictItem[]): Promise<TaggedGroup> {
+      held++;
+      maxHeld = Math.max(maxHeld, held);
+      const n = calls++;
+      // Later groups often finish first.
+      await new Promise((r) => setTimeout(r, (n * 7919) % 13));
+      return { out: items.map((it) => (it.kind === "text" ? `${it.text}\n` : "")).join(""), docs: items.length, tokens: items.length };
+    },
+    async close() {},
+  };
+  let written = "";
+  async function* items(): AsyncGenerator<PredictItem> {
+    for (let i = 0; i < 5000; i++) yield { kind: "text", text: String(i) };
+  }
+  const totals = await tagInOrder(items(), tagger, async (s) => {
+    written += s;
+    held--;
+  }, { groupSize: 10, inFlight: 4 });
+  assert.equal(written, Array.from({ length: 5000 }, (_, i) => `${i}\n`).join(""));
+  assert.equal(totals.docs, 5000);
+  assert.equal(calls, 500);
+  assert.ok(maxHeld <= 4 && maxHeld >= 2, `held at most ${maxHeld} groups`);
+});
