@@ -40,6 +40,8 @@ export { score, Scorer, type Score, type TypeScore } from "./eval/conlleval.js";
 export { formatConllevalReport, scoreToJson, type ScoreJson } from "./eval/report.js";
 
 export { load, createNlp, nlpFromBytes, Doc, Token, Span, displacy, type Nlp, type DocJSON } from "./pipeline/index.js";
+export { TaggerPool, type TaggerPoolOptions } from "./predict/pool.js";
+export { enqueueDocs, startQueueWorker, collectResults, fileSha256, type QueueDoc, type QueueWorker, type QueueWorkerOptions, type EnqueueOptions, type CollectOptions, type CollectResult } from "./queue/index.js";
 
 export { getKernels, disposeKernels, referenceKernels, loadWasmKernels, type Kernels } from "./engine/index.js";
 

@@ -11,6 +11,7 @@ import { runTrain } from "./train.js";
 import { runEvaluate } from "./evaluate.js";
 import { runPredict } from "./predict.js";
 import { runServe } from "./serve.js";
+import { runWorker, runEnqueue, runCollect } from "./queue.js";
 import { PRESETS } from "../train/presets.js";
 import { TEXT_ENCODINGS } from "../util/decode.js";
 
@@ -98,6 +99,31 @@ program.command("serve").description("serve a model over HTTP: POST /ner, GET /h
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .action(runServe);
+
+const redisOptions = (c: Command): Command => c
+  .requiredOption("--redis <url>", "Redis URL, e.g. redis://127.0.0.1:6379")
+  .requiredOption("--queue <name>", "queue name")
+  .option("--connect-timeout <s>", "seconds to keep retrying the first connection to Redis", num("--connect-timeout"), 10);
+
+redisOptions(program.command("worker").description("tag documents from a BullMQ queue on Redis (run any number, on any machines)"))
+  .requiredOption("--model <file>", "model file (every worker of a queue must use the same one; checked by SHA-256)")
+  .option("--concurrency <k>", "jobs tagged at once, each on its own thread", int("--concurrency"), 1)
+  .option("--max-tokens <n>", "documents with more tokens fail their job", int("--max-tokens"), 100_000)
+  .option("--lock-duration <ms>", "a dead worker's jobs are taken again after about this long", int("--lock-duration"), 30_000)
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .addOption(new Option("--log-jobs", "print 'start <job>' and 'done <job>' lines").hideHelp())
+  .action(runWorker);
+
+redisOptions(program.command("enqueue").description("push a JSON-lines corpus ({\"id\":…,\"text\":…} per line; .gz too) onto a queue"))
+  .argument("<input>", "JSON-lines file ('-': standard input)")
+  .option("--batch <n>", "documents per job", int("--batch"), 64)
+  .option("--text-field <name>", "the field holding the text", "text")
+  .action(runEnqueue);
+
+redisOptions(program.command("collect").description("wait for a queue's jobs and write their results as JSON lines, in enqueue order, each document once"))
+  .option("--out <file>", "output file (default: standard output); *.gz is gzipped")
+  .option("--no-wait", "collect what is done now instead of waiting for every job")
+  .action(runCollect);
 
 // --threads is on every command: check it once, before any command runs.
 program.hook("preAction", (_program, command) => {

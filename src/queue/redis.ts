@@ -1,0 +1,96 @@
+/**
+ * Connecting to Redis for the job queue: one clear error when it cannot be
+ * reached at start, then reconnection with capped exponential backoff (BullMQ
+ * and ioredis resend commands once it is back, so no job is lost).
+ */
+import { Redis } from "ioredis";
+import type { ConnectionOptions } from "bullmq";
+import { LstmNerError } from "../util/errors.js";
+
+/** Options shared by the queue commands. */
+export interface RedisOptions {
+  /** redis://[user:password@]host:port[/db] */
+  redis: string;
+  /** Queue name. */
+  queue: string;
+  /** How long to keep retrying the first connection, in ms (default 10000). */
+  connectTimeoutMs?: number;
+  /** Called when the connection to Redis is lost or back (for a log line). */
+  onConnection?: (event: "lost" | "back", detail: string) => void;
+}
+
+/** Delay before reconnect attempt `n` (1-based): 100 ms doubling, at most 5 s. */
+export function backoffMs(n: number): number {
+  return Math.min(5000, 100 * 2 ** Math.min(10, n - 1));
+}
+
+/** The key prefix BullMQ uses for a queue: the lstm-ner keys live beside its own. */
+export const queueKey = (queue: string, key: string): string => `bull:${queue}:lstm-ner:${key}`;
+
+/** Checks a Redis URL and queue name; returns the URL. */
+export function checkRedisOptions(o: RedisOptions): void {
+  let u: URL;
+  try {
+    u = new URL(o.redis);
+  } catch {
+    throw new LstmNerError(`--redis must be a URL such as redis://127.0.0.1:6379, got ${JSON.stringify(o.redis)}`);
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new LstmNerError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(o.redis)}`);
+  if (!/^[\w.-]{1,200}$/.test(o.queue)) throw new LstmNerError(`--queue must be letters, digits, '.', '_' or '-', got ${JSON.stringify(o.queue)}`);
+}
+
+/** Redis URL without its password, for messages. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Connect to Redis, retrying with backoff up to `connectTimeoutMs`; the
+ * returned client keeps reconnecting forever after that (commands wait).
+ * @throws LstmNerError naming the URL when Redis cannot be reached in time.
+ */
+export async function connectRedis(o: RedisOptions): Promise<Redis> {
+  checkRedisOptions(o);
+  const deadline = Date.now() + (o.connectTimeoutMs ?? 10_000);
+  let lastError = "no answer";
+  let connected = false;
+  let lost = false;
+  const client = new Redis(o.redis, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectTimeout: 2000,
+    retryStrategy: (n) => (connected || Date.now() < deadline ? backoffMs(n) : null),
+  });
+  client.on("error", (e: NodeJS.ErrnoException) => {
+    lastError = e.code ?? e.message;
+    if (connected && !lost) {
+      lost = true;
+      o.onConnection?.("lost", lastError);
+    }
+  });
+  client.on("ready", () => {
+    if (lost) o.onConnection?.("back", safeUrl(o.redis));
+    lost = false;
+  });
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    client.disconnect();
+    throw new LstmNerError(`cannot reach Redis at ${safeUrl(o.redis)} (${lastError !== "no answer" ? lastError : (e as Error).message})`, { cause: e });
+  }
+  connected = true;
+  return client;
+}
+
+/** BullMQ connection options for the same URL (its own connections, reconnecting with the same backoff). */
+export function bullConnection(o: RedisOptions): ConnectionOptions {
+  return { url: o.redis, maxRetriesPerRequest: null, retryStrategy: (n: number) => backoffMs(n) };
+}

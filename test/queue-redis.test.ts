@@ -1,0 +1,236 @@
+/**
+ * Tagging through a BullMQ queue on a real redis-server (issue 13, part 2):
+ * worker processes killed with -9, Redis itself killed and restarted, bad
+ * jobs, a different model, no Redis at all. Every run's collected output must
+ * equal single-process `predict`, each document exactly once.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { Job, Queue } from "bullmq";
+import { CLI, toyModel } from "./pipeline-helpers.js";
+import { saveNerModel } from "../src/model/file.js";
+import { enqueueDocs } from "../src/queue/index.js";
+import type { QueueDoc } from "../src/queue/jobs.js";
+
+const REDIS = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
+const skip = REDIS ? false : "skipped: redis-server is not installed (apt-get install redis-server; .ci/run installs it)";
+const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-queue-"));
+const started: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** A redis-server on `port`; with `aof`, every write is fsynced to an append-only file (so a kill -9 loses nothing acknowledged). */
+async function startRedis(port: number, data: string, aof: boolean): Promise<ChildProcess> {
+  const p = spawn(REDIS!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", data,
+    "--appendonly", aof ? "yes" : "no", "--appendfsync", "always"], { stdio: ["ignore", "pipe", "inherit"] });
+  started.push(p);
+  let log = "";
+  await new Promise<void>((resolve, reject) => {
+    p.stdout!.on("data", (b: Buffer) => {
+      log += b.toString();
+      if (log.includes("Ready to accept connections")) resolve();
+    });
+    p.once("exit", (code) => reject(new Error(`redis-server exited (${code}): ${log}`)));
+  });
+  return p;
+}
+
+interface Proc {
+  p: ChildProcess;
+  out: string;
+  err: string;
+  exit: Promise<number | null>;
+}
+function run(args: string[], onLine?: (line: string) => void): Proc {
+  const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  started.push(p);
+  const r: Proc = { p, out: "", err: "", exit: new Promise((resolve) => p.once("exit", (code) => resolve(code))) };
+  p.stdout!.on("data", (b: Buffer) => {
+    const s = b.toString();
+    r.out += s;
+    if (onLine) for (const l of s.split("\n")) if (l) onLine(l);
+  });
+  p.stderr!.on("data", (b: Buffer) => { r.err += b.toString(); });
+  return r;
+}
+const killed = (p: ChildProcess): Promise<void> => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", () => r())));
+
+function predictOutput(model: string, input: string): string {
+  const r = spawnSync(process.execPath, [CLI, "predict", "--model", model, "--input", input, "--format", "jsonl", "--workers", "1"], { encoding: "utf8", maxBuffer: 1 << 28 });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+const NAMES = ["Anna", "John Smith", "Peter Jones", "Clinton"];
+const PLACES = ["Paris", "London", "Moscow", "Tokyo"];
+function corpus(n: number, file: string): string {
+  const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ id: `doc-${i}`, text: `${NAMES[i % 4]} lives in ${PLACES[(i >> 2) % 4]} ${i}.` }));
+  writeFileSync(file, lines.join("\n") + "\n");
+  return file;
+}
+
+function assertExactlyOnce(collected: string, n: number): void {
+  const ids = collected.trimEnd().split("\n").map((l) => (JSON.parse(l) as { id: string }).id);
+  assert.equal(ids.length, n);
+  assert.equal(new Set(ids).size, n);
+}
+
+let port = 0;
+let url = "";
+before(async () => {
+  if (skip) return;
+  port = await freePort();
+  url = `redis://127.0.0.1:${port}`;
+  await startRedis(port, mkdtempSync(path.join(dir, "redis-")), false);
+});
+after(() => {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+});
+
+test("two workers tag 10,000 documents; one is killed with -9 mid-job; each comes back exactly once, equal to predict", { skip }, async () => {
+  const { file } = await toyModel();
+  const input = corpus(10_000, path.join(dir, "docs.jsonl"));
+  const q = ["--redis", url, "--queue", "kill9"];
+  const enq = run(["enqueue", ...q, input]);
+  assert.equal(await enq.exit, 0, enq.err);
+  assert.match(enq.err, /enqueued 10000 documents in 157 jobs/);
+
+  let done = 0;
+  let victimJob = "";
+  const workerArgs = ["worker", ...q, "--model", file, "--lock-duration", "2000", "--log-jobs"];
+  const a: Proc = run(workerArgs, (l) => {
+    if (l.startsWith("done ")) done++;
+    // Kill A while it holds a job, once the run is well under way.
+    if (l.startsWith("start ") && done >= 20 && !victimJob) {
+      victimJob = l.slice(6);
+      a.p.kill("SIGKILL");
+    }
+  });
+  const b = run(workerArgs, (l) => { if (l.startsWith("done ")) done++; });
+  const col = run(["collect", ...q, "--out", path.join(dir, "kill9.jsonl")]);
+  assert.equal(await col.exit, 0, col.err);
+  assert.ok(victimJob, `worker A was never killed (done ${done}): ${a.err}`);
+  assert.equal(a.p.signalCode, "SIGKILL");
+  const collected = readFileSync(path.join(dir, "kill9.jsonl"), "utf8");
+  assertExactlyOnce(collected, 10_000);
+  assert.ok(collected === predictOutput(file, input), "queue output differs from single-process predict");
+  // The job A died holding was taken again by B after its lock expired.
+  const queue = new Queue("kill9", { connection: { url } });
+  const job = await Job.fromId(queue, victimJob);
+  assert.equal(await job!.getState(), "completed");
+  assert.ok(job!.attemptsStarted >= 2 || job!.stalledCounter >= 1, `job ${victimJob}: started ${job!.attemptsStarted}, stalled ${job!.stalledCounter}`);
+  await queue.close();
+  // Graceful stop of the survivor.
+  b.p.kill("SIGTERM");
+  assert.equal(await b.exit, 0, b.err);
+  assert.match(b.err, /SIGTERM: finishing the jobs in hand, then stopping\n.*worker stopped/s);
+});
+
+test("Redis killed with -9 and restarted mid-run: the worker reconnects with backoff, no job is lost", { skip }, async () => {
+  const { file } = await toyModel();
+  const p2 = await freePort();
+  const url2 = `redis://127.0.0.1:${p2}`;
+  const data = mkdtempSync(path.join(dir, "redis-aof-"));
+  let redis = await startRedis(p2, data, true);
+  const input = corpus(3000, path.join(dir, "docs3k.jsonl"));
+  const q = ["--redis", url2, "--queue", "outage"];
+  const enq = run(["enqueue", ...q, "--batch", "16", input]);
+  assert.equal(await enq.exit, 0, enq.err);
+  let done = 0;
+  let restarted: Promise<void> | undefined;
+  const w = run(["worker", ...q, "--model", file, "--lock-duration", "2000", "--log-jobs"], (l) => {
+    if (!l.startsWith("done ") || ++done !== 30) return;
+    redis.kill("SIGKILL");
+    restarted = (async () => {
+      await killed(redis);
+      await new Promise((r) => setTimeout(r, 1500));
+      redis = await startRedis(p2, data, true);
+    })();
+  });
+  while (!restarted) await new Promise((r) => setTimeout(r, 100));
+  await restarted;
+  const col = run(["collect", ...q, "--out", path.join(dir, "outage.jsonl")]);
+  assert.equal(await col.exit, 0, col.err);
+  assertExactlyOnce(readFileSync(path.join(dir, "outage.jsonl"), "utf8"), 3000);
+  assert.ok(readFileSync(path.join(dir, "outage.jsonl"), "utf8") === predictOutput(file, input));
+  assert.match(w.err, /lost the connection to Redis \(\w+\); retrying with backoff/);
+  w.p.kill("SIGTERM");
+  assert.equal(await w.exit, 0, w.err);
+});
+
+test("bad jobs fail clearly and are not retried; the good ones are collected; collect exits 1 naming them", { skip }, async () => {
+  const { file } = await toyModel();
+  const opts = { redis: url, queue: "bad", batchSize: 1 };
+  const docs = [
+    { id: 1, text: "Anna lives in Paris." },
+    { id: 2 },
+    { id: 3, text: 42 },
+    { id: 4, text: Array.from({ length: 30 }, () => "Paris").join(" ") },
+    { id: 5, text: "John Smith lives in London." },
+  ] as unknown as QueueDoc[];
+  assert.deepEqual(await enqueueDocs(docs, opts), { docs: 5, jobs: 5 });
+  const w = run(["worker", "--redis", url, "--queue", "bad", "--model", file, "--max-tokens", "20"]);
+  const out = path.join(dir, "bad.jsonl");
+  const col = run(["collect", "--redis", url, "--queue", "bad", "--out", out]);
+  assert.equal(await col.exit, 1);
+  assert.match(col.err, /collected 2 documents from 2 jobs\nlstm-ner: error: incomplete: 3 jobs failed \(first: job batch-2: docs\[0\] \(id 2\): field "text" must be a string, got undefined\)\n$/);
+  const queue = new Queue("bad", { connection: { url } });
+  const reasons = await Promise.all([2, 3, 4].map(async (i) => {
+    const job = (await Job.fromId(queue, `batch-${i}`))!;
+    assert.equal(job.attemptsMade, 1, `job ${i} was retried`);
+    return job.failedReason;
+  }));
+  await queue.close();
+  assert.deepEqual(reasons, [
+    'job batch-2: docs[0] (id 2): field "text" must be a string, got undefined',
+    'job batch-3: docs[0] (id 3): field "text" must be a string, got number',
+    "job batch-4: docs[0] (id 4): 30 tokens, over the limit of 20",
+  ]);
+  // Nothing written when incomplete? No: the good documents are there, and the exit status says it is incomplete.
+  assert.deepEqual(readFileSync(out, "utf8").trimEnd().split("\n").map((l) => (JSON.parse(l) as { id: number }).id), [1, 5]);
+  w.p.kill("SIGTERM");
+  assert.equal(await w.exit, 0);
+  assert.match(w.err, /job batch-3: docs\[0\] \(id 3\): field "text" must be a string, got number/);
+});
+
+test("a worker with a different model file refuses to start on the queue", { skip }, async () => {
+  const { file, model } = await toyModel();
+  const other = path.join(dir, "other.safetensors");
+  await saveNerModel(other, model, { preset: "another run" });
+  const q = ["--redis", url, "--queue", "pinned"];
+  const first = run(["worker", ...q, "--model", file]);
+  while (!first.err.includes("worker: queue")) {
+    assert.equal(first.p.exitCode, null, first.err);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const second = run(["worker", ...q, "--model", other]);
+  assert.equal(await second.exit, 1);
+  assert.match(second.err, /^lstm-ner: error: the model differs from the one this queue's jobs are tagged with \(sha256 [0-9a-f]{12}… here, [0-9a-f]{12}… recorded on queue "pinned"\); use the same model file, or another queue\n$/);
+  first.p.kill("SIGTERM");
+  assert.equal(await first.exit, 0);
+});
+
+test("no Redis at the URL: one clear line and exit 1, for worker, enqueue and collect", { skip }, async () => {
+  const { file } = await toyModel();
+  const nobody = `redis://127.0.0.1:${await freePort()}`;
+  const input = corpus(10, path.join(dir, "ten.jsonl"));
+  const runs = [["worker", "--model", file], ["enqueue", input], ["collect"]].map((args) => run([...args, "--redis", nobody, "--queue", "q", "--connect-timeout", "1"]));
+  for (const r of runs) {
+    assert.equal(await r.exit, 1);
+    assert.equal(r.err, `lstm-ner: error: cannot reach Redis at ${nobody} (ECONNREFUSED)\n`);
+  }
+  const bad = run(["collect", "--redis", "http://x", "--queue", "q"]);
+  assert.equal(await bad.exit, 1);
+  assert.match(bad.err, /--redis must be a redis:\/\/ or rediss:\/\/ URL/);
+});
