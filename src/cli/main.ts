@@ -76,7 +76,7 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .option("--text-field <name>", "JSON-lines input: the field holding the text", "text")
   .addOption(new Option("--format <fmt>", "output: conll (token tag), jsonl (one Doc JSON per text), html (displaCy-style page)").choices(["conll", "jsonl", "html"]).default("conll"))
   .option("--output <file>", "output file (default: standard output); written to a temporary file and renamed on success; *.gz is gzipped (so is *.gz input)")
-  .option("--workers <n>", "worker threads tagging in parallel, output kept in input order (default: the number of cores)", int("--workers"))
+  .option("--workers <n>", "worker threads tagging in parallel, output kept in input order (default: the number of cores, fewer if free memory cannot hold a model copy each)", int("--workers"))
   .option("--no-progress", "no progress bar (there is none anyway when standard error is not a terminal)")
   .addOption(encodingOption("the input"))
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
