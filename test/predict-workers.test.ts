@@ -32,19 +32,19 @@ const line = (i: number): string => i % 7 === 0
 test("--workers 1, 2 and 3 give byte-identical output, in input order, over many groups", async () => {
   const { file } = await toyModel();
   const input = path.join(dir, "many.txt");
-  writeFileSync(input, Array.from({ length: 1300 }, (_, i) => line(i)).join("\n") + "\n");
-  for (const format of ["jsonl", "conll"]) {
+  const lines = Array.from({ length: 900 }, (_, i) => line(i));
+  writeFileSync(input, lines.join("\n") + "\n");
+  for (const [format, counts] of [["jsonl", ["2", "3"]], ["conll", ["2"]]] as const) {
     const one = cli(["predict", "--model", file, "--input", input, "--format", format, "--workers", "1"]);
     assert.equal(one.code, 0, one.stderr);
-    for (const w of ["2", "3"]) {
+    for (const w of counts) {
       const many = cli(["predict", "--model", file, "--input", input, "--format", format, "--workers", w]);
       assert.equal(many.code, 0, many.stderr);
       assert.equal(many.stderr, ""); // piped: no progress bar
       assert.ok(many.stdout === one.stdout, `--workers ${w} --format ${format} differs from --workers 1`);
     }
+    if (format === "jsonl") assert.deepEqual(one.stdout.trimEnd().split("\n").map((l) => (JSON.parse(l) as { text: string }).text), lines);
   }
-  const docs = cli(["predict", "--model", file, "--input", input, "--format", "jsonl"]).stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { text: string });
-  assert.deepEqual(docs.map((d) => d.text), Array.from({ length: 1300 }, (_, i) => line(i)));
 });
 
 test("gzip in and out, JSON lines keeping the id, --text-field", async () => {
@@ -76,10 +76,10 @@ test("bad JSON lines: one clear line naming the file, the line and the field", a
     [`["Anna"]\n`, /bad\.jsonl:1: expected a JSON object per line/],
     [`{"id":{"a":1},"text":"Anna"}\n`, /bad\.jsonl:1: field "id" must be a string or a number, got object/],
   ];
-  for (const [content, re] of cases) {
+  for (const [k, [content, re]] of cases.entries()) {
     const f = path.join(dir, "bad.jsonl");
     writeFileSync(f, content);
-    const r = cli(["predict", "--model", file, "--input", f, "--workers", "2"]);
+    const r = cli(["predict", "--model", file, "--input", f, "--workers", k === 0 ? "2" : "1"]);
     assert.equal(r.code, 1, content);
     assert.match(r.stderr, re);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
