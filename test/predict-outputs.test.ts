@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync, symlinkSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
@@ -50,6 +50,24 @@ test("--output is replaced only on success: a missing or broken input leaves an 
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(readFileSync(out, "utf8"), /^John B-PER\nSmith I-PER\n/);
   assert.deepEqual(tmpLeft(d), []);
+});
+
+test("Ctrl-C (SIGINT) or SIGTERM mid-run removes the temporary output and leaves an existing one as it was", async () => {
+  const { file } = await toyModel();
+  const d = mkdtempSync(path.join(dir, "sigint-"));
+  const input = path.join(d, "in.txt");
+  writeFileSync(input, Array.from({ length: 200_000 }, (_, i) => `${TOY_TEXT} ${i}`).join("\n"));
+  const out = path.join(d, "out.conll");
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    writeFileSync(out, "precious\n");
+    const p = spawn(process.execPath, [CLI, "predict", "--model", file, "--input", input, "--output", out, "--workers", "1"], { stdio: "ignore" });
+    const exit = new Promise<number | null>((r) => p.once("exit", (code) => r(code)));
+    while (tmpLeft(d).length === 0) await new Promise((r) => setTimeout(r, 50)); // writing has started
+    p.kill(sig);
+    assert.equal(await exit, sig === "SIGINT" ? 130 : 143);
+    assert.equal(readFileSync(out, "utf8"), "precious\n");
+    assert.deepEqual(tmpLeft(d), []);
+  }
 });
 
 test("--output equal to --input is refused, by path or through a symlink, and the input is kept", async () => {

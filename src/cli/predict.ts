@@ -6,7 +6,7 @@ import { load } from "../pipeline/load.js";
 import { pageHead, PAGE_TAIL } from "../pipeline/displacy.js";
 import { LstmNerError } from "../util/errors.js";
 import { formatFromName, openInput, type InputFormat } from "../predict/input.js";
-import { openOutput } from "../predict/output.js";
+import { openOutput, type PredictOutput } from "../predict/output.js";
 import { TaggerPool, type GroupTagger } from "../predict/pool.js";
 import { LocalTagger, tagInOrder } from "../predict/run.js";
 import type { PredictItem } from "../predict/items.js";
@@ -31,9 +31,24 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
   const fromArgs = texts.length > 0;
   const input = fromArgs ? undefined
     : await openInput(o.input, { format: o.inputFormat ?? formatFromName(o.input ?? "") ?? "text", textField: o.textField, encoding: o.encoding ?? "utf8" });
-  const out = await openOutput(o.output, o.input === undefined ? {} : { input: o.input });
+  let out: PredictOutput | undefined;
   let tagger: GroupTagger | undefined;
   let bar: cliProgress.SingleBar | undefined;
+  // Ctrl-C or a kill: remove the temporary output (an existing output stays as it was).
+  // Installed before the temporary file can exist.
+  const interrupted = (sig: NodeJS.Signals): void => {
+    bar?.stop();
+    void (out ? out.abort() : Promise.resolve()).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  try {
+    out = await openOutput(o.output, o.input === undefined ? {} : { input: o.input });
+  } catch (e) {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+    throw e;
+  }
   try {
     // A few texts from the command line are not worth starting threads for.
     tagger = workers === 1 || fromArgs
@@ -64,6 +79,8 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
     await out.abort();
     throw e;
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     bar?.stop();
     await tagger?.close();
   }
