@@ -204,6 +204,19 @@ test("bad jobs fail clearly and are not retried; the good ones are collected; co
   assert.match(w.err, /job batch-3: docs\[0\] \(id 3\): field "text" must be a string, got number/);
 });
 
+test("enqueue checks the whole file first: a bad line 3 enqueues nothing", { skip }, async () => {
+  const f = path.join(dir, "bad-line.jsonl");
+  writeFileSync(f, `{"id":1,"text":"Anna"}\n{"id":2,"text":"Paris"}\n{"id":3}\n{"id":4,"text":"Tokyo"}\n`);
+  const q = ["--redis", url, "--queue", "badline"];
+  const enq = run(["enqueue", ...q, "--batch", "1", f]);
+  assert.equal(await enq.exit, 1);
+  assert.equal(enq.err, `lstm-ner: error: ${f}:3: field "text" must be a string, got undefined\n`);
+  const col = run(["collect", ...q, "--no-wait"]);
+  assert.equal(await col.exit, 0, col.err);
+  assert.equal(col.out, "");
+  assert.match(col.err, /collected 0 documents from 0 jobs/);
+});
+
 test("a worker with a different model file refuses to start on the queue", { skip }, async () => {
   const { file, model } = await toyModel();
   const other = path.join(dir, "other.safetensors");

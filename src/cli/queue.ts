@@ -50,6 +50,8 @@ export async function runWorker(o: RedisCli & { model: string; concurrency: numb
 
 export async function runEnqueue(input: string, o: RedisCli & { batch: number; textField: string }): Promise<void> {
   const src = await openInput(input, { format: "jsonl", textField: o.textField });
+  // A file is checked whole first, so a bad line cannot leave half a corpus on the queue.
+  if (src.file !== "<stdin>") for await (const _ of (await openInput(input, { format: "jsonl", textField: o.textField })).items());
   let n = 0;
   const docs = (async function* (): AsyncGenerator<QueueDoc> {
     for await (const it of src.items()) {
