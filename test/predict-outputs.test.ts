@@ -46,6 +46,8 @@ test("--output is replaced only on success: a missing or broken input leaves an 
 
   const input = path.join(d, "in.txt");
   writeFileSync(input, `${TOY_TEXT}\n`);
+  // A temporary left by a killed run (a pid that is not running) is cleaned up by the next run.
+  writeFileSync(`${out}.999999999.1700000000000.0.tmp`, "half an output");
   const ok = cli(["predict", "--model", file, "--input", input, "--output", out]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(readFileSync(out, "utf8"), /^John B-PER\nSmith I-PER\n/);

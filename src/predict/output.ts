@@ -10,6 +10,7 @@ import { once } from "node:events";
 import { createGzip } from "node:zlib";
 import type { Writable } from "node:stream";
 import { LstmNerError } from "../util/errors.js";
+import { removeStaleTemps, temporaryPath } from "../util/atomic.js";
 
 /** An output being written. */
 export interface PredictOutput {
@@ -64,7 +65,8 @@ export async function openOutput(file: string | undefined, opts: OpenOutputOptio
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw fail(err);
   }
-  const target = direct ? file : `${file}.${process.pid}.tmp`;
+  if (!direct) await removeStaleTemps(file); // left by a killed run
+  const target = direct ? file : temporaryPath(file);
   const stream = createWriteStream(target, { flags: "w" });
   try {
     await Promise.race([once(stream, "open"), once(stream, "error").then(([e]) => { throw e; })]);
