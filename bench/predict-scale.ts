@@ -48,11 +48,25 @@ function peakRssMb(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system, all threads) a live process has used; 0 when /proc is not there. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+
 async function run(workers: number, n: number): Promise<void> {
   const child = spawn(process.execPath, [CLI, "predict", "--model", model!, "--workers", String(workers), "--format", "conll", "--no-progress"],
     { stdio: ["pipe", "pipe", "inherit"] });
   let peak = 0;
-  const poll = setInterval(() => { peak = Math.max(peak, peakRssMb(child.pid!)); }, 100);
+  let cpu = 0;
+  const poll = setInterval(() => {
+    peak = Math.max(peak, peakRssMb(child.pid!));
+    cpu = Math.max(cpu, cpuSeconds(child.pid!));
+  }, 100);
   let outLines = 0;
   child.stdout.on("data", (b: Buffer) => {
     for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) outLines++;
@@ -72,7 +86,9 @@ async function run(workers: number, n: number): Promise<void> {
   // CoNLL output: one line per token plus a blank line per sentence (the tokenizer may split a little differently).
   const tokens = outLines - n;
   print({ bench: "predict-scale", workers, sentences: n, input_words: words, tokens, exit: code, seconds: Math.round(seconds * 10) / 10,
-    tokens_per_s: Math.round(tokens / seconds), sentences_per_s: Math.round(n / seconds), peak_rss_mb: Math.round(peak) });
+    tokens_per_s: Math.round(tokens / seconds),
+    // On a busy machine wall time says little; CPU time per token shows whether workers add overhead.
+    cpu_seconds: Math.round(cpu * 10) / 10, tokens_per_cpu_s: cpu > 0 ? Math.round(tokens / cpu) : null, sentences_per_s: Math.round(n / seconds), peak_rss_mb: Math.round(peak) });
 }
 
 print({ bench: "predict-scale", model, data: dataFile, cores: availableParallelism(), node: process.version });
