@@ -22,6 +22,10 @@ const common = (o: RedisCli) => ({ redis: o.redis, queue: o.queue, connectTimeou
 export async function runWorker(o: RedisCli & { model: string; concurrency: number; maxTokens: number; lockDuration: number; kernels: "auto" | "wasm" | "reference"; logJobs?: boolean }): Promise<void> {
   const w = await startQueueWorker({
     ...common(o), model: o.model, concurrency: o.concurrency, maxTokens: o.maxTokens, lockDurationMs: o.lockDuration, kernels: o.kernels,
+    onFatal: (e) => {
+      say(`error: ${e.message}; stopping (the jobs in hand go back to the queue when their lock expires)`);
+      process.exit(1);
+    },
     onJob: (event, id, detail) => {
       if (event === "failed") say(`${detail ?? `job ${id} failed`}`);
       else if (o.logJobs) process.stdout.write(`${event} ${id}\n`);

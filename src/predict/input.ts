@@ -39,7 +39,7 @@ export interface OpenInputOptions {
 
 /** The input format a file name suggests (.jsonl / .jsonl.gz → jsonl), else undefined. */
 export function formatFromName(file: string): InputFormat | undefined {
-  return /\.jsonl?(\.gz)?$/i.test(file) ? "jsonl" : undefined;
+  return /\.jsonl(\.gz)?$/i.test(file) ? "jsonl" : undefined;
 }
 
 /**

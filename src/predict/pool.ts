@@ -106,6 +106,11 @@ export class TaggerPool implements GroupTagger {
     return pool;
   }
 
+  /** Why the pool stopped working (a thread died, or it was closed), if it did. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
   /** Number of worker threads. */
   get size(): number {
     return this.slots.length;

@@ -19,6 +19,12 @@ export interface QueueWorkerOptions extends RedisOptions {
   /** How long a job stays locked to this worker without a renewal; a dead worker's jobs are retaken after about this long (default 30000 ms). */
   lockDurationMs?: number;
   kernels?: "auto" | "wasm" | "reference";
+  /**
+   * Called when the worker cannot go on (a tagging thread died): it has
+   * stopped taking jobs; the ones it held return to the queue when their lock
+   * expires. The caller should exit so a supervisor can start a fresh one.
+   */
+  onFatal?: (e: Error) => void;
   /** Called as jobs start and end (for logs). */
   onJob?: (event: "start" | "done" | "failed", jobId: string, detail?: string) => void;
 }
@@ -56,6 +62,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     throw e;
   }
   const tagger = pool;
+  let closing = false;
   const processor = async (job: Job<TagJobData, TagJobResult>): Promise<TagJobResult> => {
     const id = job.id ?? "?";
     o.onJob?.("start", id);
@@ -73,7 +80,17 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
       throw new UnrecoverableError(`job ${id}: ${(e as Error).message}`);
     }
     const items: PredictItem[] = data.docs.map((d) => ({ kind: "text", text: d.text, id: d.id }));
-    const g = await tagger.tag(items);
+    let g;
+    try {
+      g = await tagger.tag(items);
+    } catch (e) {
+      // A dead thread fails every later job too: stop taking them rather than burn their retries.
+      if (tagger.failed && !closing) {
+        closing = true;
+        void worker.close(true).finally(() => o.onFatal?.(tagger.failed!));
+      }
+      throw e;
+    }
     const lines = g.out.split("\n");
     lines.pop(); // after the last "\n"
     o.onJob?.("done", id);
@@ -96,6 +113,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
   return {
     checksum,
     async close() {
+      closing = true;
       await worker.close();
       await tagger.close();
       client.disconnect();
