@@ -67,3 +67,33 @@ export function lstmCellBackward(batch: i32, hidden: i32, gates: usize, cPrev: u
   }
 }
 
+
+/**
+ * Inference-only LSTM step: like lstmCellForward but the activations are not
+ * stored back (nothing is kept for a backward pass). c may alias cPrev (each
+ * element is read before it is written), so one B×H block serves every step.
+ */
+export function lstmCellInfer(batch: i32, hidden: i32, gates: usize, cPrev: usize, c: usize, h: usize): void {
+  const H = <usize>hidden << 2;
+  for (let r = 0; r < batch; r++) {
+    const gi = gates + <usize>r * 4 * H, gf = gi + H, gg = gf + H, go = gg + H;
+    const cp = cPrev + <usize>r * H, cr = c + <usize>r * H, hr = h + <usize>r * H;
+    let j = 0;
+    for (; j + 3 < hidden; j += 4) {
+      const o = <usize>j << 2;
+      const i = sigmoid4(v128.load(gi + o)), f = sigmoid4(v128.load(gf + o));
+      const g = tanh4(v128.load(gg + o)), og = sigmoid4(v128.load(go + o));
+      const ct = f32x4.add(f32x4.mul(f, v128.load(cp + o)), f32x4.mul(i, g));
+      v128.store(cr + o, ct);
+      v128.store(hr + o, f32x4.mul(og, tanh4(ct)));
+    }
+    for (; j < hidden; j++) {
+      const o = <usize>j << 2;
+      const i = sigmoid1(load<f32>(gi + o)), f = sigmoid1(load<f32>(gf + o));
+      const g = tanh1(load<f32>(gg + o)), og = sigmoid1(load<f32>(go + o));
+      const ct = f * load<f32>(cp + o) + i * g;
+      store<f32>(cr + o, ct);
+      store<f32>(hr + o, og * tanh1(ct));
+    }
+  }
+}

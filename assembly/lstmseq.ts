@@ -5,7 +5,8 @@
 // are stored one after another, N = Σ bs[t] rows in all. Padding is never
 // computed. See Kernels.lstmForward / lstmBackward for the contract.
 
-import { lstmCellForward, lstmCellBackward } from "./cell";
+import { lstmCellForward, lstmCellBackward, lstmCellInfer } from "./cell";
+import { addBias, sumRows } from "./rows";
 import { gemmDriver, packBAll, packedBFloats, BEST_MICRO, NARROW_MICRO, GEMM_SCRATCH_BYTES } from "./gemm";
 
 // @ts-ignore: decorator
@@ -21,36 +22,6 @@ export function lstmWorkspaceBytes(H: i32): usize {
 
 function gemmAuto(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, beta: i32, scratch: usize): void {
   gemmDriver(kidFor(n), transA, transB, m, n, k, a, b, 0, c, beta, scratch);
-}
-
-/** x[r, :] += bias. */
-function addBiasRows(rows: i32, cols: i32, x: usize, bias: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const xr = x + (<usize>r * cols << 2);
-    let j = 0;
-    for (; j + 3 < cols; j += 4) { const o = <usize>j << 2; v128.store(xr + o, f32x4.add(v128.load(xr + o), v128.load(bias + o))); }
-    for (; j < cols; j++) { const o = <usize>j << 2; store<f32>(xr + o, load<f32>(xr + o) + load<f32>(bias + o)); }
-  }
-}
-
-/** out[j] += Σ_r x[r, j]. */
-function sumRowsAcc(rows: i32, cols: i32, x: usize, out: usize): void {
-  const ld = <usize>cols << 2;
-  let j = 0;
-  for (; j + 7 < cols; j += 8) {
-    const o = <usize>j << 2;
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-    let p = x + o;
-    for (let r = 0; r < rows; r++) { s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p, 16)); p += ld; }
-    v128.store(out + o, f32x4.add(v128.load(out + o), s0));
-    v128.store(out + o, f32x4.add(v128.load(out + o, 16), s1), 16);
-  }
-  for (; j < cols; j++) {
-    let s: f32 = 0;
-    for (let r = 0; r < rows; r++) s += load<f32>(x + ((<usize>r * cols + j) << 2));
-    const o = out + (<usize>j << 2);
-    store<f32>(o, load<f32>(o) + s);
-  }
 }
 
 /**
@@ -70,7 +41,7 @@ export function lstmSeqForward(inDim: i32, H: i32, steps: i32, bs: usize, x: usi
   const kid = kidFor(G);
   // Input projection of every step at once, then the recurrent weights packed once.
   gemmAuto(false, false, N, G, inDim, x, wIh, gates, 0, scratch);
-  addBiasRows(N, G, gates, b);
+  addBias(N, G, gates, b);
   packBAll(kid, false, H, G, wHh, wPack);
   const rowH = <usize>H << 2, rowG = <usize>G << 2;
   memory.fill(c, 0, <usize>B0 * rowH);
@@ -129,6 +100,70 @@ export function lstmSeqBackward(inDim: i32, H: i32, steps: i32, bs: usize, x: us
   // All steps stacked: the weight and bias gradients in three big products.
   gemmAuto(true, false, H, G, N, hPrev, dGates, gWhh, 1, scratch);
   gemmAuto(true, false, inDim, G, N, x, dGates, gWih, 1, scratch);
-  sumRowsAcc(N, G, dGates, gB);
+  sumRows(N, G, dGates, gB, 1);
   if (dx != 0) gemmAuto(false, true, N, inDim, G, dGates, wIh, dx, 0, scratch);
+}
+
+/** Rows of gate pre-activations the inference kernel projects at a time (at least one step's rows). */
+const INFER_CHUNK_ROWS: i32 = 256;
+
+// @ts-ignore: decorator
+@inline function inferChunkRows(B0: i32): i32 { return B0 > INFER_CHUNK_ROWS ? B0 : INFER_CHUNK_ROWS; }
+
+/**
+ * Workspace bytes of {@link lstmSeqInfer} for hidden size H and first batch
+ * size B0: the forward's (GEMM scratch + packed W_hh), a chunk of gate rows,
+ * and one B0×H cell-state block.
+ */
+export function lstmInferWorkspaceBytes(H: i32, B0: i32): usize {
+  const G = 4 * H;
+  return lstmWorkspaceBytes(H) + 64 + (<usize>inferChunkRows(B0) * G << 2) + 64 + (<usize>B0 * H << 2);
+}
+
+/**
+ * Inference-only forward over a packed sequence: writes h (N×H) and keeps
+ * nothing for a backward pass. The input projection runs for a chunk of
+ * steps at a time (one GEMM over up to inferChunkRows rows), the recurrence
+ * reads h_{t−1} straight from h (the first rows of the previous step are the
+ * sentences still running), and c is updated in place, so memory beyond x
+ * and h is a fixed workspace that does not grow with the sentence length.
+ * Same arithmetic, in the same order, as lstmSeqForward: h is bit-identical.
+ */
+export function lstmSeqInfer(inDim: i32, H: i32, steps: i32, bs: usize, x: usize, wIh: usize, wHh: usize, b: usize,
+  h: usize, work: usize): void {
+  if (steps <= 0) return;
+  const G = 4 * H;
+  const B0 = load<i32>(bs);
+  const scratch = work;
+  const wPack = (work + GEMM_SCRATCH_BYTES + 63) & ~<usize>63;
+  const gBuf = (work + lstmWorkspaceBytes(H) + 63) & ~<usize>63;
+  const chunkRows = inferChunkRows(B0);
+  const c = (gBuf + (<usize>chunkRows * G << 2) + 63) & ~<usize>63;
+  const kid = kidFor(G);
+  packBAll(kid, false, H, G, wHh, wPack);
+  const rowH = <usize>H << 2, rowG = <usize>G << 2, rowX = <usize>inDim << 2;
+  memory.fill(c, 0, <usize>B0 * rowH);
+  let off = 0, offPrev = 0;
+  let chunkOff = 0, chunkEnd = 0; // rows [chunkOff, chunkEnd) are projected in gBuf
+  for (let t = 0; t < steps; t++) {
+    const Bt = load<i32>(bs + (<usize>t << 2));
+    if (off >= chunkEnd) {
+      // Project the next steps' inputs: as many whole steps as fit in the chunk.
+      let rows = 0;
+      for (let u = t; u < steps; u++) {
+        const Bu = load<i32>(bs + (<usize>u << 2));
+        if (rows + Bu > chunkRows) break;
+        rows += Bu;
+      }
+      gemmAuto(false, false, rows, G, inDim, x + <usize>off * rowX, wIh, gBuf, 0, scratch);
+      addBias(rows, G, gBuf, b);
+      chunkOff = off;
+      chunkEnd = off + rows;
+    }
+    const g = gBuf + <usize>(off - chunkOff) * rowG;
+    if (t > 0) gemmDriver(kid, false, false, Bt, G, H, h + <usize>offPrev * rowH, 0, wPack, g, 1, scratch);
+    lstmCellInfer(Bt, H, g, c, c, h + <usize>off * rowH);
+    offPrev = off;
+    off += Bt;
+  }
 }

@@ -13,7 +13,8 @@ import { Rng } from "../src/util/random.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
 import type { Kernels, LstmSequenceGrad } from "../src/engine/kernels.js";
 import { lstmBackwardWith, lstmForwardWith } from "../src/engine/lstmseq.js";
-import { loadWasmKernels, gemmVariants, type GemmVariant } from "../src/engine/wasm.js";
+import { loadWasmKernels } from "../src/engine/wasm.js";
+import { gemmVariants, type GemmVariant } from "../src/engine/wasm-lab.js";
 
 const json = process.argv.includes("--json");
 const budgetMs = process.argv.includes("--quick") ? 60 : 250;

@@ -13,7 +13,7 @@ const out = path.join(root, "build/browser");
 mkdirSync(out, { recursive: true });
 
 /** Only these modules may import Node built-ins, and only behind a runtime check for Node. */
-const GUARDED = new Set([path.join(root, "src/engine/wasm.ts")]);
+const GUARDED = new Set([path.join(root, "src/engine/wasm-load.ts")]);
 
 const noNode = {
   name: "no-node-builtins",

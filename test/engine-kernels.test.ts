@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../src/util/random.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
-import { loadWasmKernels, gemmVariants, type WasmKernels } from "../src/engine/wasm.js";
+import { loadWasmKernels, type WasmKernels } from "../src/engine/wasm.js";
+import { gemmVariants } from "../src/engine/wasm-lab.js";
 import { LstmNerError } from "../src/util/errors.js";
 
 const wasmP = loadWasmKernels();

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Kernels, LstmSequence, LstmSequenceGrad } from "../src/engine/kernels.js";
+import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "../src/engine/kernels.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
 import { loadWasmKernels, type WasmKernels } from "../src/engine/wasm.js";
 import { Rng } from "../src/util/random.js";
@@ -110,6 +110,56 @@ test("two threads give the single-threaded results (two directions at once, in p
   forwardBackward(k1, [want]);
   close(again, want, 1e-6, "after dispose");
   await k2.dispose(); // idempotent
+});
+
+/** The inference view of a training sequence: its inputs, weights and a fresh h. */
+function inferOf(k: Kernels, s: LstmSequenceGrad): LstmInferSequence {
+  return { inDim: s.inDim, hidden: s.hidden, batchSizes: s.batchSizes, x: s.x, wIh: s.wIh, wHh: s.wHh, b: s.b, h: k.alloc(s.h.length).fill(NaN) };
+}
+
+// Ragged sequences longer than one projection chunk (256 rows), and a first step wider than a chunk.
+const INFER_SHAPES: [number, number, number[]][] = [
+  ...SHAPES,
+  [5, 8, Array.from({ length: 45 }, (_, t) => Math.max(1, 20 - Math.floor(t / 3)))],
+  [3, 12, [300, 300, 280, 7, 1]],
+];
+
+test("lstmInfer gives lstmForward's h: bit-identical on WASM (1 and 2 threads), equal to the reference, across chunk boundaries", async () => {
+  const k1 = await loadWasmKernels({ threads: 1 });
+  const k2 = await loadWasmKernels({ threads: 2 });
+  for (const [inDim, H, sizes] of INFER_SHAPES) {
+    const what = `in ${inDim} H ${H} steps ${sizes.length} rows ${sizes.reduce((a, b) => a + b, 0)}`;
+    const want = makeSeq(ref, 7, inDim, H, sizes);
+    ref.lstmForward([want]);
+    const refInfer = inferOf(ref, want);
+    ref.lstmInfer([refInfer]);
+    assert.deepEqual(refInfer.h, want.h, `${what}: reference lstmInfer = reference lstmForward`);
+    for (const k of [k1, k2]) {
+      const train = [makeSeq(k, 7, inDim, H, sizes), makeSeq(k, 8, inDim, H, sizes)];
+      k.lstmForward(train);
+      const infer = train.map((s) => inferOf(k, s));
+      k.lstmInfer(infer);
+      infer.forEach((s, i) => assert.deepEqual(s.h, train[i]!.h, `${what}, threads ${k.threads}, #${i}: bit-identical to lstmForward`));
+      for (let i = 0; i < want.h.length; i++) {
+        assert.ok(Math.abs(infer[0]!.h[i]! - want.h[i]!) <= 2e-5 * (1 + Math.abs(want.h[i]!)), `${what}: h[${i}] = ${infer[0]!.h[i]}, want ${want.h[i]}`);
+      }
+    }
+  }
+  // Foreign buffers (copied in and out) and the errors.
+  const foreign = inferOf(ref, makeSeq(ref, 9, 4, 6, [3, 2, 1]));
+  const wantF = makeSeq(ref, 9, 4, 6, [3, 2, 1]);
+  ref.lstmForward([wantF]);
+  k2.lstmInfer([foreign, inferOf(ref, makeSeq(ref, 9, 4, 6, [3, 2, 1]))]);
+  for (let i = 0; i < wantF.h.length; i++) assert.ok(Math.abs(foreign.h[i]! - wantF.h[i]!) <= 2e-5, `foreign h[${i}]`);
+  for (const k of [ref, k1, k2] as Kernels[]) {
+    const s = inferOf(k, makeSeq(k, 1, 3, 4, [2, 2]));
+    assert.throws(() => k.lstmInfer([{ ...s, h: k.alloc(7) }]), isLstmNerError(/lstmInfer: h has 7 values, needs at least 16/));
+    const rising = inferOf(k, makeSeq(k, 1, 3, 4, [2, 2]));
+    rising.batchSizes[1] = 3;
+    assert.throws(() => k.lstmInfer([rising]), isLstmNerError(/lstmInfer: batchSizes\[1\] = 3/));
+    k.lstmInfer([inferOf(k, makeSeq(k, 1, 3, 4, []))]); // nothing to do
+  }
+  await k2.dispose();
 });
 
 test("with two threads, buffers from outside the WASM memory still work (copied, single-threaded)", async () => {

@@ -2,10 +2,11 @@ import type { Kernels } from "./kernels.js";
 import { referenceKernels } from "./reference.js";
 import { availableThreads, loadWasmKernels, type WasmKernels } from "./wasm.js";
 
-export type { Kernels, LstmSequence, LstmSequenceGrad } from "./kernels.js";
+export type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 export { referenceKernels } from "./reference.js";
-export { loadWasmKernels, sharedMemoryAvailable, gemmVariants, availableThreads } from "./wasm.js";
-export type { WasmKernels, LoadWasmOptions, GemmVariant } from "./wasm.js";
+export { loadWasmKernels, sharedMemoryAvailable, availableThreads } from "./wasm.js";
+export type { WasmKernels, LoadWasmOptions } from "./wasm.js";
+export { gemmVariants, type GemmVariant } from "./wasm-lab.js";
 export { WasmAllocator, sizeClass } from "./allocator.js";
 
 /** Options of {@link getKernels}. */

@@ -67,6 +67,14 @@ export interface Kernels {
   lstmForward(seqs: readonly LstmSequence[]): void;
 
   /**
+   * Inference-only forward of whole LSTM directions: the same `h` as
+   * {@link lstmForward} (bit for bit on the WASM kernels), but nothing is
+   * kept for a backward pass, so it needs no gates/c/hPrev buffers (the
+   * implementation works in a fixed workspace). May run sequences concurrently.
+   */
+  lstmInfer(seqs: readonly LstmInferSequence[]): void;
+
+  /**
    * Backpropagation through time for sequences run by {@link lstmForward}
    * (same buffers, untouched since). May run them concurrently too.
    */
@@ -98,7 +106,7 @@ export interface Kernels {
  * stored one after another, N = Σ batchSizes rows in all. Padding is never
  * computed. Starts from h₋₁ = c₋₁ = 0. All matrices are row-major.
  */
-export interface LstmSequence {
+export interface LstmInferSequence {
   inDim: number;
   hidden: number;
   /** Rows of each step; its length is the number of steps. */
@@ -109,12 +117,16 @@ export interface LstmSequence {
   wIh: Float32Array;
   wHh: Float32Array;
   b: Float32Array;
+  /** Out: h_t for every row, N×H. */
+  h: Float32Array;
+}
+
+/** {@link LstmInferSequence} plus what a training forward keeps for {@link Kernels.lstmBackward}. */
+export interface LstmSequence extends LstmInferSequence {
   /** Out: gate activations (σi, σf, tanh g, σo), N×4H. */
   gates: Float32Array;
   /** Out: (batchSizes[0] + N)×H — a zero block (c₋₁), then c_t for every row. */
   c: Float32Array;
-  /** Out: h_t for every row, N×H. */
-  h: Float32Array;
   /** Out: N×H, row (t, i) = h_{t−1, i} (zeros at t = 0): the recurrent input, kept for the weight gradient. */
   hPrev: Float32Array;
 }

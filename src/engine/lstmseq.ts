@@ -1,4 +1,4 @@
-import type { Kernels, LstmSequence, LstmSequenceGrad } from "./kernels.js";
+import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 import { LstmNerError } from "../util/errors.js";
 
 /** Shape of a packed sequence: steps, total rows N, first batch size B0. */
@@ -14,11 +14,11 @@ function need(buf: Float32Array, n: number, fn: string, field: string): void {
 }
 
 /**
- * Checks one {@link LstmSequence} (batch sizes ≥ 1 and non-increasing, every
- * buffer large enough) and returns its shape.
+ * Checks one {@link LstmInferSequence} (batch sizes ≥ 1 and non-increasing,
+ * every buffer large enough) and returns its shape.
  * @throws LstmNerError naming the function and the field.
  */
-export function checkSequence(s: LstmSequence, fn: string): SeqShape {
+export function checkInferSequence(s: LstmInferSequence, fn: string): SeqShape {
   const { inDim, hidden: H, batchSizes } = s;
   for (const [field, v] of [["inDim", inDim], ["hidden", H]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > 0x3fffffff) throw new LstmNerError(`${fn}: ${field} must be a positive integer, got ${v}`);
@@ -38,11 +38,19 @@ export function checkSequence(s: LstmSequence, fn: string): SeqShape {
   need(s.wIh, inDim * G, fn, "wIh");
   need(s.wHh, H * G, fn, "wHh");
   need(s.b, G, fn, "b");
+  need(s.h, n * H, fn, "h");
+  return { steps: batchSizes.length, n, b0 };
+}
+
+/** {@link checkInferSequence} plus the buffers a training forward fills. */
+export function checkSequence(s: LstmSequence, fn: string): SeqShape {
+  const shape = checkInferSequence(s, fn);
+  const { n, b0 } = shape;
+  const H = s.hidden, G = 4 * H;
   need(s.gates, n * G, fn, "gates");
   need(s.c, (b0 + n) * H, fn, "c");
-  need(s.h, n * H, fn, "h");
   need(s.hPrev, n * H, fn, "hPrev");
-  return { steps: batchSizes.length, n, b0 };
+  return shape;
 }
 
 /** {@link checkSequence} plus the backward's buffers. */
@@ -86,6 +94,16 @@ export function lstmForwardWith(k: Kernels, s: LstmSequence): void {
     offPrev = off;
     off += bt;
   }
+}
+
+/**
+ * The specification of {@link Kernels.lstmInfer}: the training forward on
+ * temporary buffers, keeping only h.
+ */
+export function lstmInferWith(k: Kernels, s: LstmInferSequence): void {
+  const { n, b0 } = checkInferSequence(s, "lstmInfer");
+  const H = s.hidden;
+  lstmForwardWith(k, { ...s, gates: new Float32Array(n * 4 * H), c: new Float32Array((b0 + n) * H), hPrev: new Float32Array(n * H) });
 }
 
 /** The specification of {@link Kernels.lstmBackward}, with the basic kernels. */

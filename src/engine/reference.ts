@@ -1,5 +1,5 @@
 import type { Kernels } from "./kernels.js";
-import { lstmBackwardWith, lstmForwardWith } from "./lstmseq.js";
+import { lstmBackwardWith, lstmForwardWith, lstmInferWith } from "./lstmseq.js";
 
 /**
  * Plain TypeScript kernels: the specification every faster implementation is
@@ -131,4 +131,5 @@ export const referenceKernels: Kernels = {
   adam,
   lstmForward: (seqs) => { for (const s of seqs) lstmForwardWith(referenceKernels, s); },
   lstmBackward: (seqs) => { for (const s of seqs) lstmBackwardWith(referenceKernels, s); },
+  lstmInfer: (seqs) => { for (const s of seqs) lstmInferWith(referenceKernels, s); },
 };

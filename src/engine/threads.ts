@@ -1,9 +1,7 @@
 import type { Worker as NodeWorker } from "node:worker_threads";
 import { LstmNerError } from "../util/errors.js";
 
-/** Helper opcodes: which export the worker calls with the arguments in the control block. */
-export const OP_FORWARD = 1;
-export const OP_BACKWARD = 2;
+/** The opcode that stops the worker; the others are the calls in wasm-ops.ts. */
 export const OP_EXIT = 9;
 
 // Control block (Int32 slots in the shared memory).

@@ -1,8 +1,20 @@
-import type { Kernels, LstmSequence, LstmSequenceGrad } from "./kernels.js";
+/**
+ * The binding of the WebAssembly SIMD kernels: the {@link Kernels} interface
+ * over the raw exports, with every argument checked (an {@link LstmNerError}
+ * naming the function and field), arrays from outside the module's memory
+ * copied in and out, and independent sequences dispatched to the helper
+ * thread. Loading lives in wasm-load.ts, the helper-thread calls' named
+ * arguments in wasm-ops.ts, the kernel lab's hooks in wasm-lab.ts.
+ */
+import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 import { WasmAllocator } from "./allocator.js";
-import { checkSequence, checkSequenceGrad } from "./lstmseq.js";
-import { Helper, OP_BACKWARD, OP_FORWARD } from "./threads.js";
+import { checkInferSequence, checkSequence, checkSequenceGrad } from "./lstmseq.js";
+import { Helper } from "./threads.js";
+import { instantiateKernels, nodeWorkerThreads, type RawExports } from "./wasm-load.js";
+import { LSTM_BACKWARD, LSTM_FORWARD, LSTM_INFER, callOp, positional, type OpArgs, type OpDesc } from "./wasm-ops.js";
 import { LstmNerError } from "../util/errors.js";
+
+export { availableThreads, sharedMemoryAvailable } from "./wasm-load.js";
 
 /** The WebAssembly SIMD kernels, with the memory their buffers live in. */
 export interface WasmKernels extends Kernels {
@@ -43,52 +55,25 @@ export interface LoadWasmOptions {
   threads?: number;
 }
 
-/** The raw exports of assembly/kernels.ts. Booleans are i32; pointers are byte offsets. */
-interface Exports {
-  heapBase(): number;
-  gemmScratchBytes(): number;
-  gemm(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number): void;
-  gemmBlocked(kid: number, ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number): void;
-  gemmNaive(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number): void;
-  gemmSimple(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number): void;
-  microMR(kid: number): number;
-  microNR(kid: number): number;
-  microUnroll(kid: number): number;
-  MICRO_COUNT: WebAssembly.Global;
-  addBias(rows: number, cols: number, x: number, bias: number): void;
-  sumRows(rows: number, cols: number, x: number, out: number, beta: number): void;
-  lstmCellForward(batch: number, hidden: number, gates: number, cPrev: number, c: number, h: number, hStride: number): void;
-  lstmCellBackward(batch: number, hidden: number, gates: number, cPrev: number, c: number, dh: number, dhStride: number, dc: number, dGates: number): void;
-  logSoftmaxNll(rows: number, cols: number, logits: number, labels: number, logp: number, dlogits: number, countOut: number): number;
-  adam(n: number, param: number, grad: number, m: number, v: number, lrT: number, beta1: number, beta2: number, epsT: number): void;
-  lstmWorkspaceBytes(hidden: number): number;
-  lstmSeqForward(inDim: number, hidden: number, steps: number, bs: number, x: number, wIh: number, wHh: number, b: number,
-    gates: number, c: number, h: number, hPrev: number, work: number): void;
-  lstmSeqBackward(inDim: number, hidden: number, steps: number, bs: number, x: number, wIh: number, wHh: number,
-    gates: number, c: number, hPrev: number, dh: number, dc: number, dGates: number, dx: number,
-    gWih: number, gWhh: number, gB: number, work: number): void;
-}
-
-const PAGE = 65536;
-const MAX_PAGES = 65536;
-const BUILD_HINT = "run `npm run build` (or `npm run build:wasm`) to compile the WebAssembly kernels";
-
 type Buf = Float32Array | Int32Array;
 
-/** A GEMM implementation as the kernel lab sees it (same signature as {@link Kernels.gemm}). */
-export interface GemmVariant {
-  readonly name: string;
-  run: Kernels["gemm"];
+/** A raw GEMM export as the binding calls it (booleans as 0/1, pointers as byte offsets). */
+export type RawGemm = (ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number) => void;
+
+/** What the kernel lab needs beyond the Kernels interface: the raw exports and the checked call wrapper. */
+export interface LabHooks {
+  exports: RawExports;
+  wrapGemm: (f: RawGemm) => Kernels["gemm"];
 }
 
-type RawGemm = (ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number) => void;
+const internals = new WeakMap<WasmKernels, LabHooks & { startHelper: (module: WebAssembly.Module) => Promise<void> }>();
 
-/** What the lab needs beyond the Kernels interface: the raw exports and the checked call wrapper. */
-const internals = new WeakMap<WasmKernels, {
-  exports: Exports;
-  wrapGemm: (f: RawGemm) => Kernels["gemm"];
-  startHelper: (module: WebAssembly.Module) => Promise<void>;
-}>();
+/** The lab hooks of a kernels object from {@link loadWasmKernels} (for wasm-lab.ts). */
+export function labHooks(kernels: WasmKernels): LabHooks {
+  const r = internals.get(kernels);
+  if (r === undefined) throw new LstmNerError("not a kernels object from loadWasmKernels");
+  return r;
+}
 
 /**
  * Loads the WebAssembly SIMD kernels. In Node the .wasm is read from the
@@ -96,99 +81,15 @@ const internals = new WeakMap<WasmKernels, {
  * relative to this module. A missing or corrupt file is an {@link LstmNerError}.
  */
 export async function loadWasmKernels(opts: LoadWasmOptions = {}): Promise<WasmKernels> {
-  const wantShared = opts.shared ?? sharedMemoryAvailable();
-  const initialMiB = opts.initialMiB ?? (wantShared ? 16 : 256);
-  if (!(initialMiB > 0 && initialMiB <= 4095)) {
-    throw new LstmNerError(`loadWasmKernels: initialMiB must be in (0, 4095], got ${initialMiB}`);
-  }
-  const source = opts.wasm ?? new URL(wantShared ? "../../../build/kernels.wasm" : "../../../build/kernels-st.wasm", import.meta.url);
-  const where = describe(source);
-  const bytes = await readWasm(source, where);
-  let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile(bytes as BufferSource);
-  } catch (e) {
-    throw new LstmNerError(`not a valid WebAssembly kernels module (${(e as Error).message}); ${BUILD_HINT}`, { file: where, cause: e });
-  }
-  const pages = Math.ceil((initialMiB * 1048576) / PAGE);
-  let memory: WebAssembly.Memory;
-  try {
-    memory = wantShared
-      ? new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true })
-      : new WebAssembly.Memory({ initial: pages, maximum: pages });
-  } catch (e) {
-    throw new LstmNerError(`cannot create ${initialMiB} MiB of ${wantShared ? "shared " : ""}WebAssembly memory`, { cause: e });
-  }
-  let instance: WebAssembly.Instance;
-  try {
-    instance = await WebAssembly.instantiate(module, { env: { memory } });
-  } catch (e) {
-    throw new LstmNerError(
-      `cannot link the WebAssembly kernels with a ${wantShared ? "shared" : "non-shared"} memory (${(e as Error).message}); ` +
-      `build/kernels.wasm is the shared build, build/kernels-st.wasm the single-threaded one; ${BUILD_HINT}`,
-      { file: where, cause: e },
-    );
-  }
-  const exports = instance.exports as unknown as Exports;
-  if (typeof exports.gemm !== "function" || typeof exports.heapBase !== "function") {
-    throw new LstmNerError(`the module does not export the lstm-ner kernels; ${BUILD_HINT}`, { file: where });
-  }
   const threads = opts.threads ?? 1;
   if (threads !== 1 && threads !== 2) throw new LstmNerError(`loadWasmKernels: threads must be 1 or 2, got ${threads}`);
-  const kernels = makeKernels(exports, memory, wantShared);
-  if (threads === 2 && wantShared) await internals.get(kernels)!.startHelper(module);
+  const { module, memory, exports, shared } = await instantiateKernels(opts);
+  const kernels = makeKernels(exports, memory, shared);
+  if (threads === 2 && shared) await internals.get(kernels)!.startHelper(module);
   return kernels;
 }
 
-/** Node's worker_threads when running in Node (a dynamic import: the browser bundle never loads it). */
-async function nodeWorkerThreads(): Promise<typeof import("node:worker_threads") | null> {
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-  if (!isNode) return null;
-  try {
-    return await import("node:worker_threads");
-  } catch {
-    return null;
-  }
-}
-
-/** os.availableParallelism() in Node, 1 elsewhere (browsers keep the single-threaded path: their main thread may not block). */
-export async function availableThreads(): Promise<number> {
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-  if (!isNode) return 1;
-  const os = await import("node:os");
-  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-}
-
-/** True where a shared WebAssembly.Memory can be created (Node; cross-origin-isolated pages). */
-export function sharedMemoryAvailable(): boolean {
-  if (typeof SharedArrayBuffer !== "function") return false;
-  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
-}
-
-/**
- * Every GEMM variant compiled into `kernels`, for the kernel lab
- * (bench/kernels.ts): naive, simple SIMD, and the packed driver with each
- * micro-kernel. All share gemm's argument checks and foreign-array copying.
- */
-export function gemmVariants(kernels: WasmKernels): GemmVariant[] {
-  const r = internals.get(kernels);
-  if (r === undefined) throw new LstmNerError("gemmVariants: not a kernels object from loadWasmKernels");
-  const { exports: e, wrapGemm } = r;
-  const out: GemmVariant[] = [
-    { name: "wasm-naive", run: wrapGemm((ta, tb, m, n, k, a, b, c, beta) => e.gemmNaive(ta, tb, m, n, k, a, b, c, beta)) },
-    { name: "wasm-simple-simd", run: wrapGemm((ta, tb, m, n, k, a, b, c, beta) => e.gemmSimple(ta, tb, m, n, k, a, b, c, beta)) },
-  ];
-  const count = Number(e.MICRO_COUNT.value);
-  for (let kid = 0; kid < count; kid++) {
-    out.push({
-      name: `wasm-packed-${e.microMR(kid)}x${e.microNR(kid)}${e.microUnroll(kid) > 1 ? `-unroll${e.microUnroll(kid)}` : ""}`,
-      run: wrapGemm((ta, tb, m, n, k, a, b, c, beta, s) => e.gemmBlocked(kid, ta, tb, m, n, k, a, b, c, beta, s)),
-    });
-  }
-  return out;
-}
-
-function makeKernels(e: Exports, memory: WebAssembly.Memory, shared: boolean): WasmKernels {
+function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean): WasmKernels {
   const heap = new WasmAllocator(memory, e.heapBase(), shared);
   const scratch = heap.allocBytes(e.gemmScratchBytes());
   const countOut = heap.allocBytes(16);
@@ -243,10 +144,9 @@ function makeKernels(e: Exports, memory: WebAssembly.Memory, shared: boolean): W
     f(transA ? 1 : 0, transB ? 1 : 0, m, n, k, pa, pb, pc, beta, scratch);
   });
 
-  /** Per-thread LSTM workspace (GEMM scratch + packed W_hh), grown with the hidden size. */
+  /** Per-thread LSTM workspace (GEMM scratch, packed W_hh, the inference chunk), grown to the largest request. */
   const work = [{ off: 0, bytes: 0 }, { off: 0, bytes: 0 }];
-  function workspace(thread: 0 | 1, hidden: number): number {
-    const need = e.lstmWorkspaceBytes(hidden);
+  function workspace(thread: 0 | 1, need: number): number {
     const w = work[thread]!;
     if (w.bytes < need) {
       if (w.bytes > 0) heap.freeBytes(w.off);
@@ -256,45 +156,65 @@ function makeKernels(e: Exports, memory: WebAssembly.Memory, shared: boolean): W
     return w.off;
   }
   let helper: Helper | null = null;
+  const inferOwned = (s: LstmInferSequence): boolean => [s.batchSizes, s.x, s.wIh, s.wHh, s.b, s.h].every((a) => heap.owns(a));
   const owned = (s: LstmSequence | LstmSequenceGrad): boolean =>
-    [s.batchSizes, s.x, s.wIh, s.wHh, s.b, s.gates, s.c, s.h, s.hPrev].every((a) => heap.owns(a)) &&
+    inferOwned(s) && [s.gates, s.c, s.hPrev].every((a) => heap.owns(a)) &&
     (!("dh" in s) || [s.dh, s.dc, s.dGates, s.gWih, s.gWhh, s.gB, ...(s.dx === null ? [] : [s.dx])].every((a) => heap.owns(a)));
 
-  function forwardArgs(s: LstmSequence, thread: 0 | 1): number[] {
-    const { steps, n, b0 } = checkSequence(s, "lstmForward");
+  function forwardArgs(s: LstmSequence, thread: 0 | 1): OpArgs<typeof LSTM_FORWARD> {
+    const fn = "lstmForward";
+    const { steps, n, b0 } = checkSequence(s, fn);
     const H = s.hidden, G = 4 * H;
-    return [s.inDim, H, steps, ptr(s.batchSizes, steps, "lstmForward: batchSizes", false),
-      ptr(s.x, n * s.inDim, "lstmForward: x", false), ptr(s.wIh, s.inDim * G, "lstmForward: wIh", false),
-      ptr(s.wHh, H * G, "lstmForward: wHh", false), ptr(s.b, G, "lstmForward: b", false),
-      ptr(s.gates, n * G, "lstmForward: gates", true), ptr(s.c, (b0 + n) * H, "lstmForward: c", true),
-      ptr(s.h, n * H, "lstmForward: h", true), ptr(s.hPrev, n * H, "lstmForward: hPrev", true), workspace(thread, H)];
+    return {
+      inDim: s.inDim, hidden: H, steps, batchSizes: ptr(s.batchSizes, steps, `${fn}: batchSizes`, false),
+      x: ptr(s.x, n * s.inDim, `${fn}: x`, false), wIh: ptr(s.wIh, s.inDim * G, `${fn}: wIh`, false),
+      wHh: ptr(s.wHh, H * G, `${fn}: wHh`, false), b: ptr(s.b, G, `${fn}: b`, false),
+      gates: ptr(s.gates, n * G, `${fn}: gates`, true), c: ptr(s.c, (b0 + n) * H, `${fn}: c`, true),
+      h: ptr(s.h, n * H, `${fn}: h`, true), hPrev: ptr(s.hPrev, n * H, `${fn}: hPrev`, true),
+      work: workspace(thread, e.lstmWorkspaceBytes(H)),
+    };
   }
 
-  function backwardArgs(s: LstmSequenceGrad, thread: 0 | 1): number[] {
-    const { steps, n, b0 } = checkSequenceGrad(s, "lstmBackward");
+  function backwardArgs(s: LstmSequenceGrad, thread: 0 | 1): OpArgs<typeof LSTM_BACKWARD> {
+    const fn = "lstmBackward";
+    const { steps, n, b0 } = checkSequenceGrad(s, fn);
     const H = s.hidden, G = 4 * H;
-    return [s.inDim, H, steps, ptr(s.batchSizes, steps, "lstmBackward: batchSizes", false),
-      ptr(s.x, n * s.inDim, "lstmBackward: x", false), ptr(s.wIh, s.inDim * G, "lstmBackward: wIh", false),
-      ptr(s.wHh, H * G, "lstmBackward: wHh", false), ptr(s.gates, n * G, "lstmBackward: gates", false),
-      ptr(s.c, (b0 + n) * H, "lstmBackward: c", false), ptr(s.hPrev, n * H, "lstmBackward: hPrev", false),
-      ptr(s.dh, n * H, "lstmBackward: dh", true), ptr(s.dc, b0 * H, "lstmBackward: dc", true),
-      ptr(s.dGates, n * G, "lstmBackward: dGates", true), s.dx === null ? 0 : ptr(s.dx, n * s.inDim, "lstmBackward: dx", true),
-      ptr(s.gWih, s.inDim * G, "lstmBackward: gWih", true), ptr(s.gWhh, H * G, "lstmBackward: gWhh", true),
-      ptr(s.gB, G, "lstmBackward: gB", true), workspace(thread, H)];
+    return {
+      inDim: s.inDim, hidden: H, steps, batchSizes: ptr(s.batchSizes, steps, `${fn}: batchSizes`, false),
+      x: ptr(s.x, n * s.inDim, `${fn}: x`, false), wIh: ptr(s.wIh, s.inDim * G, `${fn}: wIh`, false),
+      wHh: ptr(s.wHh, H * G, `${fn}: wHh`, false), gates: ptr(s.gates, n * G, `${fn}: gates`, false),
+      c: ptr(s.c, (b0 + n) * H, `${fn}: c`, false), hPrev: ptr(s.hPrev, n * H, `${fn}: hPrev`, false),
+      dh: ptr(s.dh, n * H, `${fn}: dh`, true), dc: ptr(s.dc, b0 * H, `${fn}: dc`, true),
+      dGates: ptr(s.dGates, n * G, `${fn}: dGates`, true), dx: s.dx === null ? 0 : ptr(s.dx, n * s.inDim, `${fn}: dx`, true),
+      gWih: ptr(s.gWih, s.inDim * G, `${fn}: gWih`, true), gWhh: ptr(s.gWhh, H * G, `${fn}: gWhh`, true),
+      gB: ptr(s.gB, G, `${fn}: gB`, true), work: workspace(thread, e.lstmWorkspaceBytes(H)),
+    };
   }
 
-  /** Runs the sequences, two at a time on two threads when a helper runs and every buffer is in this memory. */
-  function runSequences<S extends LstmSequence>(seqs: readonly S[], op: number, args: (s: S, thread: 0 | 1) => number[],
-    run: (a: number[]) => void): void {
+  function inferArgs(s: LstmInferSequence, thread: 0 | 1): OpArgs<typeof LSTM_INFER> {
+    const fn = "lstmInfer";
+    const { steps, n, b0 } = checkInferSequence(s, fn);
+    const H = s.hidden, G = 4 * H;
+    return {
+      inDim: s.inDim, hidden: H, steps, batchSizes: ptr(s.batchSizes, steps, `${fn}: batchSizes`, false),
+      x: ptr(s.x, n * s.inDim, `${fn}: x`, false), wIh: ptr(s.wIh, s.inDim * G, `${fn}: wIh`, false),
+      wHh: ptr(s.wHh, H * G, `${fn}: wHh`, false), b: ptr(s.b, G, `${fn}: b`, false),
+      h: ptr(s.h, n * H, `${fn}: h`, true), work: workspace(thread, e.lstmInferWorkspaceBytes(H, b0)),
+    };
+  }
+
+  /** Runs op `d` on each sequence, two at a time on two threads when a helper runs and every buffer is in this memory. */
+  function runSequences<S extends LstmInferSequence, D extends OpDesc>(seqs: readonly S[], d: D, ownedBy: (s: S) => boolean,
+    args: (s: S, thread: 0 | 1) => OpArgs<D>): void {
     let i = 0;
-    if (helper !== null && seqs.length >= 2 && seqs.every(owned)) {
+    if (helper !== null && seqs.length >= 2 && seqs.every(ownedBy)) {
       for (; i + 1 < seqs.length; i += 2) {
         const mine = args(seqs[i]!, 0);
         const theirs = args(seqs[i + 1]!, 1);
-        helper.run(op, theirs, () => run(mine));
+        helper.run(d.op, positional(d, theirs), () => callOp(e, d, mine));
       }
     }
-    for (; i < seqs.length; i++) call(() => run(args(seqs[i]!, 0)));
+    for (; i < seqs.length; i++) call(() => callOp(e, d, args(seqs[i]!, 0)));
   }
 
   const kernels: WasmKernels = {
@@ -307,11 +227,9 @@ function makeKernels(e: Exports, memory: WebAssembly.Memory, shared: boolean): W
       helper = null;
       if (h !== null) await h.stop();
     },
-    lstmForward: (seqs) => runSequences(seqs, OP_FORWARD, forwardArgs,
-      (a) => e.lstmSeqForward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!)),
-    lstmBackward: (seqs) => runSequences(seqs, OP_BACKWARD, backwardArgs,
-      (a) => e.lstmSeqBackward(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!, a[9]!, a[10]!, a[11]!, a[12]!, a[13]!,
-        a[14]!, a[15]!, a[16]!, a[17]!)),
+    lstmForward: (seqs) => runSequences(seqs, LSTM_FORWARD, owned, forwardArgs),
+    lstmBackward: (seqs) => runSequences(seqs, LSTM_BACKWARD, owned, backwardArgs),
+    lstmInfer: (seqs) => runSequences(seqs, LSTM_INFER, inferOwned, inferArgs),
     alloc: (n) => heap.float32(n),
     allocInt32: (n) => heap.int32(n),
     free: (buf) => heap.free(buf),
@@ -398,30 +316,3 @@ function betaOk(fn: string, beta: number): void {
   if (beta !== 0 && beta !== 1) throw new LstmNerError(`${fn}: beta must be 0 or 1, got ${beta}`);
 }
 
-function describe(src: NonNullable<LoadWasmOptions["wasm"]>): string {
-  if (src instanceof URL) return src.protocol === "file:" ? decodeURIComponent(src.pathname) : src.href;
-  if (typeof src === "string") return src;
-  return "<wasm bytes>";
-}
-
-/** A string with a scheme (`https:`, `file:`, `data:`) is a URL; anything else is a file path. */
-function isUrlString(s: string): boolean {
-  return /^[a-z][a-z0-9+.-]+:/i.test(s);
-}
-
-async function readWasm(src: NonNullable<LoadWasmOptions["wasm"]>, where: string): Promise<ArrayBuffer | ArrayBufferView> {
-  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return src;
-  const url = src instanceof URL ? src : isUrlString(src) ? new URL(src) : null;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-  try {
-    if (isNode && (url === null || url.protocol === "file:")) {
-      const fs = await import("node:fs/promises");
-      return await fs.readFile(url ?? (src as string));
-    }
-    const res = await fetch(url ?? new URL(src as string, (globalThis as { location?: { href: string } }).location?.href));
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    return await res.arrayBuffer();
-  } catch (e) {
-    throw new LstmNerError(`cannot read the WebAssembly kernels (${(e as Error).message}); ${BUILD_HINT}`, { file: where, cause: e });
-  }
-}

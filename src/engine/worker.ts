@@ -4,7 +4,8 @@
  * at a time through the control block described in threads.ts.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { CONTROL, OP_BACKWARD, OP_EXIT, OP_FORWARD } from "./threads.js";
+import { CONTROL, OP_EXIT } from "./threads.js";
+import { HELPER_OPS } from "./wasm-ops.js";
 
 interface Init {
   module: WebAssembly.Module;
@@ -23,9 +24,9 @@ try {
   port.postMessage({ error: (e as Error).message });
   process.exit(1);
 }
-const ops = new Map<number, Fn>([[OP_FORWARD, exportsOf.lstmSeqForward!], [OP_BACKWARD, exportsOf.lstmSeqBackward!]]);
+// Opcode → export, and how many of the control block's argument slots it takes.
+const ops = new Map(HELPER_OPS.map((d) => [d.op, { fn: exportsOf[d.fn]!, argc: d.fields.length }]));
 const ctl = new Int32Array(memory.buffer, ctlOffset, CONTROL.SLOTS);
-const args: number[] = new Array<number>(CONTROL.SLOTS - CONTROL.ARGS).fill(0);
 // Read the request counter before saying ready: the first request may come at once.
 let seen = Atomics.load(ctl, CONTROL.REQ);
 port.postMessage("ready");
@@ -36,14 +37,14 @@ for (;;) {
   seen = req;
   const op = ctl[CONTROL.OP]!;
   if (op === OP_EXIT) break;
-  const fn = ops.get(op);
+  const call = ops.get(op);
   let status = 0;
-  if (fn === undefined) {
+  if (call === undefined) {
     status = 1;
   } else {
-    for (let i = 0; i < args.length; i++) args[i] = ctl[CONTROL.ARGS + i]!;
+    const args = Array.from(ctl.subarray(CONTROL.ARGS, CONTROL.ARGS + call.argc));
     try {
-      fn(...args);
+      call.fn(...args);
     } catch {
       status = 1;
     }

@@ -1,4 +1,4 @@
-import type { Kernels } from "../engine/kernels.js";
+import type { Kernels, LstmSequence } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
@@ -52,9 +52,10 @@ export class BiLstm {
 
   /**
    * `x` is T·B×in, `lengths[b]` the real length of sentence b (0..T). Returns
-   * T·B×2H, valid until the next forward.
+   * T·B×2H, valid until the next forward. `keep` false runs the
+   * inference-only kernel (same output, nothing kept: no backward afterwards).
    */
-  forward(x: Float32Array, T: number, B: number, lengths: Int32Array): Float32Array {
+  forward(x: Float32Array, T: number, B: number, lengths: Int32Array, keep = true): Float32Array {
     const { inDim } = this;
     const H = this.hidden;
     const xv = exactly(x, T * B * inDim, "BiLSTM input");
@@ -97,9 +98,10 @@ export class BiLstm {
     }
     const xF = gatherRows(this.xF.get(n * inDim), xv, srcF, n, inDim);
     const xB = gatherRows(this.xB.get(n * inDim), xv, srcB, n, inDim);
-    const sf = this.fwd.sequence(xF, sizes);
-    const sb = this.bwd.sequence(xB, sizes);
-    this.k.lstmForward([sf, sb]);
+    const sf = keep ? this.fwd.sequence(xF, sizes) : this.fwd.inferSequence(xF, sizes);
+    const sb = keep ? this.bwd.sequence(xB, sizes) : this.bwd.inferSequence(xB, sizes);
+    if (keep) this.k.lstmForward([sf as LstmSequence, sb as LstmSequence]);
+    else this.k.lstmInfer([sf, sb]);
     const out = this.out.get(T * B * 2 * H);
     out.fill(0);
     for (let q = 0; q < n; q++) {

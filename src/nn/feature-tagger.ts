@@ -211,7 +211,7 @@ export class FeatureTagger implements Tagger {
 
   /** {@link predict} with each label's softmax probability (softmax output; null with the CRF). */
   predictWithScores(batch: Batch): Prediction {
-    const scores = this.scores(batch, false);
+    const scores = this.scores(batch, false, false);
     if (this.crf !== null) return { pred: this.crf.viterbi(scores, batch.maxLen, batch.size, batch.lengths), prob: null };
     return argmaxWithProb(scores, batch, this.config.outputs);
   }
@@ -231,14 +231,14 @@ export class FeatureTagger implements Tagger {
   }
 
   private lossOf(batch: Batch, withGrad: boolean): Loss {
-    const scores = this.scores(batch, this.training);
+    const scores = this.scores(batch, this.training, withGrad);
     const { size: B, maxLen: T, lengths, labels } = batch;
     if (this.crf !== null) return this.crf.forward(scores, labels, T, B, lengths, withGrad);
     return this.nll!.forward(scores, labels, T * B, this.config.outputs, withGrad);
   }
 
-  /** Emission scores T·B×outputs. */
-  private scores(batch: Batch, dropout: boolean): Float32Array {
+  /** Emission scores T·B×outputs; `keep` false runs the BiLSTM inference-only (no backward after it). */
+  private scores(batch: Batch, dropout: boolean, keep: boolean): Float32Array {
     this.check(batch);
     const { size: B, maxLen: T } = batch;
     const n = T * B;
@@ -246,7 +246,7 @@ export class FeatureTagger implements Tagger {
     if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n));
     if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
     const x = this.inputDropout.forward(this.concat.forward(parts, n), n * this.concat.width, dropout);
-    const h = this.rnn.forward(x, T, B, batch.lengths);
+    const h = this.rnn.forward(x, T, B, batch.lengths, keep);
     const hd = this.outputDropout.forward(h, n * 2 * this.config.hidden, dropout);
     return this.out.forward(hd, n);
   }

@@ -1,4 +1,4 @@
-import type { Kernels, LstmSequence, LstmSequenceGrad } from "../engine/kernels.js";
+import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import type { Param } from "./param.js";
 import { KernelBuffer, KernelInt32Buffer, exactly, freeParam, kernelParam } from "./buffer.js";
@@ -108,6 +108,23 @@ export class Lstm {
       gates: this.gates.get(n * 4 * H), c: this.c.get((b0 + n) * H), h: this.h.get(n * H), hPrev: this.hPrev.get(n * H),
     };
     return this.seq;
+  }
+
+  /**
+   * The kernel arguments of an inference-only forward over `x` (N×in,
+   * packed): only h is written ({@link Kernels.lstmInfer}), nothing is kept
+   * for backward, so a later {@link sequenceGrad} is an error.
+   */
+  inferSequence(x: Float32Array, batchSizes: Int32Array): LstmInferSequence {
+    const sizes = this.sizes.get(batchSizes.length);
+    sizes.set(batchSizes);
+    let n = 0;
+    for (const b of sizes) n += b;
+    this.seq = null;
+    return {
+      inDim: this.inDim, hidden: this.hidden, batchSizes: sizes, x,
+      wIh: this.wIh.value, wHh: this.wHh.value, b: this.b.value, h: this.h.get(n * this.hidden),
+    };
   }
 
   /**

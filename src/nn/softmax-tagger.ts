@@ -78,7 +78,7 @@ export class SoftmaxTagger implements Tagger {
 
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the mean loss and the tokens it covered. */
   lossAndGrad(batch: Batch): Loss {
-    const logits = this.logits(batch);
+    const logits = this.logits(batch, true);
     const n = batch.maxLen * batch.size;
     const result = this.nll.forward(logits, batch.labels, n, this.config.outputs, true);
     const dh = this.out.backward(this.nll.backward());
@@ -90,7 +90,7 @@ export class SoftmaxTagger implements Tagger {
 
   /** Mean loss on one batch without gradients (e.g. dev loss). */
   loss(batch: Batch): Loss {
-    const logits = this.logits(batch);
+    const logits = this.logits(batch, false);
     return this.nll.forward(logits, batch.labels, batch.maxLen * batch.size, this.config.outputs, false);
   }
 
@@ -104,7 +104,7 @@ export class SoftmaxTagger implements Tagger {
    * (time-major T·B; 0 at pads): the model's confidence in its tag.
    */
   predictWithScores(batch: Batch): Prediction & { prob: Float32Array } {
-    return argmaxWithProb(this.logits(batch), batch, this.config.outputs);
+    return argmaxWithProb(this.logits(batch, false), batch, this.config.outputs);
   }
 
   /** No dropout: nothing to switch. */
@@ -118,12 +118,13 @@ export class SoftmaxTagger implements Tagger {
     this.nll.dispose();
   }
 
-  private logits(batch: Batch): Float32Array {
+  /** `keep` false: inference only (the BiLSTM keeps nothing for backward). */
+  private logits(batch: Batch, keep: boolean): Float32Array {
     checkBatch(batch);
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const x = this.embedding.forward(batch.ids, n);
-    const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths) : this.rnn.forward(x, T, B);
+    const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths, keep) : this.rnn.forward(x, T, B);
     return this.out.forward(h, n);
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * Loading the WebAssembly kernels: reading the .wasm (file or URL), compiling
+ * it, creating the (shared or fixed) memory and linking the instance, with an
+ * {@link LstmNerError} for each way that can fail; plus the few runtime
+ * probes (shared memory, worker_threads, core count). The only engine module
+ * that imports Node built-ins, each behind a runtime check for Node.
+ */
+import { LstmNerError } from "../util/errors.js";
+
+/** The raw exports of assembly/kernels.ts. Booleans are i32; pointers are byte offsets. */
+export interface RawExports {
+  heapBase(): number;
+  gemmScratchBytes(): number;
+  gemm(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number): void;
+  gemmBlocked(kid: number, ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number): void;
+  gemmNaive(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number): void;
+  gemmSimple(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number): void;
+  microMR(kid: number): number;
+  microNR(kid: number): number;
+  microUnroll(kid: number): number;
+  MICRO_COUNT: WebAssembly.Global;
+  addBias(rows: number, cols: number, x: number, bias: number): void;
+  sumRows(rows: number, cols: number, x: number, out: number, beta: number): void;
+  lstmCellForward(batch: number, hidden: number, gates: number, cPrev: number, c: number, h: number, hStride: number): void;
+  lstmCellBackward(batch: number, hidden: number, gates: number, cPrev: number, c: number, dh: number, dhStride: number, dc: number, dGates: number): void;
+  logSoftmaxNll(rows: number, cols: number, logits: number, labels: number, logp: number, dlogits: number, countOut: number): number;
+  adam(n: number, param: number, grad: number, m: number, v: number, lrT: number, beta1: number, beta2: number, epsT: number): void;
+  lstmWorkspaceBytes(hidden: number): number;
+  lstmInferWorkspaceBytes(hidden: number, b0: number): number;
+  // lstmSeqForward / lstmSeqBackward / lstmSeqInfer are called by name through wasm-ops.ts.
+}
+
+/** Where and how to load the module (see LoadWasmOptions). */
+export interface ModuleSource {
+  wasm?: ArrayBufferView | ArrayBuffer | URL | string;
+  shared?: boolean;
+  initialMiB?: number;
+}
+
+/** A linked kernels instance. */
+export interface LoadedKernels {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  exports: RawExports;
+  shared: boolean;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+export const BUILD_HINT = "run `npm run build` (or `npm run build:wasm`) to compile the WebAssembly kernels";
+
+/**
+ * Reads, compiles and links the kernels module over a new memory: shared
+ * (growable to 4 GiB) when asked or available, else fixed at `initialMiB`.
+ * @throws LstmNerError for a missing, corrupt or mismatched module, or memory that cannot be created.
+ */
+export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKernels> {
+  const shared = opts.shared ?? sharedMemoryAvailable();
+  const initialMiB = opts.initialMiB ?? (shared ? 16 : 256);
+  if (!(initialMiB > 0 && initialMiB <= 4095)) {
+    throw new LstmNerError(`loadWasmKernels: initialMiB must be in (0, 4095], got ${initialMiB}`);
+  }
+  const source = opts.wasm ?? new URL(shared ? "../../../build/kernels.wasm" : "../../../build/kernels-st.wasm", import.meta.url);
+  const where = describe(source);
+  const bytes = await readWasm(source, where);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes as BufferSource);
+  } catch (e) {
+    throw new LstmNerError(`not a valid WebAssembly kernels module (${(e as Error).message}); ${BUILD_HINT}`, { file: where, cause: e });
+  }
+  const pages = Math.ceil((initialMiB * 1048576) / PAGE);
+  let memory: WebAssembly.Memory;
+  try {
+    memory = shared
+      ? new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial: pages, maximum: pages });
+  } catch (e) {
+    throw new LstmNerError(`cannot create ${initialMiB} MiB of ${shared ? "shared " : ""}WebAssembly memory`, { cause: e });
+  }
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, { env: { memory } });
+  } catch (e) {
+    throw new LstmNerError(
+      `cannot link the WebAssembly kernels with a ${shared ? "shared" : "non-shared"} memory (${(e as Error).message}); ` +
+      `build/kernels.wasm is the shared build, build/kernels-st.wasm the single-threaded one; ${BUILD_HINT}`,
+      { file: where, cause: e },
+    );
+  }
+  const exports = instance.exports as unknown as RawExports;
+  for (const fn of ["gemm", "heapBase", "lstmSeqForward", "lstmSeqBackward", "lstmSeqInfer", "lstmInferWorkspaceBytes"]) {
+    if (typeof (exports as unknown as Record<string, unknown>)[fn] !== "function") {
+      throw new LstmNerError(`the module does not export the lstm-ner kernels (no ${fn}); ${BUILD_HINT}`, { file: where });
+    }
+  }
+  return { module, memory, exports, shared };
+}
+
+const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+
+/** Node's worker_threads when running in Node (a dynamic import: the browser bundle never loads it). */
+export async function nodeWorkerThreads(): Promise<typeof import("node:worker_threads") | null> {
+  if (!isNode()) return null;
+  try {
+    return await import("node:worker_threads");
+  } catch {
+    return null;
+  }
+}
+
+/** os.availableParallelism() in Node, 1 elsewhere (browsers keep the single-threaded path: their main thread may not block). */
+export async function availableThreads(): Promise<number> {
+  if (!isNode()) return 1;
+  const os = await import("node:os");
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+}
+
+/** True where a shared WebAssembly.Memory can be created (Node; cross-origin-isolated pages). */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer !== "function") return false;
+  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+}
+
+function describe(src: NonNullable<ModuleSource["wasm"]>): string {
+  if (src instanceof URL) return src.protocol === "file:" ? decodeURIComponent(src.pathname) : src.href;
+  if (typeof src === "string") return src;
+  return "<wasm bytes>";
+}
+
+/** A string with a scheme (`https:`, `file:`, `data:`) is a URL; anything else is a file path. */
+function isUrlString(s: string): boolean {
+  return /^[a-z][a-z0-9+.-]+:/i.test(s);
+}
+
+async function readWasm(src: NonNullable<ModuleSource["wasm"]>, where: string): Promise<ArrayBuffer | ArrayBufferView> {
+  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return src;
+  const url = src instanceof URL ? src : isUrlString(src) ? new URL(src) : null;
+  try {
+    if (isNode() && (url === null || url.protocol === "file:")) {
+      const fs = await import("node:fs/promises");
+      return await fs.readFile(url ?? (src as string));
+    }
+    const res = await fetch(url ?? new URL(src as string, (globalThis as { location?: { href: string } }).location?.href));
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    return await res.arrayBuffer();
+  } catch (e) {
+    throw new LstmNerError(`cannot read the WebAssembly kernels (${(e as Error).message}); ${BUILD_HINT}`, { file: where, cause: e });
+  }
+}
