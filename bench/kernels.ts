@@ -6,9 +6,18 @@
  *   node dist/bench/kernels.js            # table
  *   node dist/bench/kernels.js --json     # one JSON object per line
  *   node dist/bench/kernels.js --quick    # fewer repetitions
+ *   node dist/bench/kernels.js --no-python  # skip the OpenBLAS column
  *
  * Times are the best of several runs (the least disturbed by other processes).
+ * After the GEMM table, each shape's best WASM variant is set against the
+ * machine's OpenBLAS GEMM on one core (torch.matmul with 1 thread, measured by
+ * bench/pytorch_batches.py --gemm in a /usr/bin/python3 — or $PYTHON — subprocess).
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Rng } from "../src/util/random.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
 import type { Kernels, LstmSequenceGrad } from "../src/engine/kernels.js";
@@ -18,6 +27,7 @@ import { gemmVariants, type GemmVariant } from "../src/engine/wasm-lab.js";
 
 const json = process.argv.includes("--json");
 const budgetMs = process.argv.includes("--quick") ? 60 : 250;
+const withPython = !process.argv.includes("--no-python");
 
 interface Row { kernel: string; shape: string; variant: string; maxRelErr: number; us: number; rate: number; unit: string }
 
@@ -71,15 +81,25 @@ const gemmShapes: { name: string; ta: boolean; tb: boolean; m: number; n: number
   { name: "output layer", ta: false, tb: false, m: 1000, n: 10, k: 512 },
 ];
 
+// The relaxed-SIMD build (fused multiply-add), where the runtime has it; its buffers live in its own memory.
+const kr = await loadWasmKernels({ relaxedSimd: true });
 const refVariant: GemmVariant = { name: "ts-reference", run: ref.gemm };
-const variants = [refVariant, ...gemmVariants(k), { name: "Kernels.gemm (best)", run: k.gemm }];
+const variants: (GemmVariant & { kern: Kernels })[] = [{ ...refVariant, kern: k }, ...gemmVariants(k).map((v) => ({ ...v, kern: k })),
+  { name: "Kernels.gemm (best)", run: k.gemm, kern: k },
+  ...(kr.relaxedSimd ? [...gemmVariants(kr).filter((v) => v.name.startsWith("wasm-packed")).map((v) => ({ name: `relaxed-${v.name.slice(5)}`, run: v.run, kern: kr })),
+    { name: "relaxed Kernels.gemm", run: kr.gemm, kern: kr }] : [])];
+if (!json) console.log(kr.relaxedSimd ? "relaxed SIMD: available (relaxed-* rows: the relaxed build, fused multiply-add)" : "relaxed SIMD: not available in this runtime");
 const bigFlops = 2e8;
+/** Best WASM variant per GEMM shape, for the OpenBLAS comparison. */
+const bestWasm: { shape: string; name: string; ta: boolean; tb: boolean; m: number; n: number; k: number; variant: string; gflops: number }[] = [];
 
 if (!json) console.log(`${"kernel".padEnd(16)} ${"shape".padEnd(22)} ${"variant".padEnd(26)} ${"rel.err".padStart(8)} ${"best time".padStart(13)} ${"rate".padStart(7)}`);
 for (const s of gemmShapes) {
   const a = filled(k, s.m * s.k, () => rng.uniform(-1, 1));
   const b = filled(k, s.k * s.n, () => rng.uniform(-1, 1));
   const c = k.alloc(s.m * s.n);
+  const ar = kr.alloc(a.length), br = kr.alloc(b.length), cr = kr.alloc(c.length);
+  ar.set(a); br.set(b);
   const want = new Float32Array(s.m * s.n);
   ref.gemm(s.ta, s.tb, s.m, s.n, s.k, a, b, want, 0);
   const flops = 2 * s.m * s.n * s.k;
@@ -87,13 +107,20 @@ for (const s of gemmShapes) {
   for (const v of variants) {
     // The scalar loops take seconds on the big shapes; they are measured on the small ones.
     if ((v.name === "ts-reference" || v.name === "wasm-naive") && flops > bigFlops) continue;
-    c.fill(NaN);
-    v.run(s.ta, s.tb, s.m, s.n, s.k, a, b, c, 0);
-    const err = maxRelErr(c, want);
-    const us = time(() => v.run(s.ta, s.tb, s.m, s.n, s.k, a, b, c, 0));
+    const [va, vb, vc] = v.kern === kr ? [ar, br, cr] : [a, b, c];
+    vc.fill(NaN);
+    v.run(s.ta, s.tb, s.m, s.n, s.k, va, vb, vc, 0);
+    const err = maxRelErr(vc, want);
+    const us = time(() => v.run(s.ta, s.tb, s.m, s.n, s.k, va, vb, vc, 0));
     emit({ kernel: "gemm", shape: `${shape}`, variant: v.name, maxRelErr: err, us, rate: flops / us / 1e3, unit: "GFLOP/s" });
+    const best = bestWasm.find((r) => r.shape === shape);
+    if ((v.name.startsWith("wasm") || v.name.startsWith("relaxed")) && (best === undefined || flops / us / 1e3 > best.gflops)) {
+      if (best !== undefined) bestWasm.splice(bestWasm.indexOf(best), 1);
+      bestWasm.push({ shape, name: s.name, ta: s.ta, tb: s.tb, m: s.m, n: s.n, k: s.k, variant: v.name, gflops: flops / us / 1e3 });
+    }
   }
   for (const x of [a, b, c]) k.free(x);
+  for (const x of [ar, br, cr]) kr.free(x);
   if (!json) console.log(`${"".padEnd(16)} (${s.name})`);
 }
 
@@ -176,5 +203,37 @@ lab("adam", "575488 params", 575488 * 4 * 6, [575488, 575488, 575488, 575488], (
     emit({ kernel: "lstmForward", shape, variant, maxRelErr: err, us, rate: fwdFlops / us / 1e3, unit: "GFLOP/s" });
     const ub = time(() => { fwd(); bwd(); }) - us;
     emit({ kernel: "lstmBackward", shape, variant, maxRelErr: err, us: ub, rate: bwdFlops / ub / 1e3, unit: "GFLOP/s" });
+  }
+  // Inference only: same h, nothing kept for backward.
+  const inf = { inDim, hidden: Hs, batchSizes: got.batchSizes, x: got.x, wIh: got.wIh, wHh: got.wHh, b: got.b, h: k.alloc(n * Hs) };
+  k.lstmInfer([inf]);
+  const us = time(() => k.lstmInfer([inf]));
+  emit({ kernel: "lstmForward", shape, variant: "wasm-infer (no backward state)", maxRelErr: maxRelErr(inf.h, want.h), us, rate: fwdFlops / us / 1e3, unit: "GFLOP/s" });
+}
+
+// ---- each GEMM shape against the machine's OpenBLAS on one core -------------
+{
+  const blas = new Map<string, number>();
+  if (withPython) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "lstm-ner-kernels-"));
+    const spec = path.join(dir, "shapes.json");
+    writeFileSync(spec, JSON.stringify(bestWasm.map(({ ta, tb, m, n, k }) => ({ ta, tb, m, n, k }))));
+    const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bench/pytorch_batches.py");
+    const python = process.env.PYTHON ?? "/usr/bin/python3";
+    const r = spawnSync(python, [script, "--gemm", spec], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    if (r.status !== 0) console.log(JSON.stringify({ bench: "openblas", error: `${python} ${script} --gemm failed`, stderr: (r.stderr ?? "").slice(-500) }));
+    for (const line of (r.stdout ?? "").split("\n").filter((l) => l.startsWith("{"))) {
+      const o = JSON.parse(line) as { ta: boolean; tb: boolean; m: number; n: number; k: number; gflops: number };
+      blas.set(`${o.ta ? "T" : "N"}${o.tb ? "T" : "N"} ${o.m}x${o.n}x${o.k}`, o.gflops);
+    }
+  }
+  if (!json) console.log(`\n${"gemm shape".padEnd(22)} ${"(use)".padEnd(20)} ${"best WASM variant".padEnd(26)} ${"GFLOP/s".padStart(8)} ${"OpenBLAS 1 thread".padStart(18)} ${"share".padStart(6)}`);
+  for (const b of bestWasm) {
+    const o = blas.get(b.shape);
+    const row = { kernel: "gemm-vs-openblas", shape: b.shape, use: b.name, variant: b.variant, wasm_gflops: +b.gflops.toFixed(1),
+      openblas_1thread_gflops: o ?? null, share_pct: o ? +((100 * b.gflops) / o).toFixed(1) : null };
+    if (json) console.log(JSON.stringify(row));
+    else console.log(`${b.shape.padEnd(22)} ${b.name.padEnd(20)} ${b.variant.padEnd(26)} ${b.gflops.toFixed(1).padStart(8)} ${(o?.toFixed(1) ?? "-").padStart(18)} ${(row.share_pct === null ? "-" : `${row.share_pct}%`).padStart(6)}`);
   }
 }

@@ -5,6 +5,7 @@ import { referenceKernels as ref } from "../src/engine/reference.js";
 import { loadWasmKernels, type WasmKernels } from "../src/engine/wasm.js";
 import { gemmVariants } from "../src/engine/wasm-lab.js";
 import { LstmNerError } from "../src/util/errors.js";
+import { spawnSync } from "node:child_process";
 
 const wasmP = loadWasmKernels();
 
@@ -237,4 +238,52 @@ test("bad shapes and labels are LstmNerErrors naming the field", async () => {
   assert.throws(() => k.gemm(false, false, 2, 2, 1.5, k.alloc(4), k.alloc(4), k.alloc(4), 0), (e: unknown) => e instanceof LstmNerError && /k must be/.test(e.message));
   assert.throws(() => k.lstmCellForward(2, 4, k.alloc(32), k.alloc(8), k.alloc(8), k.alloc(8), 3), /hStride/);
   assert.throws(() => k.logSoftmaxNll(2, 3, k.alloc(6), Int32Array.from([0, 3]), k.alloc(6), null), /labels\[1\] = 3/);
+});
+
+test("relaxed-SIMD build: detected at load (switched on in Node 20), every GEMM variant and the sequence kernels match the reference", async () => {
+  const k = await loadWasmKernels({ relaxedSimd: true, threads: 2 });
+  assert.equal(k.relaxedSimd, true, "V8 in Node ≥ 20 has relaxed SIMD (behind a flag the loader sets)");
+  assert.equal(k.name, "wasm-simd-relaxed");
+  const rng = new Rng(7);
+  for (const v of gemmVariants(k)) {
+    for (const [ta, tb] of TRANS) for (const beta of [0, 1] as const) checkGemm(k, v.run, rng, ta, tb, 17, 37, 45, beta, v.name);
+  }
+  for (const [ta, tb] of TRANS) checkGemm(k, k.gemm, rng, ta, tb, 99, 515, 390, 1, "relaxed gemm");
+  // Whole LSTM directions (forward, backward, inference) against the reference.
+  const inDim = 7, H = 12, sizes = [5, 5, 4, 2, 1], n = 17, G = 4 * H;
+  const mk = (kk: typeof ref | WasmKernels, seed: number): import("../src/engine/kernels.js").LstmSequenceGrad => {
+    const r = new Rng(seed);
+    const f = (len: number, s: number): Float32Array => r.fillUniform(kk.alloc(len), -s, s);
+    const bs = kk.allocInt32(sizes.length); bs.set(sizes);
+    return { inDim, hidden: H, batchSizes: bs, x: f(n * inDim, 1), wIh: f(inDim * G, 0.5), wHh: f(H * G, 0.5), b: f(G, 0.5),
+      gates: kk.alloc(n * G), c: kk.alloc((5 + n) * H), h: kk.alloc(n * H), hPrev: kk.alloc(n * H),
+      dh: f(n * H, 1), dc: kk.alloc(5 * H), dGates: kk.alloc(n * G), dx: kk.alloc(n * inDim), gWih: kk.alloc(inDim * G), gWhh: kk.alloc(H * G), gB: kk.alloc(G) };
+  };
+  const want = mk(ref, 3), got = [mk(k, 3), mk(k, 3)];
+  ref.lstmForward([want]); ref.lstmBackward([want]);
+  k.lstmForward(got); k.lstmBackward(got);
+  const inf = { ...got[0]!, h: k.alloc(n * H) };
+  k.lstmInfer([inf]);
+  for (const [name, g, w] of [["h", got[1]!.h, want.h], ["infer h", inf.h, want.h], ["dx", got[1]!.dx!, want.dx!], ["gWhh", got[1]!.gWhh, want.gWhh], ["gWih", got[1]!.gWih, want.gWih]] as const) {
+    close(g, w, `relaxed ${name}`, 2e-5, 2e-5);
+  }
+  assert.deepEqual(inf.h, got[0]!.h, "relaxed lstmInfer gives relaxed lstmForward's h exactly");
+  await k.dispose();
+  // Not asked for, or an explicit module: the plain build.
+  assert.equal((await loadWasmKernels()).relaxedSimd, false);
+});
+
+test("relaxed SIMD falls back to the plain build where the runtime lacks it", () => {
+  const wasm = new URL("../src/engine/wasm.js", import.meta.url).href;
+  // A runtime without relaxed SIMD: every module using it fails validation.
+  const code = `const validate = WebAssembly.validate;
+    WebAssembly.validate = (b) => b.byteLength > 64 && validate(b);
+    const { loadWasmKernels } = await import(${JSON.stringify(wasm)});
+    const k = await loadWasmKernels({ relaxedSimd: true });
+    const a = k.alloc(4).fill(2), c = k.alloc(4);
+    k.gemm(false, false, 2, 2, 1, a, a, c, 0);
+    console.log(JSON.stringify({ relaxed: k.relaxedSimd, name: k.name, c: Array.from(c) }));`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", timeout: 20000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { relaxed: false, name: "wasm-simd", c: [4, 4, 4, 4] });
 });

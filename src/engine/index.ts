@@ -4,7 +4,7 @@ import { availableThreads, loadWasmKernels, type WasmKernels } from "./wasm.js";
 
 export type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 export { referenceKernels } from "./reference.js";
-export { loadWasmKernels, sharedMemoryAvailable, availableThreads } from "./wasm.js";
+export { loadWasmKernels, sharedMemoryAvailable, availableThreads, relaxedSimdAvailable } from "./wasm.js";
 export type { WasmKernels, LoadWasmOptions } from "./wasm.js";
 export { gemmVariants, type GemmVariant } from "./wasm-lab.js";
 export { WasmAllocator, sizeClass } from "./allocator.js";
@@ -17,10 +17,12 @@ export interface GetKernelsOptions {
    * worker_threads are missing (the single-threaded fallback).
    */
   threads?: number;
+  /** Prefer the relaxed-SIMD WASM build where the runtime has it (see {@link LoadWasmOptions.relaxedSimd}). Default false. */
+  relaxedSimd?: boolean;
 }
 
 const cache = new Map<string, Promise<Kernels>>();
-const wasmLoads = new Map<number, Promise<WasmKernels>>();
+const wasmLoads = new Map<string, Promise<WasmKernels>>();
 
 /**
  * The process-wide kernels of a kind: "wasm" (fails if the module cannot load),
@@ -31,24 +33,26 @@ const wasmLoads = new Map<number, Promise<WasmKernels>>();
 export async function getKernels(kind: "wasm" | "reference" | "auto" = "auto", opts: GetKernelsOptions = {}): Promise<Kernels> {
   if (kind === "reference") return referenceKernels;
   const threads = Math.max(1, Math.min(2, Math.floor(opts.threads ?? await availableThreads())));
-  const key = `${kind}/${threads}`;
+  const relaxed = opts.relaxedSimd === true;
+  const key = `${kind}/${threads}/${relaxed}`;
   let p = cache.get(key);
   if (p === undefined) {
-    p = kind === "wasm" ? wasmOnce(threads) : wasmOnce(threads).catch((): Kernels => referenceKernels);
+    p = kind === "wasm" ? wasmOnce(threads, relaxed) : wasmOnce(threads, relaxed).catch((): Kernels => referenceKernels);
     cache.set(key, p);
   }
   return p;
 }
 
-function wasmOnce(threads: number): Promise<WasmKernels> {
-  let p = wasmLoads.get(threads);
+function wasmOnce(threads: number, relaxedSimd: boolean): Promise<WasmKernels> {
+  const key = `${threads}/${relaxedSimd}`;
+  let p = wasmLoads.get(key);
   if (p === undefined) {
-    p = loadWasmKernels({ threads });
-    wasmLoads.set(threads, p);
+    p = loadWasmKernels({ threads, relaxedSimd });
+    wasmLoads.set(key, p);
     // A failed load may be fixed by building; don't cache the failure for "wasm".
     p.catch(() => {
-      wasmLoads.delete(threads);
-      cache.delete(`wasm/${threads}`);
+      wasmLoads.delete(key);
+      cache.delete(`wasm/${key}`);
     });
   }
   return p;

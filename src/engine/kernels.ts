@@ -13,7 +13,7 @@
  * of 4H).
  */
 export interface Kernels {
-  /** "reference" or "wasm-simd". */
+  /** "reference", "wasm-simd" or "wasm-simd-relaxed". */
   readonly name: string;
 
   /** A zero-filled float buffer that the kernels can use without copying. */

@@ -35,6 +35,7 @@ export interface ModuleSource {
   wasm?: ArrayBufferView | ArrayBuffer | URL | string;
   shared?: boolean;
   initialMiB?: number;
+  relaxedSimd?: boolean;
 }
 
 /** A linked kernels instance. */
@@ -43,6 +44,8 @@ export interface LoadedKernels {
   memory: WebAssembly.Memory;
   exports: RawExports;
   shared: boolean;
+  /** True when the relaxed-SIMD build was loaded (asked for, and the runtime has it). */
+  relaxedSimd: boolean;
 }
 
 const PAGE = 65536;
@@ -60,7 +63,9 @@ export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKern
   if (!(initialMiB > 0 && initialMiB <= 4095)) {
     throw new LstmNerError(`loadWasmKernels: initialMiB must be in (0, 4095], got ${initialMiB}`);
   }
-  const source = opts.wasm ?? new URL(shared ? "../../../build/kernels.wasm" : "../../../build/kernels-st.wasm", import.meta.url);
+  const relaxedSimd = opts.wasm === undefined && opts.relaxedSimd === true && await relaxedSimdAvailable();
+  const file = `kernels${relaxedSimd ? "-relaxed" : ""}${shared ? "" : "-st"}.wasm`;
+  const source = opts.wasm ?? new URL(`../../../build/${file}`, import.meta.url);
   const where = describe(source);
   const bytes = await readWasm(source, where);
   let module: WebAssembly.Module;
@@ -94,7 +99,30 @@ export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKern
       throw new LstmNerError(`the module does not export the lstm-ner kernels (no ${fn}); ${BUILD_HINT}`, { file: where });
     }
   }
-  return { module, memory, exports, shared };
+  return { module, memory, exports, shared, relaxedSimd };
+}
+
+/** A 42-byte module whose one function uses f32x4.relaxed_madd: it validates only where relaxed SIMD is on. */
+const RELAXED_PROBE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0x60, 0x01, 0x7b, 0x01,
+  0x7b, 0x03, 0x02, 0x01, 0x00, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x00,
+  0x20, 0x00, 0xfd, 0x85, 0x02, 0x0b]);
+
+/**
+ * True where WebAssembly relaxed SIMD validates. Browsers with it have it on
+ * by default; Node 20 only behind --experimental-wasm-relaxed-simd, so in
+ * Node the flag is switched on here (V8 reads it when validating a module)
+ * and the probe tried again.
+ */
+export async function relaxedSimdAvailable(): Promise<boolean> {
+  if (WebAssembly.validate(RELAXED_PROBE)) return true;
+  if (!isNode()) return false;
+  try {
+    const v8 = await import("node:v8");
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  } catch {
+    return false;
+  }
+  return WebAssembly.validate(RELAXED_PROBE);
 }
 
 const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";

@@ -14,7 +14,7 @@ import { instantiateKernels, nodeWorkerThreads, type RawExports } from "./wasm-l
 import { LSTM_BACKWARD, LSTM_FORWARD, LSTM_INFER, callOp, positional, type OpArgs, type OpDesc } from "./wasm-ops.js";
 import { LstmNerError } from "../util/errors.js";
 
-export { availableThreads, sharedMemoryAvailable } from "./wasm-load.js";
+export { availableThreads, relaxedSimdAvailable, sharedMemoryAvailable } from "./wasm-load.js";
 
 /** The WebAssembly SIMD kernels, with the memory their buffers live in. */
 export interface WasmKernels extends Kernels {
@@ -24,6 +24,8 @@ export interface WasmKernels extends Kernels {
   readonly shared: boolean;
   /** Threads the kernels use: 2 with a helper worker over the shared memory, else 1. */
   readonly threads: number;
+  /** True when running the relaxed-SIMD build (fused multiply-add in the GEMMs). */
+  readonly relaxedSimd: boolean;
   /** Stops the helper thread (if any). The kernels keep working, single-threaded. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -53,6 +55,17 @@ export interface LoadWasmOptions {
    * may block (Node); otherwise 1 is used. Default 1.
    */
   threads?: number;
+  /**
+   * Use the relaxed-SIMD build (GEMMs with fused multiply-add: about twice
+   * the arithmetic per instruction) where the runtime has relaxed SIMD — on by
+   * default in browsers that ship it; in Node 20 it is switched on at load
+   * (the --experimental-wasm-relaxed-simd flag). Falls back to the plain
+   * build silently ({@link WasmKernels.relaxedSimd} tells which runs).
+   * Results differ from the plain build in the last bits (one rounding per
+   * multiply-add instead of two), so the same seed no longer reproduces a
+   * plain-build training run exactly. Ignored with an explicit `wasm`. Default false.
+   */
+  relaxedSimd?: boolean;
 }
 
 type Buf = Float32Array | Int32Array;
@@ -83,13 +96,13 @@ export function labHooks(kernels: WasmKernels): LabHooks {
 export async function loadWasmKernels(opts: LoadWasmOptions = {}): Promise<WasmKernels> {
   const threads = opts.threads ?? 1;
   if (threads !== 1 && threads !== 2) throw new LstmNerError(`loadWasmKernels: threads must be 1 or 2, got ${threads}`);
-  const { module, memory, exports, shared } = await instantiateKernels(opts);
-  const kernels = makeKernels(exports, memory, shared);
+  const { module, memory, exports, shared, relaxedSimd } = await instantiateKernels(opts);
+  const kernels = makeKernels(exports, memory, shared, relaxedSimd);
   if (threads === 2 && shared) await internals.get(kernels)!.startHelper(module);
   return kernels;
 }
 
-function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean): WasmKernels {
+function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean, relaxedSimd: boolean): WasmKernels {
   const heap = new WasmAllocator(memory, e.heapBase(), shared);
   const scratch = heap.allocBytes(e.gemmScratchBytes());
   const countOut = heap.allocBytes(16);
@@ -218,9 +231,10 @@ function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean)
   }
 
   const kernels: WasmKernels = {
-    name: "wasm-simd",
+    name: relaxedSimd ? "wasm-simd-relaxed" : "wasm-simd",
     memory,
     shared,
+    relaxedSimd,
     get threads() { return helper === null ? 1 : 2; },
     dispose: async () => {
       const h = helper;

@@ -1,0 +1,72 @@
+/**
+ * Tagging throughput and memory of a model file (or, without --model, the
+ * seed preset's model with untrained weights: same shapes, same speed) on the
+ * CoNLL++ dev set, sorted by length as `predict` batches it: tokens/s at each
+ * batch size with 1 and 2 kernel threads (the second thread's gain), and the
+ * resident memory after loading against its peak while tagging at each batch
+ * size (issue 11's target: peak at batch 256 ≤ after loading + 100 MB).
+ * Prints one JSON object per line. Run each thread setting in its own process
+ * (--threads) for memory figures that do not mix the two.
+ *
+ *   node dist/bench/infer.js [--model FILE] [--threads 1|2] [--batches 32,256] [--reps 3]
+ * Data: $LSTM_NER_DATA (default ../shared/data).
+ */
+import * as path from "node:path";
+import { loadDataset } from "../src/data/datasets.js";
+import { loadVectors } from "../src/embeddings/registry.js";
+import { disposeKernels, getKernels } from "../src/engine/index.js";
+import { loadNerModel } from "../src/model/file.js";
+import { getPreset } from "../src/train/presets.js";
+import { buildRecipe } from "../src/train/recipe.js";
+import { predictBatched } from "../src/infer/predict.js";
+
+const arg = (name: string, def: string): string => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+};
+const modelFile = arg("--model", "");
+const threadsArg = arg("--threads", "");
+const batchSizes = arg("--batches", "32,256").split(",").map(Number);
+const reps = Number(arg("--reps", "3"));
+const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
+const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
+const mb = (bytes: number): number => Math.round(bytes / 1048576);
+
+const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
+const kernels = await getKernels("wasm", threadsArg === "" ? {} : { threads: Number(threadsArg) });
+const threads = (kernels as { threads?: number }).threads ?? 1;
+const preset = getPreset("seed");
+const model = modelFile !== "" ? await loadNerModel(modelFile, kernels) : buildRecipe(kernels, preset, {
+  vectors: await loadVectors(process.env.LSTM_NER_GLOVE ?? preset.embeddings, { dataDir, offline: true }),
+  labels: ds.labels, scheme: "IOB2", trainTokens: ds.train.map((s) => s.tokens), seed: 1,
+}).model;
+model.setTraining(false);
+const enc = model.encoder();
+const dev = ds.validation.map((s) => enc.encode(s.tokens));
+const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
+globalThis.gc?.();
+const afterLoad = process.memoryUsage.rss();
+print({ bench: "setup", model: modelFile || "seed preset, untrained", kernels: kernels.name, threads, dev_tokens: devTokens, node: process.version });
+print({ bench: "memory", after: "loading", rss_mb: mb(afterLoad), peak_rss_mb_so_far: Math.round(process.resourceUsage().maxRSS / 1024) });
+
+for (const bs of batchSizes) {
+  let peak = 0;
+  const run = (b: Parameters<typeof model.predict>[0]): { pred: Int32Array } => {
+    const pred = model.predict(b);
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { pred };
+  };
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    predictBatched(dev, enc, bs, run);
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  const s = times[Math.floor(times.length / 2)]!;
+  print({ bench: "inference", batch: bs, sorted_by_length: true, threads, tokens: devTokens, seconds: +s.toFixed(3), tokens_per_s: Math.round(devTokens / s),
+    best_tokens_per_s: Math.round(devTokens / times[0]!) });
+  print({ bench: "memory", while: `tagging at batch ${bs}`, rss_after_loading_mb: mb(afterLoad), peak_rss_mb: mb(peak), growth_mb: mb(peak - afterLoad),
+    target_growth_mb: 100, wasm_memory_mb: mb((kernels as { memory?: WebAssembly.Memory }).memory?.buffer.byteLength ?? 0) });
+}
+await disposeKernels();
