@@ -9,6 +9,8 @@ export { MICRO_COUNT, microMR, microNR, microUnroll } from "./micro";
 export { lstmCellForward, lstmCellBackward } from "./cell";
 export { lstmSeqForward, lstmSeqBackward, lstmSeqInfer, lstmWorkspaceBytes, lstmInferWorkspaceBytes } from "./lstmseq";
 export { addBias, sumRows } from "./rows";
+export { lstmSeqInferQ, lstmInferQWorkspaceBytes } from "./lstmseq";
+export { packQ, qPackedBytes, qgemm, quantizeRows, qmaxFor } from "./qgemm";
 
 /** First byte after the module's static data: the TS allocator starts here. */
 export function heapBase(): usize { return __heap_base; }

@@ -7,6 +7,7 @@
 
 import { lstmCellForward, lstmCellBackward, lstmCellInfer } from "./cell";
 import { addBias, sumRows } from "./rows";
+import { quantizeRows, qgemm } from "./qgemm";
 import { gemmDriver, packBAll, packedBFloats, BEST_MICRO, NARROW_MICRO, GEMM_SCRATCH_BYTES } from "./gemm";
 
 // @ts-ignore: decorator
@@ -162,6 +163,67 @@ export function lstmSeqInfer(inDim: i32, H: i32, steps: i32, bs: usize, x: usize
     }
     const g = gBuf + <usize>(off - chunkOff) * rowG;
     if (t > 0) gemmDriver(kid, false, false, Bt, G, H, h + <usize>offPrev * rowH, 0, wPack, g, 1, scratch);
+    lstmCellInfer(Bt, H, g, c, c, h + <usize>off * rowH);
+    offPrev = off;
+    off += Bt;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function align64(p: usize): usize { return (p + 63) & ~<usize>63; }
+
+/** Workspace bytes of {@link lstmSeqInferQ}: a gate chunk, c, and the quantized input/hidden rows with their scales. */
+export function lstmInferQWorkspaceBytes(inDim: i32, H: i32, B0: i32): usize {
+  const rows = inferChunkRows(B0);
+  const G = 4 * H;
+  const kx = (inDim + 1) & ~1, kh = (H + 1) & ~1;
+  const q = <usize>rows * kx > <usize>B0 * kh ? <usize>rows * kx : <usize>B0 * kh;
+  return (<usize>rows * G << 2) + (<usize>B0 * H << 2) + (q << 1) + (<usize>rows << 2) + 64 * 6;
+}
+
+/**
+ * {@link lstmSeqInfer} with int16 weights (packed by packQ: W_ih for k = in,
+ * W_hh for k = H, with their column scales): the inputs of each chunk and
+ * h_{t−1} of each step are quantized per row (quantizeRows) and multiplied
+ * with qgemm. The cell and everything else are as in the fp32 kernel.
+ */
+export function lstmSeqInferQ(inDim: i32, H: i32, steps: i32, bs: usize, x: usize, wIhQ: usize, sIh: usize, wHhQ: usize, sHh: usize,
+  b: usize, h: usize, work: usize): void {
+  if (steps <= 0) return;
+  const G = 4 * H;
+  const B0 = load<i32>(bs);
+  const chunkRows = inferChunkRows(B0);
+  const gBuf = align64(work);
+  const c = align64(gBuf + (<usize>chunkRows * G << 2));
+  const aQ = align64(c + (<usize>B0 * H << 2));
+  const kx = (inDim + 1) & ~1, kh = (H + 1) & ~1;
+  const q = <usize>chunkRows * kx > <usize>B0 * kh ? <usize>chunkRows * kx : <usize>B0 * kh;
+  const sa = align64(aQ + (q << 1));
+  const tmp = align64(sa + (<usize>chunkRows << 2));
+  const rowH = <usize>H << 2, rowG = <usize>G << 2, rowX = <usize>inDim << 2;
+  memory.fill(c, 0, <usize>B0 * rowH);
+  let off = 0, offPrev = 0;
+  let chunkOff = 0, chunkEnd = 0;
+  for (let t = 0; t < steps; t++) {
+    const Bt = load<i32>(bs + (<usize>t << 2));
+    if (off >= chunkEnd) {
+      let rows = 0;
+      for (let u = t; u < steps; u++) {
+        const Bu = load<i32>(bs + (<usize>u << 2));
+        if (rows + Bu > chunkRows) break;
+        rows += Bu;
+      }
+      quantizeRows(rows, inDim, x + <usize>off * rowX, aQ, sa);
+      qgemm(rows, G, inDim, aQ, sa, wIhQ, sIh, gBuf, 0, tmp);
+      addBias(rows, G, gBuf, b);
+      chunkOff = off;
+      chunkEnd = off + rows;
+    }
+    const g = gBuf + <usize>(off - chunkOff) * rowG;
+    if (t > 0) {
+      quantizeRows(Bt, H, h + <usize>offPrev * rowH, aQ, sa);
+      qgemm(Bt, G, H, aQ, sa, wHhQ, sHh, g, 1, tmp);
+    }
     lstmCellInfer(Bt, H, g, c, c, h + <usize>off * rowH);
     offPrev = off;
     off += Bt;

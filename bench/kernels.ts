@@ -209,6 +209,21 @@ lab("adam", "575488 params", 575488 * 4 * 6, [575488, 575488, 575488, 575488], (
   k.lstmInfer([inf]);
   const us = time(() => k.lstmInfer([inf]));
   emit({ kernel: "lstmForward", shape, variant: "wasm-infer (no backward state)", maxRelErr: maxRelErr(inf.h, want.h), us, rate: fwdFlops / us / 1e3, unit: "GFLOP/s" });
+  // Inference on int16 weights (error: quantization, against the fp32 h).
+  const q = k.quantizeLstm(inDim, Hs, got.wIh, got.wHh, got.b);
+  const qs = { batchSizes: got.batchSizes, x: got.x, weights: q, h: k.alloc(n * Hs) };
+  k.lstmInferQuantized([qs]);
+  const uq = time(() => k.lstmInferQuantized([qs]));
+  emit({ kernel: "lstmForward", shape, variant: "wasm-infer-int16", maxRelErr: maxRelErr(qs.h, want.h), us: uq, rate: fwdFlops / uq / 1e3, unit: "GFLOP/s" });
+  // Both in the relaxed build.
+  if (kr.relaxedSimd) {
+    const copy = (a: Float32Array): Float32Array => { const b = kr.alloc(a.length); b.set(a); return b; };
+    const bs = kr.allocInt32(steps); bs.set(got.batchSizes);
+    const ri = { inDim, hidden: Hs, batchSizes: bs, x: copy(got.x), wIh: copy(got.wIh), wHh: copy(got.wHh), b: copy(got.b), h: kr.alloc(n * Hs) };
+    kr.lstmInfer([ri]);
+    const ur = time(() => kr.lstmInfer([ri]));
+    emit({ kernel: "lstmForward", shape, variant: "relaxed-infer", maxRelErr: maxRelErr(ri.h, want.h), us: ur, rate: fwdFlops / ur / 1e3, unit: "GFLOP/s" });
+  }
 }
 
 // ---- each GEMM shape against the machine's OpenBLAS on one core -------------

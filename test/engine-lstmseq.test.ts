@@ -203,3 +203,48 @@ test("an idle helper thread does not keep a process alive", () => {
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), "2");
 });
+
+test("quantized inference: WASM (1 and 2 threads, plain and relaxed builds) matches the int16 reference, and stays within the quantization error of fp32", async () => {
+  const kernels: Kernels[] = [ref, await loadWasmKernels({ threads: 1 }), await loadWasmKernels({ threads: 2 }), await loadWasmKernels({ threads: 2, relaxedSimd: true })];
+  // Narrow and odd shapes (k odd: padded pairs; 4H not a multiple of 16: edge panels), chunk boundaries, a wide first step.
+  const shapes: [number, number, number[]][] = [[5, 6, [5, 5, 3, 2, 1]], [33, 20, [9, 7, 7, 2, 2, 2, 1, 1]], [3, 4, [1]],
+    [7, 8, Array.from({ length: 45 }, (_, t) => Math.max(1, 20 - Math.floor(t / 3)))], [3, 12, [300, 300, 280, 7, 1]]];
+  for (const [inDim, H, sizes] of shapes) {
+    const what = `in ${inDim} H ${H} rows ${sizes.reduce((a, b) => a + b, 0)}`;
+    const base = makeSeq(ref, 21, inDim, H, sizes);
+    ref.lstmForward([base]); // fp32 h
+    const results: Float32Array[] = [];
+    for (const k of kernels) {
+      const s = makeSeq(k, 21, inDim, H, sizes);
+      const q = k.quantizeLstm(inDim, H, s.wIh, s.wHh, s.b);
+      s.wIh.fill(0); // a snapshot: later changes to the f32 weights do not matter
+      const seqs = [0, 1].map(() => ({ batchSizes: s.batchSizes, x: s.x, weights: q, h: k.alloc(s.h.length).fill(NaN) }));
+      k.lstmInferQuantized(seqs);
+      assert.deepEqual(seqs[1]!.h, seqs[0]!.h, `${what} ${k.name}: two sequences at once agree`);
+      results.push(Float32Array.from(seqs[0]!.h));
+      k.freeQuantizedLstm(q);
+      if (k !== ref) assert.throws(() => k.lstmInferQuantized(seqs), isLstmNerError(/not quantized by these kernels, or were freed/));
+    }
+    const [want, ...got] = results;
+    for (let i = 0; i < base.h.length; i++) {
+      // Against fp32: 12-bit inputs and weights, errors carried through the steps.
+      assert.ok(Math.abs(want![i]! - base.h[i]!) < 5e-3, `${what}: quantized h[${i}] = ${want![i]}, fp32 ${base.h[i]}`);
+      // WASM against the int16 reference: the same integers; the cell's activations round differently,
+      // which can move an h_{t−1} by one quantum in the next step.
+      for (const [j, g] of got.entries()) {
+        assert.ok(Math.abs(g[i]! - want![i]!) <= 1e-3, `${what} ${kernels[j + 1]!.name}: h[${i}] = ${g[i]}, reference ${want![i]}`);
+      }
+    }
+  }
+  // Weights made by one kernels object are refused by another, and bad shapes are named.
+  const [r, k1] = kernels as [Kernels, Kernels];
+  const s = makeSeq(r, 1, 3, 4, [2, 1]);
+  const qr = r.quantizeLstm(3, 4, s.wIh, s.wHh, s.b);
+  assert.throws(() => k1.lstmInferQuantized([{ batchSizes: s.batchSizes, x: s.x, weights: qr, h: s.h }]), isLstmNerError(/lstmInferQuantized: weights were not quantized by these kernels/));
+  for (const k of kernels) {
+    assert.throws(() => k.quantizeLstm(3, 4, s.wIh.subarray(0, 5), s.wHh, s.b), isLstmNerError(/quantizeLstm: wIh has 5 values, needs at least 48/));
+    const q = k.quantizeLstm(3, 4, s.wIh, s.wHh, s.b);
+    assert.throws(() => k.lstmInferQuantized([{ batchSizes: s.batchSizes, x: s.x, weights: q, h: new Float32Array(3) }]), isLstmNerError(/lstmInferQuantized: h has 3 values, needs at least 12/));
+  }
+  for (const k of kernels) if ("dispose" in k) await (k as WasmKernels).dispose();
+});

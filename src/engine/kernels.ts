@@ -75,6 +75,24 @@ export interface Kernels {
   lstmInfer(seqs: readonly LstmInferSequence[]): void;
 
   /**
+   * Int16 copies of one LSTM direction's weights for {@link lstmInferQuantized}
+   * (inference only): W_ih and W_hh with one scale per output column, the bias
+   * kept in f32. A snapshot: later changes to the f32 weights are not seen.
+   * Free with {@link freeQuantizedLstm}.
+   */
+  quantizeLstm(inDim: number, hidden: number, wIh: Float32Array, wHh: Float32Array, b: Float32Array): QuantizedLstm;
+  /** Releases the memory of {@link quantizeLstm}'s result; using it afterwards is an error. */
+  freeQuantizedLstm(q: QuantizedLstm): void;
+  /**
+   * {@link lstmInfer} on quantized weights: each chunk's inputs and each
+   * step's h_{t−1} are quantized per row to 12-bit integers, multiplied
+   * with the int16 weights in exact int32 sums, and scaled back; the cell is
+   * computed in f32. h differs from the fp32 result by the quantization
+   * error (about 1e-3 relative). May run sequences concurrently.
+   */
+  lstmInferQuantized(seqs: readonly LstmQuantSequence[]): void;
+
+  /**
    * Backpropagation through time for sequences run by {@link lstmForward}
    * (same buffers, untouched since). May run them concurrently too.
    */
@@ -117,6 +135,24 @@ export interface LstmInferSequence {
   wIh: Float32Array;
   wHh: Float32Array;
   b: Float32Array;
+  /** Out: h_t for every row, N×H. */
+  h: Float32Array;
+}
+
+/** LSTM weights quantized by one kernels object's {@link Kernels.quantizeLstm} (opaque otherwise). */
+export interface QuantizedLstm {
+  readonly inDim: number;
+  readonly hidden: number;
+  /** Which kernels made it ("reference", "wasm-simd", …): only they can run it. */
+  readonly kernels: string;
+}
+
+/** One direction for {@link Kernels.lstmInferQuantized}: a packed sequence (as in {@link LstmInferSequence}) over quantized weights. */
+export interface LstmQuantSequence {
+  batchSizes: Int32Array;
+  /** Input, N×inDim (read). */
+  x: Float32Array;
+  weights: QuantizedLstm;
   /** Out: h_t for every row, N×H. */
   h: Float32Array;
 }

@@ -15,10 +15,11 @@ function need(buf: Float32Array, n: number, fn: string, field: string): void {
 
 /**
  * Checks one {@link LstmInferSequence} (batch sizes ≥ 1 and non-increasing,
- * every buffer large enough) and returns its shape.
+ * every buffer large enough; the weights too unless `weights` is false) and
+ * returns its shape.
  * @throws LstmNerError naming the function and the field.
  */
-export function checkInferSequence(s: LstmInferSequence, fn: string): SeqShape {
+export function checkInferSequence(s: LstmInferSequence, fn: string, weights = true): SeqShape {
   const { inDim, hidden: H, batchSizes } = s;
   for (const [field, v] of [["inDim", inDim], ["hidden", H]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > 0x3fffffff) throw new LstmNerError(`${fn}: ${field} must be a positive integer, got ${v}`);
@@ -35,9 +36,11 @@ export function checkInferSequence(s: LstmInferSequence, fn: string): SeqShape {
   const b0 = batchSizes.length > 0 ? batchSizes[0]! : 0;
   const G = 4 * H;
   need(s.x, n * inDim, fn, "x");
-  need(s.wIh, inDim * G, fn, "wIh");
-  need(s.wHh, H * G, fn, "wHh");
-  need(s.b, G, fn, "b");
+  if (weights) {
+    need(s.wIh, inDim * G, fn, "wIh");
+    need(s.wHh, H * G, fn, "wHh");
+    need(s.b, G, fn, "b");
+  }
   need(s.h, n * H, fn, "h");
   return { steps: batchSizes.length, n, b0 };
 }

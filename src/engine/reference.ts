@@ -1,5 +1,6 @@
 import type { Kernels } from "./kernels.js";
 import { lstmBackwardWith, lstmForwardWith, lstmInferWith } from "./lstmseq.js";
+import { lstmInferQuantizedWith, quantizeLstmPlain } from "./quantized.js";
 
 /**
  * Plain TypeScript kernels: the specification every faster implementation is
@@ -132,4 +133,7 @@ export const referenceKernels: Kernels = {
   lstmForward: (seqs) => { for (const s of seqs) lstmForwardWith(referenceKernels, s); },
   lstmBackward: (seqs) => { for (const s of seqs) lstmBackwardWith(referenceKernels, s); },
   lstmInfer: (seqs) => { for (const s of seqs) lstmInferWith(referenceKernels, s); },
+  quantizeLstm: (inDim, hidden, wIh, wHh, b) => quantizeLstmPlain("reference", inDim, hidden, wIh, wHh, b),
+  freeQuantizedLstm: () => undefined,
+  lstmInferQuantized: (seqs) => { for (const s of seqs) lstmInferQuantizedWith(referenceKernels, s); },
 };

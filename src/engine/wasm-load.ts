@@ -27,7 +27,10 @@ export interface RawExports {
   adam(n: number, param: number, grad: number, m: number, v: number, lrT: number, beta1: number, beta2: number, epsT: number): void;
   lstmWorkspaceBytes(hidden: number): number;
   lstmInferWorkspaceBytes(hidden: number, b0: number): number;
-  // lstmSeqForward / lstmSeqBackward / lstmSeqInfer are called by name through wasm-ops.ts.
+  lstmInferQWorkspaceBytes(inDim: number, hidden: number, b0: number): number;
+  qPackedBytes(k: number, n: number): number;
+  packQ(k: number, n: number, b: number, dst: number, scales: number): void;
+  // lstmSeqForward / lstmSeqBackward / lstmSeqInfer / lstmSeqInferQ are called by name through wasm-ops.ts.
 }
 
 /** Where and how to load the module (see LoadWasmOptions). */
@@ -94,7 +97,7 @@ export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKern
     );
   }
   const exports = instance.exports as unknown as RawExports;
-  for (const fn of ["gemm", "heapBase", "lstmSeqForward", "lstmSeqBackward", "lstmSeqInfer", "lstmInferWorkspaceBytes"]) {
+  for (const fn of ["gemm", "heapBase", "lstmSeqForward", "lstmSeqBackward", "lstmSeqInfer", "lstmInferWorkspaceBytes", "lstmSeqInferQ", "packQ"]) {
     if (typeof (exports as unknown as Record<string, unknown>)[fn] !== "function") {
       throw new LstmNerError(`the module does not export the lstm-ner kernels (no ${fn}); ${BUILD_HINT}`, { file: where });
     }

@@ -38,8 +38,15 @@ export const LSTM_INFER = {
   fields: ["inDim", "hidden", "steps", "batchSizes", "x", "wIh", "wHh", "b", "h", "work"],
 } as const;
 
+/** `lstmSeqInferQ`: the inference-only forward on int16 weights (packed by packQ). */
+export const LSTM_INFER_Q = {
+  op: 4,
+  fn: "lstmSeqInferQ",
+  fields: ["inDim", "hidden", "steps", "batchSizes", "x", "wIhQ", "sIh", "wHhQ", "sHh", "b", "h", "work"],
+} as const;
+
 /** Every op the helper serves. */
-export const HELPER_OPS: readonly OpDesc[] = [LSTM_FORWARD, LSTM_BACKWARD, LSTM_INFER];
+export const HELPER_OPS: readonly OpDesc[] = [LSTM_FORWARD, LSTM_BACKWARD, LSTM_INFER, LSTM_INFER_Q];
 
 /** The arguments in the export's order. */
 export function positional<D extends OpDesc>(d: D, args: OpArgs<D>): number[] {

@@ -6,12 +6,13 @@
  * thread. Loading lives in wasm-load.ts, the helper-thread calls' named
  * arguments in wasm-ops.ts, the kernel lab's hooks in wasm-lab.ts.
  */
-import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "./kernels.js";
+import type { Kernels, LstmInferSequence, LstmQuantSequence, LstmSequence, LstmSequenceGrad, QuantizedLstm } from "./kernels.js";
 import { WasmAllocator } from "./allocator.js";
 import { checkInferSequence, checkSequence, checkSequenceGrad } from "./lstmseq.js";
 import { Helper } from "./threads.js";
 import { instantiateKernels, nodeWorkerThreads, type RawExports } from "./wasm-load.js";
-import { LSTM_BACKWARD, LSTM_FORWARD, LSTM_INFER, callOp, positional, type OpArgs, type OpDesc } from "./wasm-ops.js";
+import { checkWeights } from "./quantized.js";
+import { LSTM_BACKWARD, LSTM_FORWARD, LSTM_INFER, LSTM_INFER_Q, callOp, positional, type OpArgs, type OpDesc } from "./wasm-ops.js";
 import { LstmNerError } from "../util/errors.js";
 
 export { availableThreads, relaxedSimdAvailable, sharedMemoryAvailable } from "./wasm-load.js";
@@ -216,8 +217,43 @@ function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean,
     };
   }
 
+  /** Byte offsets of each live quantized LSTM made here (its packed weights, scales and bias copy). */
+  const quantized = new WeakMap<QuantizedLstm, { wIhQ: number; sIh: number; wHhQ: number; sHh: number; b: number }>();
+  const quantizeLstm = (inDim: number, hidden: number, wIh: Float32Array, wHh: Float32Array, b: Float32Array): QuantizedLstm => call(() => {
+    checkWeights("quantizeLstm", inDim, hidden, wIh, wHh, b);
+    const G = 4 * hidden, scaleBytes = (Math.ceil(G / 16) * 16) * 4;
+    const blocks = {
+      wIhQ: heap.allocBytes(e.qPackedBytes(inDim, G)), sIh: heap.allocBytes(scaleBytes),
+      wHhQ: heap.allocBytes(e.qPackedBytes(hidden, G)), sHh: heap.allocBytes(scaleBytes), b: heap.allocBytes(G * 4),
+    };
+    e.packQ(inDim, G, ptr(wIh, inDim * G, "quantizeLstm: wIh", false), blocks.wIhQ, blocks.sIh);
+    e.packQ(hidden, G, ptr(wHh, hidden * G, "quantizeLstm: wHh", false), blocks.wHhQ, blocks.sHh);
+    new Float32Array(memory.buffer, blocks.b, G).set(b.subarray(0, G));
+    const q: QuantizedLstm = { kernels: relaxedSimd ? "wasm-simd-relaxed" : "wasm-simd", inDim, hidden };
+    quantized.set(q, blocks);
+    return q;
+  });
+  const quantBlocks = (q: QuantizedLstm, fn: string): { wIhQ: number; sIh: number; wHhQ: number; sHh: number; b: number } => {
+    const blocks = quantized.get(q);
+    if (blocks === undefined) throw new LstmNerError(`${fn}: weights were not quantized by these kernels, or were freed`);
+    return blocks;
+  };
+
+  function inferQArgs(s: LstmQuantSequence, thread: 0 | 1): OpArgs<typeof LSTM_INFER_Q> {
+    const fn = "lstmInferQuantized";
+    const q = quantBlocks(s.weights, fn);
+    const { inDim, hidden: H } = s.weights;
+    const { steps, n, b0 } = checkInferSequence({ ...s, inDim, hidden: H, wIh: s.x, wHh: s.x, b: s.x }, fn, false);
+    return {
+      inDim, hidden: H, steps, batchSizes: ptr(s.batchSizes, steps, `${fn}: batchSizes`, false),
+      x: ptr(s.x, n * inDim, `${fn}: x`, false), wIhQ: q.wIhQ, sIh: q.sIh, wHhQ: q.wHhQ, sHh: q.sHh, b: q.b,
+      h: ptr(s.h, n * H, `${fn}: h`, true), work: workspace(thread, e.lstmInferQWorkspaceBytes(inDim, H, b0)),
+    };
+  }
+  const quantOwned = (s: LstmQuantSequence): boolean => [s.batchSizes, s.x, s.h].every((a) => heap.owns(a));
+
   /** Runs op `d` on each sequence, two at a time on two threads when a helper runs and every buffer is in this memory. */
-  function runSequences<S extends LstmInferSequence, D extends OpDesc>(seqs: readonly S[], d: D, ownedBy: (s: S) => boolean,
+  function runSequences<S, D extends OpDesc>(seqs: readonly S[], d: D, ownedBy: (s: S) => boolean,
     args: (s: S, thread: 0 | 1) => OpArgs<D>): void {
     let i = 0;
     if (helper !== null && seqs.length >= 2 && seqs.every(ownedBy)) {
@@ -244,6 +280,13 @@ function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean,
     lstmForward: (seqs) => runSequences(seqs, LSTM_FORWARD, owned, forwardArgs),
     lstmBackward: (seqs) => runSequences(seqs, LSTM_BACKWARD, owned, backwardArgs),
     lstmInfer: (seqs) => runSequences(seqs, LSTM_INFER, inferOwned, inferArgs),
+    quantizeLstm,
+    freeQuantizedLstm: (q) => {
+      const blocks = quantBlocks(q, "freeQuantizedLstm");
+      quantized.delete(q);
+      for (const off of Object.values(blocks)) heap.freeBytes(off);
+    },
+    lstmInferQuantized: (seqs) => runSequences(seqs, LSTM_INFER_Q, quantOwned, inferQArgs),
     alloc: (n) => heap.float32(n),
     allocInt32: (n) => heap.int32(n),
     free: (buf) => heap.free(buf),

@@ -101,7 +101,7 @@ export class BiLstm {
     const sf = keep ? this.fwd.sequence(xF, sizes) : this.fwd.inferSequence(xF, sizes);
     const sb = keep ? this.bwd.sequence(xB, sizes) : this.bwd.inferSequence(xB, sizes);
     if (keep) this.k.lstmForward([sf as LstmSequence, sb as LstmSequence]);
-    else this.k.lstmInfer([sf, sb]);
+    else this.fwd.infer([sf, sb], [this.bwd]);
     const out = this.out.get(T * B * 2 * H);
     out.fill(0);
     for (let q = 0; q < n; q++) {
@@ -144,6 +144,12 @@ export class BiLstm {
       for (let j = 0; j < inDim; j++) dx[o + j]! += dxB[s + j]!;
     }
     return dx;
+  }
+
+  /** Int16 weights for inference in both directions (see {@link Lstm.quantize}). */
+  quantize(): void {
+    this.fwd.quantize();
+    this.bwd.quantize();
   }
 
   /** Free kernel memory (parameters included); the layer is unusable afterwards. */

@@ -216,6 +216,11 @@ export class FeatureTagger implements Tagger {
     return argmaxWithProb(scores, batch, this.config.outputs);
   }
 
+  /** Int16 BiLSTM weights for prediction from now on (until the next training step); see {@link Lstm.quantize}. */
+  quantize(): void {
+    this.rnn.quantize();
+  }
+
   /** Free kernel memory; the model is unusable afterwards. */
   dispose(): void {
     this.embedding.dispose();

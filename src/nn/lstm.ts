@@ -1,4 +1,4 @@
-import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "../engine/kernels.js";
+import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad, QuantizedLstm } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import type { Param } from "./param.js";
 import { KernelBuffer, KernelInt32Buffer, exactly, freeParam, kernelParam } from "./buffer.js";
@@ -39,6 +39,7 @@ export class Lstm {
   private readonly dc: KernelBuffer;
   private readonly dx: KernelBuffer;
   private seq: LstmSequence | null = null;
+  private q: QuantizedLstm | null = null;
 
   constructor(private readonly k: Kernels, readonly inDim: number, readonly hidden: number, rng: Rng, name: string) {
     const G = 4 * hidden;
@@ -73,10 +74,39 @@ export class Lstm {
    * looks back), so no lengths are needed. Returns h for every step, T·B×H, a
    * view valid until the next forward.
    */
-  forward(x: Float32Array, T: number, B: number): Float32Array {
+  forward(x: Float32Array, T: number, B: number, keep = true): Float32Array {
     const sizes = this.sizes.get(T);
     sizes.fill(B);
-    return this.run(exactly(x, T * B * this.inDim, "LSTM input"), sizes);
+    const xv = exactly(x, T * B * this.inDim, "LSTM input");
+    if (keep) return this.run(xv, sizes);
+    const s = this.inferSequence(xv, sizes);
+    this.infer([s]);
+    return s.h;
+  }
+
+  /**
+   * Int16 weights for inference from now on (a snapshot of the current
+   * weights: call it when they are final, e.g. after loading a model). A
+   * training forward drops them again.
+   */
+  quantize(): void {
+    this.dropQuantized();
+    this.q = this.k.quantizeLstm(this.inDim, this.hidden, this.wIh.value, this.wHh.value, this.b.value);
+  }
+
+  /** True after {@link quantize}, until a training forward. */
+  get quantized(): boolean {
+    return this.q !== null;
+  }
+
+  /** Runs inference-only sequences of this layer's ({@link inferSequence}) on the quantized weights when there are some. */
+  infer(seqs: readonly LstmInferSequence[], others: readonly Lstm[] = []): void {
+    const layers = [this, ...others];
+    if (layers.every((l) => l.q !== null)) {
+      this.k.lstmInferQuantized(seqs.map((s, i) => ({ batchSizes: s.batchSizes, x: s.x, weights: layers[i]!.q!, h: s.h })));
+    } else {
+      this.k.lstmInfer(seqs);
+    }
   }
 
   /**
@@ -96,6 +126,7 @@ export class Lstm {
    * a caller that runs several directions in one kernel call (BiLstm).
    */
   sequence(x: Float32Array, batchSizes: Int32Array): LstmSequence {
+    this.dropQuantized(); // training: the weights are about to change
     const sizes = this.sizes.get(batchSizes.length);
     sizes.set(batchSizes); // a no-op when batchSizes is already this view
     let n = 0;
@@ -164,8 +195,14 @@ export class Lstm {
 
   /** Free kernel memory (parameters included); the layer is unusable afterwards. */
   dispose(): void {
+    this.dropQuantized();
     for (const b of [this.gates, this.c, this.h, this.hPrev, this.dGates, this.dh, this.dc, this.dx, this.sizes]) b.release();
     for (const p of this.params()) freeParam(this.k, p);
+  }
+
+  private dropQuantized(): void {
+    if (this.q !== null) this.k.freeQuantizedLstm(this.q);
+    this.q = null;
   }
 
   private run(x: Float32Array, sizes: Int32Array): Float32Array {

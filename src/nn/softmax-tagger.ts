@@ -110,6 +110,11 @@ export class SoftmaxTagger implements Tagger {
   /** No dropout: nothing to switch. */
   setTraining(_on: boolean): void {}
 
+  /** Int16 LSTM weights for prediction from now on (until the next training step); see {@link Lstm.quantize}. */
+  quantize(): void {
+    this.rnn.quantize();
+  }
+
   /** Free kernel memory; the model is unusable afterwards. */
   dispose(): void {
     this.embedding.dispose();
@@ -124,7 +129,7 @@ export class SoftmaxTagger implements Tagger {
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const x = this.embedding.forward(batch.ids, n);
-    const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths, keep) : this.rnn.forward(x, T, B);
+    const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths, keep) : this.rnn.forward(x, T, B, keep);
     return this.out.forward(h, n);
   }
 }

@@ -54,6 +54,8 @@ export interface Tagger {
   predictWithScores(batch: Batch): Prediction;
   /** Dropout on (training) or off (evaluation); a no-op for taggers without dropout. */
   setTraining(on: boolean): void;
+  /** Int16 LSTM weights for prediction from now on, until the next training step (see Lstm.quantize). */
+  quantize(): void;
   /** Free kernel memory; the tagger is unusable afterwards. */
   dispose(): void;
 }

@@ -9,6 +9,8 @@ import { createNlp, type Nlp, type NlpOptions } from "./nlp.js";
 export interface LoadOptions extends NlpOptions {
   /** Kernels to run on, or which kind to load (default "auto": WASM when it loads, else the reference kernels). */
   kernels?: Kernels | "auto" | "wasm" | "reference";
+  /** Tag with int16 LSTM weights ({@link NerModel.quantize}): faster, predictions may differ at a few tokens. Default false. */
+  quantize?: boolean;
 }
 
 /**
@@ -22,5 +24,6 @@ export async function load(model: string | Uint8Array | NerModel, opts: LoadOpti
   const m = model instanceof NerModel ? model
     : typeof model === "string" ? await loadNerModel(model, kernels)
       : NerModel.fromBytes(model, kernels);
+  if (opts.quantize === true) m.quantize();
   return createNlp(m, opts);
 }
