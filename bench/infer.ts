@@ -5,10 +5,12 @@
  * batch size with 1 and 2 kernel threads (the second thread's gain), and the
  * resident memory after loading against its peak while tagging at each batch
  * size (issue 11's target: peak at batch 256 ≤ after loading + 100 MB).
+ * Then the same with the int16 weights (NerModel.quantize), and, for a model
+ * file, the dev F1 of both (the quantized path's F1 change).
  * Prints one JSON object per line. Run each thread setting in its own process
  * (--threads) for memory figures that do not mix the two.
  *
- *   node dist/bench/infer.js [--model FILE] [--threads 1|2] [--batches 32,256] [--reps 3]
+ *   node dist/bench/infer.js [--model FILE] [--threads 1|2] [--batches 32,256] [--reps 3] [--relaxed-simd] [--no-quantized]
  * Data: $LSTM_NER_DATA (default ../shared/data).
  */
 import * as path from "node:path";
@@ -19,6 +21,7 @@ import { loadNerModel } from "../src/model/file.js";
 import { getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
 import { predictBatched } from "../src/infer/predict.js";
+import { evaluate } from "../src/eval/evaluate.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
@@ -28,12 +31,14 @@ const modelFile = arg("--model", "");
 const threadsArg = arg("--threads", "");
 const batchSizes = arg("--batches", "32,256").split(",").map(Number);
 const reps = Number(arg("--reps", "3"));
+const relaxedSimd = process.argv.includes("--relaxed-simd");
+const variants = process.argv.includes("--no-quantized") ? ["fp32"] : ["fp32", "int16"];
 const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
 const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
 const mb = (bytes: number): number => Math.round(bytes / 1048576);
 
 const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
-const kernels = await getKernels("wasm", threadsArg === "" ? {} : { threads: Number(threadsArg) });
+const kernels = await getKernels("wasm", { ...(threadsArg === "" ? {} : { threads: Number(threadsArg) }), relaxedSimd });
 const threads = (kernels as { threads?: number }).threads ?? 1;
 const preset = getPreset("seed");
 const model = modelFile !== "" ? await loadNerModel(modelFile, kernels) : buildRecipe(kernels, preset, {
@@ -49,6 +54,8 @@ const afterLoad = process.memoryUsage.rss();
 print({ bench: "setup", model: modelFile || "seed preset, untrained", kernels: kernels.name, threads, dev_tokens: devTokens, node: process.version });
 print({ bench: "memory", after: "loading", rss_mb: mb(afterLoad), peak_rss_mb_so_far: Math.round(process.resourceUsage().maxRSS / 1024) });
 
+for (const weights of variants) {
+if (weights === "int16") model.quantize();
 for (const bs of batchSizes) {
   let peak = 0;
   const run = (b: Parameters<typeof model.predict>[0]): { pred: Int32Array } => {
@@ -64,9 +71,12 @@ for (const bs of batchSizes) {
   }
   times.sort((a, b) => a - b);
   const s = times[Math.floor(times.length / 2)]!;
-  print({ bench: "inference", batch: bs, sorted_by_length: true, threads, tokens: devTokens, seconds: +s.toFixed(3), tokens_per_s: Math.round(devTokens / s),
+  print({ bench: "inference", weights, batch: bs, sorted_by_length: true, threads, tokens: devTokens, seconds: +s.toFixed(3), tokens_per_s: Math.round(devTokens / s),
     best_tokens_per_s: Math.round(devTokens / times[0]!) });
-  print({ bench: "memory", while: `tagging at batch ${bs}`, rss_after_loading_mb: mb(afterLoad), peak_rss_mb: mb(peak), growth_mb: mb(peak - afterLoad),
+  print({ bench: "memory", weights, while: `tagging at batch ${bs}`, rss_after_loading_mb: mb(afterLoad), peak_rss_mb: mb(peak), growth_mb: mb(peak - afterLoad),
     target_growth_mb: 100, wasm_memory_mb: mb((kernels as { memory?: WebAssembly.Memory }).memory?.buffer.byteLength ?? 0) });
+}
+// Last, so that its garbage does not count in the memory figures above.
+if (modelFile !== "") print({ bench: "dev-f1", weights, kernels: kernels.name, f1: +evaluate(model, ds.validation, enc).f1.toFixed(2) });
 }
 await disposeKernels();
