@@ -67,6 +67,8 @@ program.command("evaluate").description("score a model on a gold CoNLL file (con
   .addOption(encodingOption("the CoNLL file"))
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .option("--quantize", "tag with int16 LSTM weights (faster; predictions may differ at a few tokens)")
+  .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them")
   .action(runEvaluate);
 
 program.command("predict").description("tag texts (arguments, a file or stdin) or CoNLL input; streams any size")
@@ -81,6 +83,8 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .addOption(encodingOption("the input"))
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .option("--quantize", "tag with int16 LSTM weights (faster; predictions may differ at a few tokens)")
+  .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them")
   .argument("[text...]", "texts to tag (instead of --input)")
   .action(runPredict);
 

@@ -26,8 +26,11 @@ export interface PredictCliOptions extends KernelCliOptions {
 
 export async function runPredict(texts: string[], o: PredictCliOptions): Promise<void> {
   if (texts.length > 0 && o.input) throw new LstmNerError("give texts as arguments or --input, not both");
-  const workers = o.workers ?? await defaultWorkers(o.model);
+  // --quantize / --relaxed-simd tag in this process (the worker pool does not take them yet).
+  const inProcess = o.quantize === true || o.relaxedSimd === true;
+  const workers = o.workers ?? (inProcess ? 1 : await defaultWorkers(o.model));
   if (!Number.isInteger(workers) || workers < 1) throw new LstmNerError(`--workers must be a positive integer, got ${workers}`);
+  if (inProcess && workers > 1) throw new LstmNerError("--quantize and --relaxed-simd work with --workers 1 only");
   const fromArgs = texts.length > 0;
   const input = fromArgs ? undefined
     : await openInput(o.input, { format: o.inputFormat ?? formatFromName(o.input ?? "") ?? "text", textField: o.textField, encoding: o.encoding ?? "utf8" });
@@ -52,7 +55,7 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
   try {
     // A few texts from the command line are not worth starting threads for.
     tagger = workers === 1 || fromArgs
-      ? new LocalTagger(await load(o.model, { kernels: await cliKernels(o) }), o.format)
+      ? new LocalTagger(await load(o.model, { kernels: await cliKernels(o), quantize: o.quantize === true }), o.format)
       : await TaggerPool.start(o.model, { workers, format: o.format, kernels: o.kernels, ...(o.threads === undefined ? {} : { threads: o.threads }) });
     const items: AsyncIterable<PredictItem> = input ? input.items() : (async function* () {
       for (const text of texts) yield { kind: "text" as const, text };
