@@ -4,6 +4,21 @@ import { sigmoid4, tanh4, sigmoid1, tanh1 } from "./mathx4";
 
 /** Fused LSTM step: activations in place, c = σf⊙cPrev + σi⊙tanh g, h[r*hStride+j] = σo⊙tanh c. */
 export function lstmCellForward(batch: i32, hidden: i32, gates: usize, cPrev: usize, c: usize, h: usize, hStride: i32): void {
+  cellRows(true, batch, hidden, gates, cPrev, c, h, hStride);
+}
+
+/**
+ * Inference-only LSTM step: like lstmCellForward but the activations are not
+ * stored back (nothing is kept for a backward pass). c may alias cPrev (each
+ * element is read before it is written), so one B×H block serves every step.
+ */
+export function lstmCellInfer(batch: i32, hidden: i32, gates: usize, cPrev: usize, c: usize, h: usize): void {
+  cellRows(false, batch, hidden, gates, cPrev, c, h, hidden);
+}
+
+/** The step both share; `keep` (a constant at each call, so the stores compile away) writes the activations over the gates. */
+// @ts-ignore: decorator
+@inline function cellRows(keep: bool, batch: i32, hidden: i32, gates: usize, cPrev: usize, c: usize, h: usize, hStride: i32): void {
   const H = <usize>hidden << 2;
   for (let r = 0; r < batch; r++) {
     const gi = gates + <usize>r * 4 * H, gf = gi + H, gg = gf + H, go = gg + H;
@@ -13,7 +28,7 @@ export function lstmCellForward(batch: i32, hidden: i32, gates: usize, cPrev: us
       const o = <usize>j << 2;
       const i = sigmoid4(v128.load(gi + o)), f = sigmoid4(v128.load(gf + o));
       const g = tanh4(v128.load(gg + o)), og = sigmoid4(v128.load(go + o));
-      v128.store(gi + o, i); v128.store(gf + o, f); v128.store(gg + o, g); v128.store(go + o, og);
+      if (keep) { v128.store(gi + o, i); v128.store(gf + o, f); v128.store(gg + o, g); v128.store(go + o, og); }
       const ct = f32x4.add(f32x4.mul(f, v128.load(cp + o)), f32x4.mul(i, g));
       v128.store(cr + o, ct);
       v128.store(hr + o, f32x4.mul(og, tanh4(ct)));
@@ -22,7 +37,7 @@ export function lstmCellForward(batch: i32, hidden: i32, gates: usize, cPrev: us
       const o = <usize>j << 2;
       const i = sigmoid1(load<f32>(gi + o)), f = sigmoid1(load<f32>(gf + o));
       const g = tanh1(load<f32>(gg + o)), og = sigmoid1(load<f32>(go + o));
-      store<f32>(gi + o, i); store<f32>(gf + o, f); store<f32>(gg + o, g); store<f32>(go + o, og);
+      if (keep) { store<f32>(gi + o, i); store<f32>(gf + o, f); store<f32>(gg + o, g); store<f32>(go + o, og); }
       const ct = f * load<f32>(cp + o) + i * g;
       store<f32>(cr + o, ct);
       store<f32>(hr + o, og * tanh1(ct));
@@ -63,37 +78,6 @@ export function lstmCellBackward(batch: i32, hidden: i32, gates: usize, cPrev: u
       store<f32>(dg + o, dct * i * (1 - g * g));
       store<f32>(dO + o, dhv * tc * (og * (1 - og)));
       store<f32>(dcr + o, dct * f);
-    }
-  }
-}
-
-
-/**
- * Inference-only LSTM step: like lstmCellForward but the activations are not
- * stored back (nothing is kept for a backward pass). c may alias cPrev (each
- * element is read before it is written), so one B×H block serves every step.
- */
-export function lstmCellInfer(batch: i32, hidden: i32, gates: usize, cPrev: usize, c: usize, h: usize): void {
-  const H = <usize>hidden << 2;
-  for (let r = 0; r < batch; r++) {
-    const gi = gates + <usize>r * 4 * H, gf = gi + H, gg = gf + H, go = gg + H;
-    const cp = cPrev + <usize>r * H, cr = c + <usize>r * H, hr = h + <usize>r * H;
-    let j = 0;
-    for (; j + 3 < hidden; j += 4) {
-      const o = <usize>j << 2;
-      const i = sigmoid4(v128.load(gi + o)), f = sigmoid4(v128.load(gf + o));
-      const g = tanh4(v128.load(gg + o)), og = sigmoid4(v128.load(go + o));
-      const ct = f32x4.add(f32x4.mul(f, v128.load(cp + o)), f32x4.mul(i, g));
-      v128.store(cr + o, ct);
-      v128.store(hr + o, f32x4.mul(og, tanh4(ct)));
-    }
-    for (; j < hidden; j++) {
-      const o = <usize>j << 2;
-      const i = sigmoid1(load<f32>(gi + o)), f = sigmoid1(load<f32>(gf + o));
-      const g = tanh1(load<f32>(gg + o)), og = sigmoid1(load<f32>(go + o));
-      const ct = f * load<f32>(cp + o) + i * g;
-      store<f32>(cr + o, ct);
-      store<f32>(hr + o, og * tanh1(ct));
     }
   }
 }

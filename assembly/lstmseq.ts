@@ -111,6 +111,17 @@ const INFER_CHUNK_ROWS: i32 = 256;
 // @ts-ignore: decorator
 @inline function inferChunkRows(B0: i32): i32 { return B0 > INFER_CHUNK_ROWS ? B0 : INFER_CHUNK_ROWS; }
 
+/** Rows of the steps t, t+1, … that fit in `cap` rows together (whole steps; at least step t's when cap ≥ bs[t]). */
+function wholeStepRows(bs: usize, t: i32, steps: i32, cap: i32): i32 {
+  let rows = 0;
+  for (let u = t; u < steps; u++) {
+    const Bu = load<i32>(bs + (<usize>u << 2));
+    if (rows + Bu > cap) break;
+    rows += Bu;
+  }
+  return rows;
+}
+
 /**
  * Workspace bytes of {@link lstmSeqInfer} for hidden size H and first batch
  * size B0: the forward's (GEMM scratch + packed W_hh), a chunk of gate rows,
@@ -150,12 +161,7 @@ export function lstmSeqInfer(inDim: i32, H: i32, steps: i32, bs: usize, x: usize
     const Bt = load<i32>(bs + (<usize>t << 2));
     if (off >= chunkEnd) {
       // Project the next steps' inputs: as many whole steps as fit in the chunk.
-      let rows = 0;
-      for (let u = t; u < steps; u++) {
-        const Bu = load<i32>(bs + (<usize>u << 2));
-        if (rows + Bu > chunkRows) break;
-        rows += Bu;
-      }
+      const rows = wholeStepRows(bs, t, steps, chunkRows);
       gemmAuto(false, false, rows, G, inDim, x + <usize>off * rowX, wIh, gBuf, 0, scratch);
       addBias(rows, G, gBuf, b);
       chunkOff = off;
@@ -207,12 +213,7 @@ export function lstmSeqInferQ(inDim: i32, H: i32, steps: i32, bs: usize, x: usiz
   for (let t = 0; t < steps; t++) {
     const Bt = load<i32>(bs + (<usize>t << 2));
     if (off >= chunkEnd) {
-      let rows = 0;
-      for (let u = t; u < steps; u++) {
-        const Bu = load<i32>(bs + (<usize>u << 2));
-        if (rows + Bu > chunkRows) break;
-        rows += Bu;
-      }
+      const rows = wholeStepRows(bs, t, steps, chunkRows);
       quantizeRows(rows, inDim, x + <usize>off * rowX, aQ, sa);
       qgemm(rows, G, inDim, aQ, sa, wIhQ, sIh, gBuf, 0, tmp);
       addBias(rows, G, gBuf, b);
