@@ -10,7 +10,9 @@
  *   - two cores: lstm-ner with 2 threads against PyTorch at whichever of 1 or
  *     2 threads is faster for that row;
  *   - what the second thread adds to each row (lstm-ner 2 threads / 1 thread);
- *   - inference against PyTorch's quantize_dynamic model.
+ *   - lstm-ner's int16 weights (NerModel.quantize; rows "int16_infer_…")
+ *     against PyTorch's fp32 model (targets 1.5 per core, 3 on two cores) and
+ *     against its quantize_dynamic qint8 model.
  * lstm-ner runs first, then bench/pytorch_batches.py (run with /usr/bin/python3,
  * or $PYTHON) gets the very same batch shapes and token ids through a temporary
  * JSON file. Prints one JSON object per line, ratios last. Memory while
@@ -116,19 +118,23 @@ for (const want of ourThreads) {
   }
   print({ ...tag, bench: "memory", after: "training", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
   model.setTraining(false);
-  for (const [name, batches] of Object.entries(inferSets)) {
-    const collated = batches.map((b) => enc.collate(b));
-    model.predict(collated[collated.length - 1]!); // warm-up on the largest shape
-    const times: number[] = [];
-    for (let r = 0; r < 3; r++) {
-      const t0 = performance.now();
-      for (const b of collated) model.predict(b);
-      times.push((performance.now() - t0) / 1000);
+  // fp32, then the int16 weights (NerModel.quantize) on the same batches: rows "infer_…" and "int16_infer_…".
+  for (const [weights, prefix] of [["fp32", ""], ["int16", "int16_"]] as const) {
+    if (weights === "int16") model.quantize();
+    for (const [name, batches] of Object.entries(inferSets)) {
+      const collated = batches.map((b) => enc.collate(b));
+      model.predict(collated[collated.length - 1]!); // warm-up on the largest shape
+      const times: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const t0 = performance.now();
+        for (const b of collated) model.predict(b);
+        times.push((performance.now() - t0) / 1000);
+      }
+      const s = times.sort((a, b) => a - b)[1]!;
+      row[`${prefix}infer_${name}`] = devTokens / s;
+      print({ ...tag, bench: "inference", weights, order: name, tokens: devTokens, seconds: +s.toFixed(3),
+        tokens_per_s: Math.round(devTokens / s), useful_gflops: +((devTokens * inferFlopsPerToken) / s / 1e9).toFixed(1) });
     }
-    const s = times.sort((a, b) => a - b)[1]!;
-    row[`infer_${name}`] = devTokens / s;
-    print({ ...tag, bench: "inference", order: name, tokens: devTokens, seconds: +s.toFixed(3),
-      tokens_per_s: Math.round(devTokens / s), useful_gflops: +((devTokens * inferFlopsPerToken) / s / 1e9).toFixed(1) });
   }
   if (ourGemm === 0) {
     // Our GEMM figure: the same 32×306 by 306×1024 product on one WASM core.
@@ -143,11 +149,15 @@ for (const want of ourThreads) {
 }
 await disposeKernels();
 
-const ROWS = ["train_plain", "train_bucket", "infer_sorted32", "infer_sorted256", "infer_input32", "infer_input256"];
+const INFER = ["infer_sorted32", "infer_sorted256", "infer_input32", "infer_input256"];
+const ROWS = ["train_plain", "train_bucket", ...INFER, ...INFER.map((r) => `int16_${r}`)];
+/** PyTorch's row to compare with: its fp32 model for every row (lstm-ner's int16 rows included). */
+const torchRow = (row: string): string => row.replace(/^int16_/, "");
 /** Issue 11's targets per row kind. */
 const target = (row: string, mode: "per-core" | "two-core"): number | null => {
   if (row.startsWith("train_")) return mode === "per-core" ? 0.8 : 1.5;
   if (row === "infer_sorted32" || row === "infer_sorted256") return mode === "per-core" ? 0.8 : 1.5;
+  if (row.startsWith("int16_")) return mode === "per-core" ? 1.5 : 3;
   return null;
 };
 const ratio = (a: number | undefined, b: number | undefined): number | null => (a && b ? +(a / b).toFixed(2) : null);
@@ -185,17 +195,18 @@ if (withPython) {
     }
     const t1 = theirs.get(1);
     for (const row of ROWS) {
-      if (one && t1) print({ bench: "ratio", mode: "per-core", row, lstm_ner_1t: Math.round(one[row]!), pytorch_1t: t1[row], lstm_ner_over_pytorch: ratio(one[row], t1[row]), target: target(row, "per-core") });
+      if (one && t1) print({ bench: "ratio", mode: "per-core", row, lstm_ner_1t: Math.round(one[row]!), pytorch_1t: t1[torchRow(row)], lstm_ner_over_pytorch: ratio(one[row], t1[torchRow(row)]), target: target(row, "per-core") });
     }
     for (const row of ROWS) {
-      const best = [...theirs.entries()].filter(([, r]) => r[row]).sort((a, b) => b[1][row]! - a[1][row]!)[0];
-      if (two && best) print({ bench: "ratio", mode: "two-core", row, lstm_ner_2t: Math.round(two[row]!), pytorch_best: best[1][row], pytorch_best_threads: best[0], lstm_ner_over_pytorch: ratio(two[row], best[1][row]), target: target(row, "two-core") });
+      const tr = torchRow(row);
+      const best = [...theirs.entries()].filter(([, r]) => r[tr]).sort((a, b) => b[1][tr]! - a[1][tr]!)[0];
+      if (two && best) print({ bench: "ratio", mode: "two-core", row, lstm_ner_2t: Math.round(two[row]!), pytorch_best: best[1][tr], pytorch_best_threads: best[0], lstm_ner_over_pytorch: ratio(two[row], best[1][tr]), target: target(row, "two-core") });
     }
-    // lstm-ner has no quantized path yet: its fp32 figure against PyTorch's qint8 model (targets 1.5 per core, 3 on two cores).
-    for (const row of ROWS.filter((r) => r.startsWith("infer_"))) {
+    // lstm-ner's int16 weights against PyTorch's quantize_dynamic (qint8) model, at the same thread count.
+    for (const row of INFER) {
       for (const [threads, r] of theirs) {
         const mine = threads === 1 ? one : two;
-        if (mine && r[`qint8_${row}`]) print({ bench: "ratio", mode: "vs quantize_dynamic", row, lstm_ner: "fp32", threads, lstm_ner_tokens_per_s: Math.round(mine[row]!), pytorch_qint8: r[`qint8_${row}`], lstm_ner_over_pytorch: ratio(mine[row], r[`qint8_${row}`]) });
+        if (mine && r[`qint8_${row}`]) print({ bench: "ratio", mode: "vs quantize_dynamic", row: `int16_${row}`, threads, lstm_ner_int16: Math.round(mine[`int16_${row}`]!), pytorch_qint8: r[`qint8_${row}`], lstm_ner_over_pytorch: ratio(mine[`int16_${row}`], r[`qint8_${row}`]) });
       }
     }
     const gemmBest = Math.max(0, ...gemm.values());
