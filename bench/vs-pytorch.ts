@@ -19,7 +19,7 @@
  * tagging is measured by bench/infer.ts (its own process).
  *
  *   node dist/bench/vs-pytorch.js [--batches N] [--threads 1,2] [--torch-threads 1,2] [--torch-infer-reps N]
- *                                 [--no-quantized] [--no-python]
+ *                                 [--no-quantized] [--no-python] [--dev-sentences N]
  * Data: $LSTM_NER_DATA (default ../shared/data).
  */
 import { spawnSync } from "node:child_process";
@@ -47,6 +47,8 @@ const withPython = !process.argv.includes("--no-python");
 const torchThreads = list(arg("--torch-threads", "1,2"));
 const torchInferReps = Number(arg("--torch-infer-reps", "3"));
 const quantized = !process.argv.includes("--no-quantized");
+/** Tag only the first N dev sentences (a quick check of the script; the figures want all). */
+const devSentences = Number(arg("--dev-sentences", "0"));
 const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
 const python = process.env.PYTHON ?? "/usr/bin/python3";
 const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
@@ -73,7 +75,7 @@ const trainSets: Record<string, Item[][]> = {
   plain: batch(shuffled(items, new Rng(1)), B).slice(0, nBatches),
   bucket: bucketBatches(items, B, new Rng(1), (s) => s.ids.length).slice(0, nBatches),
 };
-const dev = encodeSentences(ds.validation, enc).filter((s) => s.ids.length > 0);
+const dev = encodeSentences(devSentences > 0 ? ds.validation.slice(0, devSentences) : ds.validation, enc).filter((s) => s.ids.length > 0);
 const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
 const sorted = [...dev].sort((a, b) => a.ids.length - b.ids.length);
 const inferSets: Record<string, Item[][]> = {
