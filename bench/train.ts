@@ -5,7 +5,7 @@
  * buckets, inference tokens/s on dev, and peak RSS. Prints one JSON object
  * per line.
  *
- *   node dist/bench/train.js [--preset seed|accurate] [--batches N] [--kernels wasm|reference] [--threads 1|2]
+ *   node dist/bench/train.js [--preset seed|accurate] [--batches N] [--kernels wasm|reference] [--threads 1|2] [--relaxed-simd]
  * Data: $LSTM_NER_DATA (default ../shared/data), vectors: $LSTM_NER_GLOVE or
  * the GloVe file found there.
  */
@@ -33,7 +33,8 @@ const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o
 
 const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
 const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? preset.embeddings, { dataDir, offline: true });
-const kernels = await getKernels(kind, threadsArg === "" ? {} : { threads: Number(threadsArg) });
+// --relaxed-simd: the relaxed-SIMD build (fused multiply-add; results differ in the last bits).
+const kernels = await getKernels(kind, { ...(threadsArg === "" ? {} : { threads: Number(threadsArg) }), relaxedSimd: process.argv.includes("--relaxed-simd") });
 const threads = (kernels as { threads?: number }).threads ?? 1;
 print({ bench: "setup", preset: preset.name, kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
 

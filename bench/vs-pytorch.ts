@@ -19,7 +19,7 @@
  * tagging is measured by bench/infer.ts (its own process).
  *
  *   node dist/bench/vs-pytorch.js [--batches N] [--threads 1,2] [--torch-threads 1,2] [--torch-infer-reps N]
- *                                 [--no-quantized] [--no-python] [--dev-sentences N]
+ *                                 [--no-quantized] [--no-python] [--dev-sentences N] [--relaxed-simd]
  * Data: $LSTM_NER_DATA (default ../shared/data).
  */
 import { spawnSync } from "node:child_process";
@@ -47,6 +47,8 @@ const withPython = !process.argv.includes("--no-python");
 const torchThreads = list(arg("--torch-threads", "1,2"));
 const torchInferReps = Number(arg("--torch-infer-reps", "3"));
 const quantized = !process.argv.includes("--no-quantized");
+/** lstm-ner on the relaxed-SIMD build (fused multiply-add), where the runtime has it. */
+const relaxedSimd = process.argv.includes("--relaxed-simd");
 /** Tag only the first N dev sentences (a quick check of the script; the figures want all). */
 const devSentences = Number(arg("--dev-sentences", "0"));
 const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
@@ -90,7 +92,7 @@ const inferFlopsPerToken = 2 * (2 * 4 * H * (dim + H)) + 2 * 2 * H * outputs;
 const ours = new Map<number, Record<string, number>>();
 let ourGemm = 0;
 for (const want of ourThreads) {
-  const kernels = await getKernels("wasm", { threads: want });
+  const kernels = await getKernels("wasm", { threads: want, relaxedSimd });
   const threads = (kernels as { threads?: number }).threads ?? 1;
   const row: Record<string, number> = {};
   ours.set(want, row);

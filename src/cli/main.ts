@@ -56,6 +56,7 @@ program.command("train").description("train a model and keep the best epoch on d
   .addOption(encodingOption("the CoNLL files"))
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them; results differ from the default kernels in the last bits")
   .addOption(new Option("--max-batches <n>", "stop each epoch after n batches (smoke runs)").argParser(int("--max-batches")).hideHelp())
   .option("--no-progress", "no progress bar")
   .action(runTrain);
