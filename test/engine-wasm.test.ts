@@ -126,3 +126,16 @@ test("getKernels: reference, wasm, and auto picks wasm when it loads", async () 
   assert.equal(await getKernels("auto"), w);
   assert.equal(await getKernels("wasm"), w, "loaded once");
 });
+
+test("each helper-thread op names as many arguments as its export takes, and the opcodes are distinct", async () => {
+  const { HELPER_OPS } = await import("../src/engine/wasm-ops.js");
+  const { instantiateKernels } = await import("../src/engine/wasm-load.js");
+  const { exports } = await instantiateKernels({});
+  const raw = exports as unknown as Record<string, (...a: number[]) => unknown>;
+  for (const d of HELPER_OPS) {
+    assert.equal(typeof raw[d.fn], "function", d.fn);
+    assert.equal(raw[d.fn]!.length, d.fields.length, `${d.fn}: ${d.fields.join(", ")}`);
+    assert.equal(new Set(d.fields).size, d.fields.length, `${d.fn}: field names are unique`);
+  }
+  assert.equal(new Set(HELPER_OPS.map((d) => d.op)).size, HELPER_OPS.length);
+});
