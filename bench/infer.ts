@@ -49,7 +49,11 @@ model.setTraining(false);
 const enc = model.encoder();
 const dev = ds.validation.map((s) => enc.encode(s.tokens));
 const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
-globalThis.gc?.();
+// Let the loader's garbage go (file bytes, parse buffers) before taking the baseline.
+for (let i = 0; i < 3; i++) {
+  globalThis.gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 const afterLoad = process.memoryUsage.rss();
 print({ bench: "setup", model: modelFile || "seed preset, untrained", kernels: kernels.name, threads, dev_tokens: devTokens, node: process.version });
 print({ bench: "memory", after: "loading", rss_mb: mb(afterLoad), peak_rss_mb_so_far: Math.round(process.resourceUsage().maxRSS / 1024) });
