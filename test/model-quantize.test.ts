@@ -50,4 +50,8 @@ test("load({ quantize }) and the --quantize / --relaxed-simd flags of evaluate a
   const p = spawnSync(process.execPath, [CLI, "predict", "--model", file, "--quantize", TOY_TEXT], { encoding: "utf8" });
   assert.equal(p.status, 0, p.stderr);
   assert.match(p.stdout, /^John B-PER\nSmith I-PER\n/);
+  // The worker pool does not take the flags: asking for both is refused, not ignored.
+  const w = spawnSync(process.execPath, [CLI, "predict", "--model", file, "--quantize", "--workers", "2", "--input", gold], { encoding: "utf8" });
+  assert.equal(w.status, 1);
+  assert.match(w.stderr, /--quantize and --relaxed-simd work with --workers 1 only/);
 });
