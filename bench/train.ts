@@ -16,6 +16,7 @@ import { disposeKernels, getKernels } from "../src/engine/index.js";
 import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
 import { encodeSentences } from "../src/infer/encoder.js";
 import { predictIds } from "../src/infer/predict.js";
+import { timeTraining } from "./timing.js";
 import { Rng } from "../src/util/random.js";
 import { getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
@@ -49,23 +50,7 @@ model.setTraining(true);
 for (const batching of ["plain", "bucket"] as const) {
   const rng = new Rng(1);
   const batches = (batching === "plain" ? batch(shuffled(items, rng), preset.batchSize) : bucketBatches(items, preset.batchSize, rng, (s) => s.ids.length)).slice(0, nBatches);
-  // Warm-up: sizes the buffers and lets the JIT settle.
-  for (const b of batches.slice(0, 5)) {
-    model.lossAndGrad(enc.collate(b));
-    opt.zeroGrad();
-  }
-  let tokens = 0;
-  let padded = 0;
-  const t0 = performance.now();
-  for (const b of batches) {
-    const pb = enc.collate(b);
-    model.lossAndGrad(pb);
-    opt.step();
-    opt.zeroGrad();
-    tokens += pb.tokens;
-    padded += pb.size * pb.maxLen;
-  }
-  const s = (performance.now() - t0) / 1000;
+  const { tokens, padded, seconds: s } = timeTraining(model, opt, (b: typeof batches[number]) => enc.collate(b), batches, 5);
   print({ bench: "train", batching, default_batching: batching === preset.batching, batches: batches.length, tokens, padded_positions: padded, seconds: +s.toFixed(2), tokens_per_s: Math.round(tokens / s) });
 }
 

@@ -32,6 +32,7 @@ import { loadVectors } from "../src/embeddings/registry.js";
 import { disposeKernels, getKernels, type Kernels } from "../src/engine/index.js";
 import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
 import { encodeSentences } from "../src/infer/encoder.js";
+import { timeTraining } from "./timing.js";
 import { Rng } from "../src/util/random.js";
 import { getPreset } from "../src/train/presets.js";
 import { buildRecipe, type Recipe } from "../src/train/recipe.js";
@@ -100,21 +101,7 @@ for (const want of ourThreads) {
   const { model, optimizer: opt } = makeRecipe(kernels);
   model.setTraining(true);
   for (const [name, batches] of Object.entries(trainSets)) {
-    for (const b of batches.slice(0, 3)) { // warm-up: sizes the buffers, lets the JIT settle
-      model.lossAndGrad(enc.collate(b));
-      opt.zeroGrad();
-    }
-    let tokens = 0, padded = 0;
-    const t0 = performance.now();
-    for (const b of batches) {
-      const pb = enc.collate(b);
-      model.lossAndGrad(pb);
-      opt.step();
-      opt.zeroGrad();
-      tokens += pb.tokens;
-      padded += pb.size * pb.maxLen;
-    }
-    const s = (performance.now() - t0) / 1000;
+    const { tokens, padded, seconds: s } = timeTraining(model, opt, (b: Item[]) => enc.collate(b), batches, 3);
     row[`train_${name}`] = tokens / s;
     print({ ...tag, bench: "train", batching: name, batches: batches.length, tokens, padded_positions: padded,
       padding_waste: +(padded / tokens - 1).toFixed(3), seconds: +s.toFixed(2), tokens_per_s: Math.round(tokens / s),
