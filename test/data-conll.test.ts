@@ -26,7 +26,7 @@ test("reads 4-column CoNLL-2003 with -DOCSTART- and no trailing blank line", asy
   assert.deepEqual(s[0]!.tags, ["B-ORG", "O", "B-MISC", "O", "O", "O", "B-MISC", "O", "O"]);
   assert.deepEqual(s[0]!.extra![0]!.slice(0, 3), ["NNP", "VBZ", "JJ"]);
   assert.deepEqual(s[0]!.extra![1]!.slice(0, 3), ["B-NP", "B-VP", "B-NP"]);
-  assert.deepEqual(s[1], { tokens: ["Peter", "Blackburn"], tags: ["B-PER", "I-PER"], extra: [["NNP", "NNP"], ["B-NP", "I-NP"]] });
+  assert.deepEqual(s[1], { tokens: ["Peter", "Blackburn"], tags: ["B-PER", "I-PER"], extra: [["NNP", "NNP"], ["B-NP", "I-NP"]], doc: 0 });
   // The last sentence ends at end of file without a blank line.
   assert.deepEqual(s[2]!.tokens, ["BRUSSELS", "1996-08-22"]);
 });
@@ -43,10 +43,20 @@ test("DOCSTART splits sentences even without a blank line; mixed separators, CRL
   const text = "\uFEFFa\t O\r\nb  B-PER\r\n-DOCSTART- O\r\nc O\r\n\r\n\r\n  \t\r\nd I-LOC\r\n";
   const s = parseConll(text);
   assert.deepEqual(s, [
-    { tokens: ["a", "b"], tags: ["O", "B-PER"] },
-    { tokens: ["c"], tags: ["O"] },
-    { tokens: ["d"], tags: ["I-LOC"] },
+    { tokens: ["a", "b"], tags: ["O", "B-PER"], doc: 0 },
+    { tokens: ["c"], tags: ["O"], doc: 1 },
+    { tokens: ["d"], tags: ["I-LOC"], doc: 1 },
   ]);
+});
+
+test("-DOCSTART- numbers documents in order (empty ones skipped); formatConll writes the markers back", () => {
+  const text = "-DOCSTART- O\n\na O\n\nb O\n\n-DOCSTART- O\n\n-DOCSTART- O\n\nc B-LOC\n\n";
+  const s = parseConll(text);
+  assert.deepEqual(s.map((x) => x.doc), [0, 0, 1]);
+  assert.equal(formatConll(s), "-DOCSTART- O\n\na O\n\nb O\n\n-DOCSTART- O\n\nc B-LOC\n\n");
+  assert.deepEqual(parseConll(formatConll(s)), s);
+  assert.equal(formatConll([{ tokens: ["x"], tags: ["O"], extra: [["NN"]], doc: 4 }]), "-DOCSTART- -X- O\n\nx NN O\n\n");
+  assert.equal(parseConll("a O\n\nb O\n")[0]!.doc, undefined, "no markers, no document ids");
 });
 
 test("round-trips 4-column and 2-column files byte for byte", async () => {

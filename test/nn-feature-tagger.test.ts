@@ -232,3 +232,120 @@ test("FeatureTagger with WASM kernels matches the reference: loss, every gradien
   }
   fast.dispose();
 });
+
+/** Windows of three synthetic sentences (the middle one the centre, context labels −1), as document context makes them. */
+function windowSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}) {
+  const data = synthetic(new Rng(seed), 5);
+  const vocab = buildCharVocab(data.tokens);
+  const wordIds = (s: string): number => 1 + (s.length % 5);
+  const tokens: string[][] = [];
+  const items = [];
+  for (let i = 1; i + 1 < data.tokens.length; i++) {
+    const win = [...data.tokens[i - 1]!, ...data.tokens[i]!, ...data.tokens[i + 1]!];
+    const start = data.tokens[i - 1]!.length;
+    const labels = new Array<number>(win.length).fill(-1);
+    data.tags[i]!.forEach((t, j) => (labels[start + j] = t));
+    tokens.push(win);
+    items.push({ ids: win.map(wordIds), labels, centre: [start, data.tokens[i]!.length] as const });
+  }
+  const batch = addFeatures(padBatch(items, 0), tokens, vocab);
+  const centres = data.tokens.slice(1, -1);
+  const plain = makeBatch(centres, data.tags.slice(1, -1), vocab, wordIds);
+  const model = makeModel(k, seed, { ...SMALL, charVocabSize: vocab.chars.length, ...extra });
+  return { batch, plain, model, vocab, wordIds, data };
+}
+
+test("FeatureTagger over windows with centre spans (document context): every parameter gradient matches finite differences", () => {
+  const { batch, model } = windowSetup(11);
+  model.setTraining(false);
+  const params = model.params();
+  zeroGrads(params);
+  const { count } = model.lossAndGrad(batch);
+  assert.equal(count, batch.centre!.length.reduce((a, b) => a + b, 0), "only the centres' tokens count");
+  const loss = (): number => model.loss(batch).loss;
+  for (const p of params) {
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (centre spans) ${p.name}`);
+  }
+});
+
+test("FeatureTagger with centre spans: only the centre is scored and predicted; context changes its scores", () => {
+  const { batch, plain, model, vocab, wordIds, data } = windowSetup(12, { output: "softmax", constraints: null });
+  model.setTraining(false);
+  const pred = model.predict(batch);
+  const { start, length } = batch.centre!;
+  for (let b = 0; b < batch.size; b++) {
+    for (let t = 0; t < batch.maxLen; t++) {
+      const inCentre = t >= start[b]! && t < start[b]! + length[b]!;
+      assert.equal(pred[t * batch.size + b]! >= 0, inCentre, `window ${b}, position ${t}`);
+    }
+  }
+  // The context's labels do not enter the loss ...
+  const relabelled = { ...batch, labels: batch.labels.map((l, i) => (l === -1 && batch.ids[i] !== 0 ? 0 : l)) };
+  const withLabels = model.loss(relabelled);
+  const l0 = model.loss(batch);
+  assert.equal(withLabels.loss, l0.loss);
+  assert.equal(l0.count, plain.tokens, "softmax: one term per centre token");
+  // ... but the context's words do: the same centres alone score differently.
+  assert.notEqual(model.loss(plain).loss, l0.loss);
+  // A window that is all centre is the plain sentence.
+  const whole = addFeatures(padBatch(data.tokens.slice(1, -1).map((t, i) => ({ ids: t.map(wordIds), labels: data.tags[i + 1]!, centre: [0, t.length] as const })), 0),
+    data.tokens.slice(1, -1), vocab);
+  assert.ok(Math.abs(model.loss(whole).loss - model.loss(plain).loss) < 1e-6);
+  assert.deepEqual(model.predict(whole), model.predict(plain));
+  assert.throws(() => model.loss({ ...batch, centre: { start, length: length.map((l) => l + 100) } }), /batch\.centre\[0\].*outside/);
+});
+
+test("word dropout: in training about p of the real tokens read UNK, never at prediction; the gradient is that of the dropped ids", () => {
+  const { batch, vocab } = windowSetup(13);
+  // Word ids 1..5 in the batch; row 6 is the UNK that word dropout substitutes.
+  const model = makeModel(k, 13, { ...SMALL, charVocabSize: vocab.chars.length, wordDropout: 0.5, unkId: 6, inputDropout: 0, outputDropout: 0 }, 7);
+  const table = model.params().find((p) => p.name === "embedding.weight")!;
+  // Which rows get a gradient tells which ids were read.
+  let unkRows = 0;
+  const trials = 40;
+  for (let i = 0; i < trials; i++) {
+    zeroGrads(model.params());
+    model.lossAndGrad(batch);
+    if (table.grad.subarray(6 * 4, 7 * 4).some((v) => v !== 0)) unkRows++;
+  }
+  assert.ok(unkRows > trials * 0.8, `UNK read in ${unkRows}/${trials} passes`);
+  model.setTraining(false);
+  zeroGrads(model.params());
+  model.lossAndGrad(batch);
+  const idsSeen = new Set(batch.ids);
+  assert.ok(!idsSeen.has(6) && table.grad.subarray(6 * 4, 7 * 4).every((v) => v === 0), "no word dropout outside training");
+  // Rate: count substitutions directly.
+  const drop = (model as unknown as { dropWords(b: FeatureBatch): Int32Array }).dropWords.bind(model);
+  let replaced = 0;
+  let real = 0;
+  for (let i = 0; i < 200; i++) {
+    const ids = drop(batch);
+    for (let b = 0; b < batch.size; b++) for (let t = 0; t < batch.lengths[b]!; t++) {
+      real++;
+      if (ids[t * batch.size + b] === 6) replaced++;
+      else assert.equal(ids[t * batch.size + b], batch.ids[t * batch.size + b]);
+    }
+    for (let b = 0; b < batch.size; b++) for (let t = batch.lengths[b]!; t < batch.maxLen; t++) assert.equal(ids[t * batch.size + b], 0, "pads stay pads");
+  }
+  assert.ok(Math.abs(replaced / real - 0.5) < 0.05, `replaced ${replaced / real}`);
+  assert.throws(() => makeModel(k, 1, { ...SMALL, wordDropout: 0.1 }), /wordDropout needs unkId/);
+});
+
+test("locked dropout: gradients with frozen masks match finite differences", () => {
+  const { batch, model } = smallSetup(14, { inputDropout: 0.3, outputDropout: 0.3, lockedDropout: true });
+  model.lossAndGrad(batch);
+  model.inputDropout.frozen = true;
+  model.outputDropout.frozen = true;
+  const params = model.params();
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  const loss = (): number => model.loss(batch).loss;
+  for (const name of ["casing.weight", "lstm.fwd.w_ih", "out.w", "crf.transitions"]) {
+    const p = params.find((q) => q.name === name)!;
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (locked dropout) ${name}`);
+  }
+});

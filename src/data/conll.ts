@@ -29,7 +29,8 @@ const BLANK = /^[ \t]*$/;
 /**
  * Parse CoNLL text into sentences: one token per line, whitespace-separated
  * columns, the NER tag in the last column, blank lines and `-DOCSTART-`
- * lines between sentences. Works for 4-column CoNLL-2003 (`token POS chunk NER`)
+ * lines between sentences (`-DOCSTART-` starts a new document: see
+ * `Sentence.doc`). Works for 4-column CoNLL-2003 (`token POS chunk NER`)
  * and 2-column (`token NER`) files; columns between token and tag go to `extra`.
  *
  * @throws LstmNerError naming the file and 1-based line for a line with one
@@ -49,12 +50,16 @@ export function parseConll(text: string, opts: ConllReadOptions = {}): Sentence[
   let tokens: string[] = [];
   let tags: string[] = [];
   let extra: string[][] = [];
+  // -DOCSTART- lines seen before each sentence; turned into document numbers at the end.
+  let marks = 0;
+  const marksBefore: number[] = [];
 
   const flush = (): void => {
     if (tokens.length === 0) return;
     const sentence: Sentence = { tokens, tags };
     if (columns > 2) sentence.extra = extra;
     sentences.push(sentence);
+    marksBefore.push(marks);
     tokens = [];
     tags = [];
     extra = Array.from({ length: Math.max(columns - 2, 0) }, () => []);
@@ -70,6 +75,7 @@ export function parseConll(text: string, opts: ConllReadOptions = {}): Sentence[
     const fields = raw.trim().split(SEPARATOR);
     if (fields[0] === "-DOCSTART-") {
       flush();
+      marks++;
       continue;
     }
     if (fields.length < 2) {
@@ -94,6 +100,14 @@ export function parseConll(text: string, opts: ConllReadOptions = {}): Sentence[
     for (let c = 1; c < columns - 1; c++) extra[c - 1]!.push(fields[c]!);
   }
   flush();
+  if (marks > 0) {
+    // Documents numbered 0, 1, … in order; empty ones (two markers in a row) get no number.
+    let doc = -1;
+    sentences.forEach((sentence, i) => {
+      if (i === 0 || marksBefore[i] !== marksBefore[i - 1]) doc++;
+      sentence.doc = doc;
+    });
+  }
   if (sentences.length === 0) {
     throw new LstmNerError(text.trim() === "" ? "empty file: no sentences" : "no sentences found (only -DOCSTART- or blank lines)", { file });
   }
@@ -115,8 +129,9 @@ export async function readConll(path: string, opts: ConllReadOptions = {}): Prom
  * Format sentences as CoNLL text: space-separated columns `token extra... tag
  * [pred]`, a blank line after each sentence (as CoNLL-2003 files end).
  * `parseConll(formatConll(s))` gives back `s`, and text that is already in
- * this canonical form (single spaces, LF, no `-DOCSTART-`, one blank line
- * after every sentence) comes back byte for byte. Empty sentences are skipped.
+ * this canonical form (single spaces, LF, one blank line after every
+ * sentence, `-DOCSTART-` lines in CoNLL-2003's form) comes back byte for
+ * byte. Sentences with a `doc` get a `-DOCSTART-` line before each new document. Empty sentences are skipped.
  *
  * @throws LstmNerError (naming the sentence) if arrays have mismatched
  * lengths or a token/tag contains whitespace and so cannot be written.
@@ -127,6 +142,7 @@ export function formatConll(sentences: readonly Sentence[], opts: ConllWriteOpti
     throw new LstmNerError(`predicted has ${predicted.length} sentences but there are ${sentences.length}`, { file: "predicted" });
   }
   const out: string[] = [];
+  let lastDoc: number | undefined;
   sentences.forEach((s, si) => {
     const where = { file: `sentence ${si}` };
     const n = s.tokens.length;
@@ -138,6 +154,11 @@ export function formatConll(sentences: readonly Sentence[], opts: ConllWriteOpti
       if (col.length !== n) throw new LstmNerError(`${n} tokens but an extra column has ${col.length} values`, where);
     }
     if (n === 0) return;
+    if (s.doc !== undefined && s.doc !== lastDoc) {
+      // CoNLL-2003's marker, with a placeholder in every extra column.
+      out.push(["-DOCSTART-", ...extra.map(() => "-X-"), "O"].join(" ") + "\n\n");
+      lastDoc = s.doc;
+    }
     const lines: string[] = [];
     for (let i = 0; i < n; i++) {
       const fields = [s.tokens[i]!, ...extra.map((col) => col[i]!), s.tags[i]!];

@@ -5,6 +5,13 @@ export interface Sentence {
   tags: string[];
   /** Columns between the token and the tag (POS, chunk for CoNLL-2003), one array per column. */
   extra?: string[][];
+  /**
+   * Document the sentence belongs to (0, 1, … in file order), set when the
+   * file marks documents with `-DOCSTART-` lines; sentences of one document
+   * are consecutive. Models with document context look at neighbours with
+   * the same value.
+   */
+  doc?: number;
 }
 
 /** Tag schemes the toolkit reads, writes and converts between. */

@@ -5,9 +5,9 @@ import type { Encoder } from "../infer/encoder.js";
 import { predictTags, type Predictor } from "../infer/predict.js";
 import { Scorer, type Score } from "./conlleval.js";
 
-/** conlleval score of the model's predictions on gold-tagged sentences. */
+/** conlleval score of the model's predictions on gold-tagged sentences (in their documents, `Sentence.doc`, for a model with document context). */
 export function evaluate<I extends IdSentence>(model: Predictor, sentences: readonly Sentence[], enc: Encoder<I>): Score {
-  const pred = predictTags(model, sentences.map((s) => s.tokens), enc);
+  const pred = predictTags(model, sentences.map((s) => s.tokens), enc, 64, sentences.map((s) => s.doc));
   const scorer = new Scorer();
   sentences.forEach((s, i) => scorer.add(s.tags, pred[i]!));
   return scorer.result();

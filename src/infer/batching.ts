@@ -10,11 +10,14 @@ import type { Batch } from "../nn/batch.js";
 export interface IdSentence {
   ids: Int32Array | readonly number[];
   labels?: Int32Array | readonly number[];
+  /** With document context: the centre sentence's first token and length within `ids` (see `Batch.centre`). */
+  centre?: readonly [number, number];
 }
 
 /**
  * Pad sentences to the longest one, time-major. Padded positions get `padId`
- * and the label -1, which the loss and the metrics skip.
+ * and the label -1, which the loss and the metrics skip. When the items have
+ * `centre` spans the batch gets them as `centre` (an item without one is all centre).
  * @throws LstmNerError for an empty batch, a bad id or label, or labels whose length differs from the ids'.
  */
 export function padBatch(sentences: readonly IdSentence[], padId: number): Batch {
@@ -55,7 +58,21 @@ export function padBatch(sentences: readonly IdSentence[], padId: number): Batch
       }
     }
   }
-  return { size, maxLen, lengths, ids, labels, tokens };
+  const batch: Batch = { size, maxLen, lengths, ids, labels, tokens };
+  if (sentences.some((s) => s.centre !== undefined)) {
+    const start = new Int32Array(size);
+    const length = new Int32Array(size);
+    sentences.forEach((s, b) => {
+      const [st, len] = s.centre ?? [0, s.ids.length];
+      if (!(Number.isInteger(st) && Number.isInteger(len) && st >= 0 && len >= 0 && st + len <= s.ids.length)) {
+        throw new LstmNerError(`batch item ${b}: centre ${st}+${len} is outside its ${s.ids.length} tokens`);
+      }
+      start[b] = st;
+      length[b] = len;
+    });
+    batch.centre = { start, length };
+  }
+  return batch;
 }
 
 /**

@@ -10,6 +10,7 @@ import { convert } from "../data/schemes.js";
 import type { Batch } from "../nn/batch.js";
 import { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./batching.js";
 import { featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "./features.js";
+import { contextWindows, type ContextOptions } from "./context.js";
 
 /** Token strings ↔ a tagger's batches and label ids. */
 export interface Encoder<I extends IdSentence = IdSentence> {
@@ -27,6 +28,8 @@ export interface Encoder<I extends IdSentence = IdSentence> {
   collate(items: readonly I[]): Batch;
   /** Predicted label ids → tags in the data's scheme. */
   decode(ids: Int32Array): string[];
+  /** Document context the model reads (see src/infer/context.ts); absent: sentences alone. */
+  readonly context?: ContextOptions;
 }
 
 /** Label names from predicted ids; ids outside the label set (the exercise's extra output) read as "O". */
@@ -60,6 +63,8 @@ export interface FeatureEncoderOptions {
   dataScheme: TagScheme;
   /** Scheme of `labels`, the one the model was trained in. */
   trainScheme: TagScheme;
+  /** Document context (absent: none). */
+  context?: ContextOptions;
 }
 
 /**
@@ -71,6 +76,7 @@ export function featureEncoder(lookup: (token: string) => number, padId: number,
   o: FeatureEncoderOptions): Encoder<FeatureItem> {
   const { chars, dataScheme: from, trainScheme: to } = o;
   return {
+    ...(o.context && o.context.sentences > 0 ? { context: o.context } : {}),
     labels,
     padId,
     lookup,
@@ -81,10 +87,29 @@ export function featureEncoder(lookup: (token: string) => number, padId: number,
   };
 }
 
-/** Encode sentences with their gold label ids; errors name the sentence (and `file`). */
+/**
+ * Encode token sequences for prediction: each sentence alone, or, when the
+ * encoder has document context, inside its window of neighbours from the
+ * same document (`docs[i]`; without `docs` the sentences are one document).
+ */
+export function encodeAll<I extends IdSentence>(sentences: readonly (readonly string[])[], enc: Pick<Encoder<I>, "encode" | "context">,
+  docs?: readonly (number | undefined)[]): I[] {
+  if (enc.context === undefined) return sentences.map((s) => enc.encode(s));
+  return contextWindows(sentences, docs, enc.context).map((w) => ({ ...enc.encode(w.tokens), centre: [w.start, w.length] as const }));
+}
+
+/**
+ * Encode sentences with their gold label ids (in context, with −1 at the
+ * context tokens, when the encoder has document context; `Sentence.doc`
+ * says which document each is in); errors name the sentence (and `file`).
+ */
 export function encodeSentences<I extends IdSentence>(sentences: readonly Sentence[], enc: Encoder<I>, file?: string): I[] {
-  return sentences.map((s, i) => ({
-    ...enc.encode(s.tokens),
-    labels: enc.labelIds(s.tags, { ...(file === undefined ? {} : { file }), sentence: i + 1 }),
-  }));
+  const items = encodeAll(sentences.map((s) => s.tokens), enc, sentences.map((s) => s.doc));
+  return items.map((item, i) => {
+    const gold = enc.labelIds(sentences[i]!.tags, { ...(file === undefined ? {} : { file }), sentence: i + 1 });
+    if (item.centre === undefined) return { ...item, labels: gold };
+    const labels = new Int32Array(item.ids.length).fill(-1);
+    labels.set(gold, item.centre[0]);
+    return { ...item, labels };
+  });
 }

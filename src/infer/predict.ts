@@ -5,7 +5,7 @@
  */
 import type { Batch } from "../nn/batch.js";
 import type { IdSentence } from "./batching.js";
-import type { Encoder } from "./encoder.js";
+import { encodeAll, type Encoder } from "./encoder.js";
 
 /** Anything that predicts label ids for a batch (a tagger, a model). */
 export interface Predictor {
@@ -20,7 +20,8 @@ export interface Predictor {
  * `batchSize` counts sentences. Longest first: the first batch sizes every
  * buffer for the whole run, instead of each batch outgrowing the last one's
  * (which left a trail of too-small blocks and made tagging the dev set at
- * batch 256 take ~3× the memory it needs).
+ * batch 256 take ~3× the memory it needs). Items in document context give
+ * their centre sentence's ids only.
  */
 export function predictBatched<I extends IdSentence>(items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize: number,
   run: (b: Batch) => { pred: Int32Array; prob?: Float32Array | null }): { ids: Int32Array[]; scores: Float32Array[] } {
@@ -32,12 +33,13 @@ export function predictBatched<I extends IdSentence>(items: readonly I[], enc: P
     const b = enc.collate(idx.map((i) => items[i]!));
     const { pred, prob } = run(b);
     idx.forEach((i, bi) => {
-      const len = b.lengths[bi]!;
+      const from = b.centre ? b.centre.start[bi]! : 0;
+      const len = b.centre ? b.centre.length[bi]! : b.lengths[bi]!;
       const row = new Int32Array(len);
       const score = new Float32Array(len).fill(NaN);
       for (let t = 0; t < len; t++) {
-        row[t] = pred[t * b.size + bi]!;
-        if (prob) score[t] = prob[t * b.size + bi]!;
+        row[t] = pred[(from + t) * b.size + bi]!;
+        if (prob) score[t] = prob[(from + t) * b.size + bi]!;
       }
       ids[i] = row;
       scores[i] = score;
@@ -51,7 +53,12 @@ export function predictIds<I extends IdSentence>(model: Predictor, items: readon
   return predictBatched(items, enc, batchSize, (b) => ({ pred: model.predict(b) })).ids;
 }
 
-/** Predict tags (in the data's scheme) for tokenised sentences. */
-export function predictTags<I extends IdSentence>(model: Predictor, sentences: readonly (readonly string[])[], enc: Encoder<I>, batchSize = 64): string[][] {
-  return predictIds(model, sentences.map((tokens) => enc.encode(tokens)), enc, batchSize).map((ids) => enc.decode(ids));
+/**
+ * Predict tags (in the data's scheme) for tokenised sentences; `docs` gives
+ * each one's document for a model with document context (without it, the
+ * sentences are one document).
+ */
+export function predictTags<I extends IdSentence>(model: Predictor, sentences: readonly (readonly string[])[], enc: Encoder<I>, batchSize = 64,
+  docs?: readonly (number | undefined)[]): string[][] {
+  return predictIds(model, encodeAll(sentences, enc, docs), enc, batchSize).map((ids) => enc.decode(ids));
 }

@@ -9,6 +9,7 @@ const TAG_SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];
 const isTagScheme = (s: unknown): s is TagScheme => (TAG_SCHEMES as readonly unknown[]).includes(s);
 import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
+import { checkContext, type ContextOptions } from "../infer/context.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
 export const MODEL_FORMAT = "lstm-ner";
@@ -35,10 +36,12 @@ export interface ModelConfig {
   tagger?: FeatureLayers;
   /** "feature" arch with chars: the char vocabulary (entry 0 is "", the unknown char). */
   chars?: string[];
+  /** Document context: each sentence is read with up to `sentences` neighbours of its document on each side, `maxTokens` in all. */
+  context?: ContextOptions;
 }
 
 /** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
-export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints"> & {
+export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId"> & {
   /** CRF transitions constrained to valid sequences of the label scheme. */
   constrained: boolean;
 };
@@ -102,6 +105,14 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
     if (typeof config.tagger !== "object" || config.tagger === null) throw bad("config.tagger is missing");
     if (config.tagger.charVocabSize > 0 && (!Array.isArray(config.chars) || config.chars.length !== config.tagger.charVocabSize)) {
       throw bad("config.chars must list the char vocabulary");
+    }
+  }
+  if (config.context !== undefined) {
+    if (config.arch !== "feature") throw bad("config.context needs the feature architecture");
+    try {
+      checkContext(config.context ?? {});
+    } catch (e) {
+      throw bad(`config.${(e as Error).message}`);
     }
   }
   for (const f of ["embDim", "hidden", "outputs"] as const) {

@@ -13,8 +13,9 @@ import type { Loss, Tagger } from "../nn/tagger-common.js";
 import { SoftmaxTagger } from "../nn/softmax-tagger.js";
 import { FeatureTagger, resolveFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { copyParams, loadParams, type Param } from "../nn/param.js";
-import { featureEncoder, wordEncoder, type Encoder } from "../infer/encoder.js";
+import { encodeAll, featureEncoder, wordEncoder, type Encoder } from "../infer/encoder.js";
 import { buildCharVocab, charVocabFromList } from "../infer/features.js";
+import { checkContext } from "../infer/context.js";
 import { predictBatched, predictTags } from "../infer/predict.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
@@ -33,6 +34,14 @@ export interface FeatureOptions {
   trainScheme: TagScheme;
   /** Forbid invalid transitions in the CRF. */
   constrained: boolean;
+  /** Document context: neighbouring sentences of the same document read on each side (0, the default, turns it off). */
+  docContext?: number;
+  /** Document context: tokens per window at most (default 256). */
+  contextTokens?: number;
+  /** Locked (variational) dropout on the BiLSTM input and output (default false). */
+  lockedDropout?: boolean;
+  /** Word dropout: probability that a training token's word becomes UNK (default 0). */
+  wordDropout?: number;
 }
 
 /** What {@link NerModel.create} needs. */
@@ -72,7 +81,8 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
   };
   if (config.arch === "softmax") return new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
   const { constrained, ...layers } = config.tagger!;
-  return new FeatureTagger(kernels, { ...sizes, ...layers, constraints: constrained ? { labels, scheme: trainScheme } : null }, embedding, rng);
+  // The UNK row follows the words (see NerModel.unkId); word dropout substitutes it.
+  return new FeatureTagger(kernels, { ...sizes, ...layers, unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null }, embedding, rng);
 }
 
 /**
@@ -141,11 +151,12 @@ export class NerModel {
       chars = [...buildCharVocab(o.trainTokens).chars];
     }
     const tagger: FeatureLayers | undefined = f ? (() => {
-      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, ...rest } = resolveFeatureTaggerConfig({
-        vocabSize: 1, embDim: 1, outputs,
+      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, ...rest } = resolveFeatureTaggerConfig({
+        vocabSize: 1, embDim: 1, outputs, unkId: 0,
         charVocabSize: chars?.length ?? 0,
         ...(f.chars ? { charDim: f.chars.dim, charFilters: f.chars.filters, charWindow: f.chars.window } : {}),
         casingDim: f.casingDim, inputDropout: f.inputDropout, outputDropout: f.outputDropout, output: f.output,
+        lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0,
       });
       return { ...rest, constrained: f.constrained && f.output === "crf" };
     })() : undefined;
@@ -156,6 +167,7 @@ export class NerModel {
       ...(f && f.trainScheme !== o.scheme ? { dataScheme: o.scheme } : {}),
       ...(tagger ? { tagger } : {}),
       ...(chars ? { chars } : {}),
+      ...(f?.docContext ? { context: checkContext({ sentences: f.docContext, maxTokens: f.contextTokens ?? 256 }) } : {}),
     };
     const emb = buildEmbedding(vectors);
     return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab);
@@ -208,7 +220,9 @@ export class NerModel {
     const lookup = (t: string): number => tokenId(vocab, t, unkId, { normalizeDigits: digits });
     if (this.config.arch === "softmax") return wordEncoder(lookup, padId, labels);
     const chars = charVocabFromList(this.config.chars ?? [""]);
-    return featureEncoder(lookup, padId, labels, { chars, dataScheme: this.scheme, trainScheme: this.trainScheme });
+    return featureEncoder(lookup, padId, labels, {
+      chars, dataScheme: this.scheme, trainScheme: this.trainScheme, ...(this.config.context ? { context: this.config.context } : {}),
+    });
   }
 
   /** All trainable parameters (the word table first, when trainable): what an optimiser steps. */
@@ -236,21 +250,27 @@ export class NerModel {
     this.tagger.setTraining(on);
   }
 
-  /** Tags for tokenised sentences, in the data's scheme. */
-  tag(sentences: readonly (readonly string[])[]): string[][] {
+  /**
+   * Tags for tokenised sentences, in the data's scheme. A model with document
+   * context reads each sentence with its neighbours: `docs[i]` is sentence
+   * i's document (consecutive sentences of one document share a value);
+   * without `docs` the sentences are one document.
+   */
+  tag(sentences: readonly (readonly string[])[], docs?: readonly (number | undefined)[]): string[][] {
     this.setTraining(false);
-    return predictTags(this, sentences, this.enc);
+    return predictTags(this, sentences, this.enc, 64, docs);
   }
 
   /**
    * Tags for tokenised sentences with the probability the model gives each
    * tag (its softmax output; NaN where the model has no per-token
-   * probability, as with a CRF), in input order. `batchSize` counts sentences.
+   * probability, as with a CRF), in input order. `batchSize` counts sentences;
+   * `docs` as for {@link tag}.
    */
-  tagWithScores(sentences: readonly (readonly string[])[], batchSize = 64): { tags: string[][]; scores: number[][] } {
+  tagWithScores(sentences: readonly (readonly string[])[], batchSize = 64, docs?: readonly (number | undefined)[]): { tags: string[][]; scores: number[][] } {
     this.setTraining(false);
     const enc = this.enc;
-    const { ids, scores } = predictBatched(sentences.map((s) => enc.encode(s)), enc, batchSize, (b) => this.tagger.predictWithScores(b));
+    const { ids, scores } = predictBatched(encodeAll(sentences, enc, docs), enc, batchSize, (b) => this.tagger.predictWithScores(b));
     return { tags: ids.map((i) => enc.decode(i)), scores: scores.map((s) => Array.from(s)) };
   }
 

@@ -16,4 +16,10 @@ export interface Batch {
   labels: Int32Array;
   /** Real (non-pad) tokens. */
   tokens: number;
+  /**
+   * With document context, each sequence is a window of sentences and only
+   * its centre sentence, tokens start[b] .. start[b]+length[b]−1, is scored
+   * and predicted; the rest is context. Absent: every token counts.
+   */
+  centre?: { start: Int32Array; length: Int32Array };
 }

@@ -8,6 +8,11 @@ import { KernelBuffer, exactly } from "./buffer.js";
  * scaled by 1/(1 − p), else zeroed, so nothing changes at inference, where
  * the layer is the identity (it returns its input, no copy).
  * The mask is drawn from the layer's own seeded {@link Rng}, so runs repeat.
+ *
+ * Locked (variational) dropout: given a `period` (B·width for a time-major
+ * T·B×width input), one mask of `period` values is drawn and repeated over
+ * the time steps, so a sentence loses the same units at every position
+ * (Gal & Ghahramani 2016).
  */
 export class Dropout {
   /**
@@ -21,6 +26,7 @@ export class Dropout {
   private n = 0;
   private active = false;
   private masked = 0;
+  private period = 0;
 
   constructor(k: Kernels, readonly p: number, private readonly rng: Rng) {
     if (!(p >= 0 && p < 1)) throw new LstmNerError(`dropout probability must be in [0, 1), got ${p}`);
@@ -30,17 +36,21 @@ export class Dropout {
 
   /**
    * y = x ⊙ mask / (1 − p) over the first `n` values when `training`, else x
-   * itself. The result is a view valid until the next forward.
+   * itself. With a `period` (which must divide n) the mask has `period`
+   * values, repeated (locked dropout). The result is a view valid until the next forward.
    */
-  forward(x: Float32Array, n: number, training: boolean): Float32Array {
+  forward(x: Float32Array, n: number, training: boolean, period = n): Float32Array {
     const xv = exactly(x, n, "dropout input");
     this.n = n;
     this.active = training && this.p > 0;
     if (!this.active) return xv;
+    if (period < 1 || n % period !== 0) throw new Error(`Dropout: period ${period} does not divide ${n}`);
+    this.period = period;
     if (this.frozen) {
-      if (this.masked !== n) throw new Error(`Dropout: frozen mask has ${this.masked} values, input has ${n}`);
+      if (this.masked !== period) throw new Error(`Dropout: frozen mask has ${this.masked} values, input needs ${period}`);
     } else {
-      if (this.mask.length < n) this.mask = new Float32Array(Math.max(n, Math.ceil(this.mask.length * 1.5)));
+      const count = period;
+      if (this.mask.length < count) this.mask = new Float32Array(Math.max(count, Math.ceil(this.mask.length * 1.5)));
       const scale = 1 / (1 - this.p);
       // The mask comes from an inlined xorshift128 seeded from the layer's Rng
       // each call (a method call per value was a visible share of an epoch);
@@ -52,20 +62,24 @@ export class Dropout {
       let s1 = this.rng.nextUint32();
       let s2 = this.rng.nextUint32();
       let s3 = this.rng.nextUint32();
-      for (let i = 0; i < n; i += 2) {
+      for (let i = 0; i < count; i += 2) {
         const t = s0 ^ (s0 << 11);
         s0 = s1;
         s1 = s2;
         s2 = s3;
         s3 = (s3 ^ (s3 >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
         m[i] = (s3 & 0xffff) < keep16 ? scale : 0;
-        if (i + 1 < n) m[i + 1] = s3 >>> 16 < keep16 ? scale : 0;
+        if (i + 1 < count) m[i + 1] = s3 >>> 16 < keep16 ? scale : 0;
       }
-      this.masked = n;
+      this.masked = count;
     }
     const y = this.out.get(n);
     const m = this.mask;
-    for (let i = 0; i < n; i++) y[i] = xv[i]! * m[i]!;
+    if (period === n) {
+      for (let i = 0; i < n; i++) y[i] = xv[i]! * m[i]!;
+    } else {
+      for (let o = 0; o < n; o += period) for (let i = 0; i < period; i++) y[o + i] = xv[o + i]! * m[i]!;
+    }
     return y;
   }
 
@@ -75,7 +89,8 @@ export class Dropout {
     if (!this.active) return d;
     const dx = this.dx.get(this.n);
     const m = this.mask;
-    for (let i = 0; i < this.n; i++) dx[i] = d[i]! * m[i]!;
+    const period = this.period;
+    for (let o = 0; o < this.n; o += period) for (let i = 0; i < period; i++) dx[o + i] = d[o + i]! * m[i]!;
     return dx;
   }
 

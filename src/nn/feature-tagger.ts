@@ -14,6 +14,7 @@ import { CharCnn, type CharIds } from "./charcnn.js";
 import { CASING_CLASSES, CasingEmbedding } from "./casing.js";
 import { Dropout } from "./dropout.js";
 import { ConcatColumns } from "./concat.js";
+import { GatherSpans, gatherSpanInts, scatterSpanInts } from "./gather.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
@@ -51,6 +52,12 @@ export interface FeatureTaggerConfig {
   inputDropout?: number;
   /** Dropout on the BiLSTM output (default 0.5). */
   outputDropout?: number;
+  /** Locked (variational) dropout: the input and output dropout masks are the same at every time step (default false). */
+  lockedDropout?: boolean;
+  /** Word dropout: in training each real token's word id becomes `unkId` with this probability (default 0). */
+  wordDropout?: number;
+  /** Word id that word dropout substitutes (the UNK row); needed when `wordDropout` > 0. Not stored in model files. */
+  unkId?: number;
   /** Output layer: a linear-chain CRF (default) or per-token softmax. */
   output?: "crf" | "softmax";
   /** Output classes (labels). */
@@ -78,6 +85,9 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     hidden: config.hidden ?? 200,
     inputDropout: config.inputDropout ?? 0.5,
     outputDropout: config.outputDropout ?? 0.5,
+    lockedDropout: config.lockedDropout ?? false,
+    wordDropout: config.wordDropout ?? 0,
+    unkId: config.unkId ?? -1,
     output: config.output ?? "crf",
     outputs: config.outputs,
     constraints: config.constraints ?? null,
@@ -95,7 +105,11 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
   int(c.casingDim, "casingDim", 0);
   int(c.hidden, "hidden", 1);
   int(c.outputs, "outputs", 1);
-  for (const f of ["inputDropout", "outputDropout"] as const) {
+  if (typeof c.lockedDropout !== "boolean") throw new LstmNerError(`feature tagger config: lockedDropout must be true or false, got ${String(c.lockedDropout)}`);
+  if (c.wordDropout > 0 && !(Number.isInteger(c.unkId) && c.unkId >= 0 && c.unkId < c.vocabSize)) {
+    throw new LstmNerError(`feature tagger config: wordDropout needs unkId, a row of the word table (0..${c.vocabSize - 1}), got ${c.unkId}`);
+  }
+  for (const f of ["inputDropout", "outputDropout", "wordDropout"] as const) {
     if (!(c[f] >= 0 && c[f] < 1)) throw new LstmNerError(`feature tagger config: ${f} must be in [0, 1), got ${c[f]}`);
   }
   if (c.output !== "crf" && c.output !== "softmax") throw new LstmNerError(`feature tagger config: output must be "crf" or "softmax", got ${String(c.output)}`);
@@ -123,6 +137,10 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * training mode ({@link setTraining}(true), the initial mode), never by {@link predict}.
  * The CRF loss is the mean per-sentence NLL (see `crfReduction`), the softmax
  * loss the mean per-token NLL.
+ *
+ * Document context: a batch with `centre` spans holds windows of sentences;
+ * the BiLSTM runs over the whole window and only each window's centre span
+ * goes through the output layer and the loss, and is predicted (−1 elsewhere).
  */
 export class FeatureTagger implements Tagger {
   readonly config: ResolvedFeatureTaggerConfig;
@@ -136,6 +154,10 @@ export class FeatureTagger implements Tagger {
   readonly crf: Crf | null;
   private readonly nll: SoftmaxNll | null;
   private readonly concat: ConcatColumns;
+  private readonly centre: GatherSpans;
+  private readonly wordDropRng: Rng | null;
+  /** The layout the output layer saw in the last forward: the batch's, or its centre spans'. */
+  private view: { T: number; lengths: Int32Array; spans: { start: Int32Array; length: Int32Array } | null } = { T: 0, lengths: new Int32Array(0), spans: null };
   private training = true;
 
   /**
@@ -157,6 +179,9 @@ export class FeatureTagger implements Tagger {
     this.rnn = new BiLstm(k, this.concat.width, c.hidden, rng, "lstm");
     this.outputDropout = new Dropout(k, c.outputDropout, dropRng);
     this.out = new Linear(k, 2 * c.hidden, c.outputs, rng, "out");
+    this.centre = new GatherSpans(k, 2 * c.hidden);
+    // Drawn only when word dropout is on, so the other layers' random streams stay as they were without it.
+    this.wordDropRng = c.wordDropout > 0 ? new Rng(dropRng.nextUint32()) : null;
     if (c.output === "crf") {
       const allowed = c.constraints === null ? null : allowedTransitions(c.constraints.labels, c.constraints.scheme);
       this.crf = new Crf(k, c.outputs, rng, "crf", { allowed, reduction: c.crfReduction });
@@ -187,7 +212,9 @@ export class FeatureTagger implements Tagger {
   lossAndGrad(batch: Batch): Loss {
     const result = this.lossOf(batch, true);
     const dScores = this.crf !== null ? this.crf.backward() : this.nll!.backward();
-    const dh = this.outputDropout.backward(this.out.backward(dScores));
+    let dhd = this.out.backward(dScores);
+    if (this.view.spans !== null) dhd = this.centre.backward(dhd);
+    const dh = this.outputDropout.backward(dhd);
     const needInput = this.config.trainableEmbeddings || this.chars !== null || this.casing !== null;
     const dx = this.rnn.backward(dh, needInput);
     if (dx === null) return result;
@@ -212,8 +239,18 @@ export class FeatureTagger implements Tagger {
   /** {@link predict} with each label's softmax probability (softmax output; null with the CRF). */
   predictWithScores(batch: Batch): Prediction {
     const scores = this.scores(batch, false, false);
-    if (this.crf !== null) return { pred: this.crf.viterbi(scores, batch.maxLen, batch.size, batch.lengths), prob: null };
-    return argmaxWithProb(scores, batch, this.config.outputs);
+    const { T, lengths, spans } = this.view;
+    const B = batch.size;
+    const p: Prediction = this.crf !== null
+      ? { pred: this.crf.viterbi(scores, T, B, lengths), prob: null }
+      : argmaxWithProb(scores, { ...batch, maxLen: T, lengths }, this.config.outputs);
+    if (spans === null) return p;
+    // Back to the window layout: context positions are not predicted.
+    const pred = scatterSpanInts(p.pred, batch.maxLen, B, spans.start, spans.length, -1);
+    if (p.prob === null) return { pred, prob: null };
+    const prob = new Float32Array(batch.maxLen * B);
+    for (let b = 0; b < B; b++) for (let t = 0; t < spans.length[b]!; t++) prob[(spans.start[b]! + t) * B + b] = p.prob[t * B + b]!;
+    return { pred, prob };
   }
 
   /** Int16 BiLSTM weights for prediction from now on (until the next training step); see {@link Lstm.quantize}. */
@@ -233,33 +270,70 @@ export class FeatureTagger implements Tagger {
     this.out.dispose();
     this.crf?.dispose();
     this.nll?.dispose();
+    this.centre.dispose();
   }
 
   private lossOf(batch: Batch, withGrad: boolean): Loss {
     const scores = this.scores(batch, this.training, withGrad);
-    const { size: B, maxLen: T, lengths, labels } = batch;
+    const { size: B } = batch;
+    const { T, lengths, spans } = this.view;
+    const labels = spans === null ? batch.labels : gatherSpanInts(batch.labels, batch.maxLen, B, spans.start, spans.length, -1);
     if (this.crf !== null) return this.crf.forward(scores, labels, T, B, lengths, withGrad);
     return this.nll!.forward(scores, labels, T * B, this.config.outputs, withGrad);
   }
 
-  /** Emission scores T·B×outputs; `keep` false runs the BiLSTM inference-only (no backward after it). */
+  /**
+   * Emission scores, T·B×outputs, or max(span)·B×outputs for the centre spans
+   * (see {@link view}); `keep` false runs the BiLSTM inference-only (no backward after it).
+   */
   private scores(batch: Batch, dropout: boolean, keep: boolean): Float32Array {
     this.check(batch);
     const { size: B, maxLen: T } = batch;
     const n = T * B;
-    const parts = [this.embedding.forward(batch.ids, n)];
+    const c = this.config;
+    const ids = dropout && this.wordDropRng !== null ? this.dropWords(batch) : batch.ids;
+    const parts = [this.embedding.forward(ids, n)];
     if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n));
     if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
-    const x = this.inputDropout.forward(this.concat.forward(parts, n), n * this.concat.width, dropout);
+    const w = this.concat.width;
+    const x = this.inputDropout.forward(this.concat.forward(parts, n), n * w, dropout, c.lockedDropout ? B * w : n * w);
     const h = this.rnn.forward(x, T, B, batch.lengths, keep);
-    const hd = this.outputDropout.forward(h, n * 2 * this.config.hidden, dropout);
-    return this.out.forward(hd, n);
+    const hw = 2 * c.hidden;
+    let hd = this.outputDropout.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw);
+    const spans = batch.centre ?? null;
+    if (spans === null) {
+      this.view = { T, lengths: batch.lengths, spans: null };
+      return this.out.forward(hd, n);
+    }
+    hd = this.centre.forward(hd, T, B, spans.start, spans.length);
+    const span = hd.length / (B * hw);
+    this.view = { T: span, lengths: spans.length, spans };
+    return this.out.forward(hd, span * B);
+  }
+
+  /** The batch's word ids with each real token's replaced by UNK with probability `wordDropout`. */
+  private dropWords(batch: Batch): Int32Array {
+    const { size: B, lengths } = batch;
+    const ids = batch.ids.slice();
+    const rng = this.wordDropRng!;
+    const p = this.config.wordDropout;
+    for (let b = 0; b < B; b++) for (let t = 0; t < lengths[b]!; t++) if (rng.next() < p) ids[t * B + b] = this.config.unkId;
+    return ids;
   }
 
   /** The shape check every tagger makes, plus the features this one needs. */
   private check(batch: Batch): asserts batch is FeatureBatch {
     checkBatch(batch);
     const n = batch.maxLen * batch.size;
+    if (batch.centre !== undefined) {
+      const { start, length } = batch.centre;
+      if (start.length !== batch.size || length.length !== batch.size) throw new LstmNerError(`batch.centre must have size = ${batch.size} spans`);
+      for (let b = 0; b < batch.size; b++) {
+        if (!(start[b]! >= 0 && length[b]! >= 0 && start[b]! + length[b]! <= batch.lengths[b]!)) {
+          throw new LstmNerError(`batch.centre[${b}] = ${start[b]}+${length[b]} is outside the sentence's ${batch.lengths[b]} tokens`);
+        }
+      }
+    }
     const fb = batch as Partial<FeatureBatch>;
     if (this.chars !== null) {
       if (fb.chars === undefined) throw new LstmNerError("batch.chars is missing (the model has char features)");

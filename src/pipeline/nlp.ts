@@ -55,7 +55,9 @@ export function createNlp(model: NerModel, opts: NlpOptions = {}): Nlp {
       if (typeof t !== "string") throw new LstmNerError(`must be a string, got ${t === null ? "null" : typeof t}`, { file: `texts[${i}]` });
     });
     const perText = texts.map((text) => tokenizeSentences(text).flatMap((s) => pieces(s, maxLen)));
-    const { tags, scores } = model.tagWithScores(perText.flat().map((s) => s.map((t) => t.text)), netBatch);
+    // Each text is one document (for a model with document context).
+    const docs = perText.flatMap((sents, i) => sents.map(() => i));
+    const { tags, scores } = model.tagWithScores(perText.flat().map((s) => s.map((t) => t.text)), netBatch, docs);
     let k = 0;
     return texts.map((text, i) => {
       const sents = perText[i]!;

@@ -34,7 +34,14 @@ export function tagItems(nlp: Nlp, items: readonly PredictItem[], format: Predic
   const textDocs = texts.length > 0 ? nlp.batch(texts) : [];
   const conll = items.flatMap((it) => (it.kind === "conll" ? [it] : []));
   const tokens = conll.map((it) => it.lines.map((l) => l.trim().split(/\s+/)[0]!));
-  const tags = conll.length > 0 ? nlp.model.tag(tokens) : [];
+  // Documents (for models with document context): -DOCSTART- lines separate them.
+  const docIds: number[] = [];
+  let docNo = 0;
+  for (const it of items) {
+    if (it.kind === "raw" && it.raw.startsWith("-DOCSTART-")) docNo++;
+    else if (it.kind === "conll") docIds.push(docNo);
+  }
+  const tags = conll.length > 0 ? nlp.model.tag(tokens, docIds) : [];
   let t = 0;
   let c = 0;
   let docs = 0;

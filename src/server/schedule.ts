@@ -16,7 +16,8 @@ import { isWhitespaceAt, tokenBounds } from "./limits.js";
 /** What the scheduler needs of a model. */
 export interface TaggingModel {
   readonly scheme: string;
-  tagWithScores(sentences: readonly (readonly string[])[], batchSize: number): { tags: string[][]; scores: number[][] };
+  /** `docs[i]`: sentence i's document (each text is one), for models with document context. */
+  tagWithScores(sentences: readonly (readonly string[])[], batchSize: number, docs?: readonly number[]): { tags: string[][]; scores: number[][] };
 }
 
 /** How a request ended: a JSON body to send, or an error with its HTTP status. */
@@ -179,9 +180,17 @@ export class TagScheduler {
       if (full) break;
     }
     const sentences = taken.flatMap(({ job, from, to }) => job.pieces!.slice(from, to).map((p) => p.tokens.map((t) => t.text)));
+    // Each text is a document (context reaches as far as this pass's pieces of it).
+    const docs: number[] = [];
+    for (const { job, from, to } of taken) {
+      for (let i = from; i < to; i++) {
+        const prev = docs.length === 0 ? -1 : docs[docs.length - 1]!;
+        docs.push(i > from && job.pieces![i - 1]!.text === job.pieces![i]!.text ? prev : prev + 1);
+      }
+    }
     let out: { tags: string[][]; scores: number[][] };
     try {
-      out = this.model.tagWithScores(sentences, Math.max(1, sentences.length));
+      out = this.model.tagWithScores(sentences, Math.max(1, sentences.length), docs);
     } catch {
       for (const { job } of taken) this.end(job, { status: 500, error: "internal error while tagging" });
       return;

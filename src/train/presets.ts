@@ -88,6 +88,10 @@ export const PRESETS: Record<string, Preset> = {
       output: "crf",
       trainScheme: "BIOES",
       constrained: true,
+      docContext: 0,
+      contextTokens: 256,
+      lockedDropout: false,
+      wordDropout: 0,
     },
     normalizeDigits: true,
     extendVocab: 2,
@@ -146,6 +150,7 @@ const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
 const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars">, FieldRule> = {
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
   trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
+  docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction",
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
 
