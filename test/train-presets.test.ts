@@ -50,6 +50,11 @@ test("a typo or a wrong kind of value is refused with the field named, never tra
     ["feature=5", /feature must be an object or null, got 5/],
     ['feature.chars={"dim":8}', /feature\.chars\.filters must be a number, got nothing/],
     ['feature.chars={"dim":8,"filters":8,"window":3,"size":2}', /unknown field feature\.chars\.size/],
+    ["feature.docContext=-1", /feature\.docContext must be a whole number ≥ 0, got -1/],
+    ["feature.contextTokens=0", /feature\.contextTokens must be a whole number ≥ 1, got 0/],
+    ["feature.wordDropout=1", /feature\.wordDropout must be a number in \[0, 1\), got 1/],
+    ["feature.lockedDropout=1", /feature\.lockedDropout must be a boolean, got 1/],
+    ["averageLast=1.5", /averageLast must be a whole number ≥ 0, got 1\.5/],
     ["nosuch=1", /the preset has no field nosuch/],
     ["lr", /expected key=value/],
   ];

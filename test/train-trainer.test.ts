@@ -75,3 +75,36 @@ test("patience: training stops after that many epochs without a dev improvement 
   // 0 = never stop early.
   assert.deepEqual((await run(0)).f1.length, script.length);
 });
+
+test("averageLast: dev scores (and keeps) the mean of the last N epochs' weights; training goes on from each epoch's own", async () => {
+  // One weight, +1 per epoch; the dev set is tagged right only when it is exactly 2.5 (the mean of epochs 2 and 3).
+  const w = Float32Array.of(0);
+  let stepped = false;
+  const model: TrainableModel = {
+    lossAndGrad(b) {
+      if (!stepped) w[0] = w[0]! + 1;
+      stepped = true;
+      return { loss: 1, count: b.tokens };
+    },
+    setTraining(on) {
+      if (on) stepped = false;
+    },
+    predict: (b) => {
+      const out = new Int32Array(b.size * b.maxLen).fill(-1);
+      for (let bi = 0; bi < b.size; bi++) for (let t = 0; t < b.lengths[bi]!; t++) out[t * b.size + bi] = w[0] === 2.5 && t === 0 ? 1 : 0;
+      return out;
+    },
+    snapshot: () => ({ w: w.slice() }),
+    restore: (t) => w.set(t.w!),
+  };
+  const seen: number[] = [];
+  const opt = { step: () => {}, zeroGrad: () => {} };
+  const r = await train(model, opt, sentences, sentences, enc, {
+    epochs: 5, batchSize: 2, seed: 1, batching: "plain", averageLast: 2, onEpoch: () => void seen.push(w[0]!),
+  });
+  assert.deepEqual(seen, [1, 1.5, 2.5, 3.5, 4.5], "onEpoch sees the averaged weights");
+  assert.deepEqual(r.epochs.map((e) => e.dev_f1), [0, 0, 100, 0, 0]);
+  assert.deepEqual(r.epochs.map((e) => e.dev_f1_last), [undefined, 0, 0, 0, 0], "and each epoch's own weights are scored too");
+  assert.equal(r.bestEpoch, 3);
+  assert.equal(w[0], 2.5, "the model ends with the best average");
+});

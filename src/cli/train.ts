@@ -136,10 +136,11 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
         train_tokens_per_s: Math.round(r.train_tokens_per_s), dev_f1: r.dev_f1 === null ? null : round(r.dev_f1, 2),
         dev_precision: r.dev_precision === null ? null : round(r.dev_precision, 2),
         dev_recall: r.dev_recall === null ? null : round(r.dev_recall, 2), best: r.best,
+        ...(r.dev_f1_last != null ? { dev_f1_last: round(r.dev_f1_last, 2) } : {}),
       };
       if (o.log) appendFileSync(o.log, JSON.stringify(line) + "\n");
       say(`epoch ${r.epoch}: loss ${line.loss}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
-        (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (r.best ? " (best so far: saved)" : ""));
+        (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (line.dev_f1_last === undefined ? "" : ` averaged (${line.dev_f1_last} alone)`) + (r.best ? " (best so far: saved)" : ""));
       if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
     },
   });

@@ -37,6 +37,8 @@ export interface Preset {
   normalizeDigits: boolean;
   /** Training words missing from the vectors with at least this count get their own rows (0 = off). */
   extendVocab: number;
+  /** Checkpoint averaging over the last N epochs' weights, evaluated and kept as the model (0 = off; see `TrainOptions.averageLast`). */
+  averageLast: number;
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -61,6 +63,7 @@ export const PRESETS: Record<string, Preset> = {
     feature: null,
     normalizeDigits: false,
     extendVocab: 0,
+    averageLast: 0,
   },
   accurate: {
     name: "accurate",
@@ -95,6 +98,7 @@ export const PRESETS: Record<string, Preset> = {
     },
     normalizeDigits: true,
     extendVocab: 2,
+    averageLast: 0,
   },
 };
 
@@ -145,7 +149,7 @@ const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
   name: "string", description: "string", dataset: "string", embeddings: "string", trainableEmbeddings: "boolean",
   hidden: "positive", bidirectional: "boolean", batchSize: "positive", lr: "rate", epochs: "positive",
   batching: ["plain", "bucket"], extraOutputs: "count", patience: "count", optimizer: ["adam", "sgd"],
-  momentum: "fraction", lrDecay: "nonneg", clipNorm: "nonneg", normalizeDigits: "boolean", extendVocab: "count",
+  momentum: "fraction", lrDecay: "nonneg", clipNorm: "nonneg", normalizeDigits: "boolean", extendVocab: "count", averageLast: "count",
 };
 const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars">, FieldRule> = {
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
@@ -154,8 +158,12 @@ const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars">, FieldRule> =
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
 
-/** Check `obj`'s fields against `rules`; `nested` names the fields checked separately. */
-function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = []): Record<string, unknown> {
+/** Fields of FeatureOptions that may be left out (they default to off). */
+const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout"];
+
+/** Check `obj`'s fields against `rules`; `nested` names the fields checked separately, `optional` those that may be absent. */
+function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = [],
+  optional: readonly string[] = []): Record<string, unknown> {
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
     throw new LstmNerError(`${where}: ${prefix.slice(0, -1)} must be an object or null, got ${JSON.stringify(obj)}`);
   }
@@ -163,6 +171,7 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
   for (const k of Object.keys(rec)) if (!(k in rules) && !nested.includes(k)) throw new LstmNerError(`${where}: unknown field ${prefix}${k}`);
   for (const [k, rule] of Object.entries(rules)) {
     const v = rec[k];
+    if (v === undefined && optional.includes(k)) continue;
     const field = prefix + k;
     const bad = (what: string): never => {
       throw new LstmNerError(`${where}: ${field} must be ${what}, got ${v === undefined ? "nothing" : JSON.stringify(v)}`);
@@ -195,7 +204,7 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
 export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
   checkFields(p, PRESET_RULES, "", where, ["feature"]);
   if (p.feature !== null) {
-    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars"]);
+    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars"], OPTIONAL_FEATURE);
     if (f.chars !== null) checkFields(f.chars, CHAR_RULES, "feature.chars.", where);
     // The feature architecture has no use for these: refuse them rather than train something other than asked.
     if (!p.bidirectional) {

@@ -57,7 +57,10 @@ export function buildRecipe(kernels: Kernels, preset: Preset, inputs: RecipeInpu
 
 /** The trainer's options from a preset (`seed` drives shuffling). */
 export function trainOptions(preset: Preset, seed: number): TrainOptions {
-  return { epochs: preset.epochs, batchSize: preset.batchSize, seed, batching: preset.batching, patience: preset.patience };
+  return {
+    epochs: preset.epochs, batchSize: preset.batchSize, seed, batching: preset.batching, patience: preset.patience,
+    ...(preset.averageLast > 1 ? { averageLast: preset.averageLast } : {}),
+  };
 }
 
 /** A short name of the preset's architecture, e.g. "BiLSTM-CNN-CRF (BIOES)" or "BiLSTM". */

@@ -53,6 +53,8 @@ export interface EpochRecord {
   dev_recall: number | null;
   /** True when this epoch is the best so far on dev (its weights are kept). */
   best: boolean;
+  /** With `averageLast`: dev F1 of the epoch's own weights (dev_f1 is the average's). */
+  dev_f1_last?: number | null;
 }
 
 /** Options of {@link train}. */
@@ -70,6 +72,13 @@ export interface TrainOptions {
   onEpoch?: (r: EpochRecord, dev: Score | null) => void | Promise<void>;
   /** Limit batches per epoch (for smoke runs and benchmarks); 0 = all. */
   maxBatches?: number;
+  /**
+   * Checkpoint averaging: from the second epoch on, evaluate (and keep, when
+   * best) the mean of the weights at the end of the last `averageLast`
+   * epochs, while training goes on from the epoch's own weights. Holds that
+   * many copies of the weights. 0 or 1 = off.
+   */
+  averageLast?: number;
 }
 
 /** Result of {@link train}. */
@@ -87,6 +96,8 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
   const records: EpochRecord[] = [];
   let best: { f1: number; epoch: number; weights: Record<string, Float32Array> } | null = null;
   let sinceBest = 0;
+  const averaging = (opts.averageLast ?? 0) > 1;
+  const recent: Record<string, Float32Array>[] = [];
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     let batches = opts.batching === "bucket"
       ? bucketBatches(items, opts.batchSize, rng, (s) => s.ids.length)
@@ -112,7 +123,19 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     const seconds = (performance.now() - t0) / 1000;
     let devScore: Score | null = null;
     model.setTraining?.(false);
-    if (dev && dev.length > 0) devScore = evaluate(model, dev, enc);
+    const hasDev = dev !== null && dev.length > 0;
+    let lastF1: number | null | undefined;
+    let own: Record<string, Float32Array> | null = null;
+    if (averaging) {
+      own = model.snapshot();
+      recent.push(own);
+      if (recent.length > opts.averageLast!) recent.shift();
+      if (recent.length > 1) {
+        if (hasDev) lastF1 = evaluate(model, dev, enc).f1;
+        model.restore(meanOf(recent));
+      }
+    }
+    if (hasDev) devScore = evaluate(model, dev, enc);
     const f1 = devScore ? devScore.f1 : null;
     const isBest = f1 === null ? true : best === null || f1 > best.f1;
     if (isBest) {
@@ -130,12 +153,30 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       dev_precision: devScore ? devScore.precision : null,
       dev_recall: devScore ? devScore.recall : null,
       best: isBest,
+      ...(lastF1 !== undefined ? { dev_f1_last: lastF1 } : {}),
     };
     records.push(rec);
+    // onEpoch sees (and saves) the weights scored; training goes on from the epoch's own.
     await opts.onEpoch?.(rec, devScore);
+    if (own !== null && recent.length > 1) model.restore(own);
     if (opts.patience && sinceBest >= opts.patience) break;
   }
   if (best) model.restore(best.weights);
   model.setTraining?.(false);
   return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null };
+}
+
+/** The element-wise mean of weight snapshots (same names and sizes). */
+function meanOf(snapshots: readonly Record<string, Float32Array>[]): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  const n = snapshots.length;
+  for (const name of Object.keys(snapshots[0]!)) {
+    const sum = new Float64Array(snapshots[0]![name]!.length);
+    for (const s of snapshots) {
+      const v = s[name]!;
+      for (let i = 0; i < v.length; i++) sum[i] += v[i]!;
+    }
+    out[name] = Float32Array.from(sum, (x) => x / n);
+  }
+  return out;
 }
