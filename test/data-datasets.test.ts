@@ -159,7 +159,7 @@ test("a registered dataset downloads all splits with progress, verified, then lo
     const seen = new Set<string>();
     const ds = await loadDataset("mini-remote", { cacheDir, baseUrl: srv.base, onProgress: (_r, _t, file) => seen.add(file) });
     assert.deepEqual([...seen], ["train.txt", "dev.txt", "test.txt"]);
-    assert.deepEqual(ds.train[1], { tokens: ["Acme", "Corp", "hired", "Bob"], tags: ["B-ORG", "I-ORG", "O", "B-PER"] });
+    assert.deepEqual(ds.train[1], { tokens: ["Acme", "Corp", "hired", "Bob"], tags: ["B-ORG", "I-ORG", "O", "B-PER"], doc: 0 });
     const offline = await loadDataset("mini-remote", { cacheDir, offline: true });
     assert.deepEqual(offline.test, ds.test);
     assert.equal(srv.hits.length, 3);
