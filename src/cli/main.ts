@@ -12,6 +12,7 @@ import { runEvaluate } from "./evaluate.js";
 import { runPredict } from "./predict.js";
 import { runServe } from "./serve.js";
 import { runWorker, runEnqueue, runCollect } from "./queue.js";
+import { runEnsemble } from "./ensemble.js";
 import { PRESETS } from "../train/presets.js";
 import { TEXT_ENCODINGS } from "../util/decode.js";
 
@@ -129,6 +130,13 @@ redisOptions(program.command("collect").description("wait for a queue's jobs and
   .option("--out <file>", "output file (default: standard output); *.gz is gzipped")
   .option("--no-wait", "collect what is done now instead of waiting for every job")
   .action(runCollect);
+
+program.command("ensemble").description("combine models trained with the same recipe (e.g. seeds 1-3) into one model file that averages their CRF potentials")
+  .requiredOption("--out <file>", "the ensemble's model file")
+  .argument("<model...>", "member model files (at least 2)")
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .action(runEnsemble);
 
 // --threads is on every command: check it once, before any command runs.
 program.hook("preAction", (_program, command) => {

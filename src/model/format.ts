@@ -36,6 +36,8 @@ export interface ModelConfig {
   tagger?: FeatureLayers;
   /** "feature" arch with chars: the char vocabulary (entry 0 is "", the unknown char). */
   chars?: string[];
+  /** An ensemble of this many members (see `EnsembleTagger`), weights under `param.m<i>.`; absent: one model. */
+  ensemble?: number;
   /** Document context: each sentence is read with up to `sentences` neighbours of its document on each side, `maxTokens` in all. */
   context?: ContextOptions;
 }
@@ -114,6 +116,9 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
     } catch (e) {
       throw bad(`config.${(e as Error).message}`);
     }
+  }
+  if (config.ensemble !== undefined && (config.arch !== "feature" || !Number.isInteger(config.ensemble) || config.ensemble < 2)) {
+    throw bad("config.ensemble must be a whole number ≥ 2 (feature architecture)");
   }
   for (const f of ["embDim", "hidden", "outputs"] as const) {
     if (!Number.isInteger(config[f]) || config[f] <= 0) throw bad(`config.${f} must be a positive integer`);

@@ -12,6 +12,7 @@ import type { Batch } from "../nn/batch.js";
 import type { Loss, Tagger } from "../nn/tagger-common.js";
 import { SoftmaxTagger } from "../nn/softmax-tagger.js";
 import { FeatureTagger, resolveFeatureTaggerConfig } from "../nn/feature-tagger.js";
+import { EnsembleTagger } from "../nn/ensemble-tagger.js";
 import { copyParams, loadParams, type Param } from "../nn/param.js";
 import { encodeAll, featureEncoder, wordEncoder, type Encoder } from "../infer/encoder.js";
 import { buildCharVocab, charVocabFromList } from "../infer/features.js";
@@ -82,7 +83,12 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
   if (config.arch === "softmax") return new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
   const { constrained, ...layers } = config.tagger!;
   // The UNK row follows the words (see NerModel.unkId); word dropout substitutes it.
-  return new FeatureTagger(kernels, { ...sizes, ...layers, unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null }, embedding, rng);
+  const feature = (table: Float32Array): FeatureTagger => new FeatureTagger(kernels,
+    { ...sizes, ...layers, unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null }, table, rng);
+  if (!config.ensemble) return feature(embedding);
+  // Members with fine-tuned word tables each have their own (loaded as m<i>.embedding.weight); frozen ones share it.
+  return new EnsembleTagger(kernels, Array.from({ length: config.ensemble }, (_, i) =>
+    feature(i === 0 || !config.trainableEmbeddings ? embedding : new Float32Array(embedding.length))));
 }
 
 /**
@@ -204,9 +210,35 @@ export class NerModel {
     };
   }
 
-  /** Trainable tensors other than the word embedding (which is stored, trained or not, as `embedding.weight`). */
+  /** Trainable tensors other than the word embedding (which is stored, trained or not, as `embedding.weight`; an ensemble's first member's too). */
   private ownParams(): Param[] {
     return this.tagger.params().filter((p) => p.value !== this.embedding);
+  }
+
+  /**
+   * One model file's worth of an ensemble of `models` (see `EnsembleTagger`):
+   * the same architecture, vocabulary and labels (the same recipe and data,
+   * different seeds), each member's weights under `m<i>.`.
+   * @throws LstmNerError naming the member that differs.
+   */
+  static ensemble(models: readonly NerModel[], training: Record<string, unknown>): SavedModel {
+    const first = models[0];
+    if (first === undefined || models.length < 2) throw new LstmNerError(`an ensemble needs at least 2 models, got ${models.length}`);
+    const params: SavedModel["params"] = {};
+    models.forEach((m, i) => {
+      const where = { file: `model ${i + 1}` };
+      if (m.config.arch !== "feature" || m.config.tagger?.output !== "crf" || m.config.ensemble) {
+        throw new LstmNerError("only single BiLSTM-CNN-CRF models (feature architecture, CRF output) can be combined", where);
+      }
+      if (JSON.stringify(m.config) !== JSON.stringify(first.config)) throw new LstmNerError("its config differs from the first model's (train every member with the same recipe)", where);
+      if (m.labels.join("\n") !== first.labels.join("\n") || m.trainScheme !== first.trainScheme) throw new LstmNerError("its labels differ from the first model's", where);
+      if (m.words.length !== first.words.length || m.words.some((w, j) => w !== first.words[j])) {
+        throw new LstmNerError("its vocabulary differs from the first model's (train every member on the same data and vectors)", where);
+      }
+      for (const [name, p] of Object.entries(m.toSaved({}).params)) params[`m${i}.${name}`] = p;
+      if (i > 0 && m.config.trainableEmbeddings) params[`m${i}.embedding.weight`] = { shape: [m.words.length + 2, m.config.embDim], data: m.embedding };
+    });
+    return { ...first.toSaved(training), config: { ...first.config, ensemble: models.length }, params };
   }
 
   /** Token → ids and features, gold tags → label ids, padding, and ids → tags in the data's scheme. */

@@ -238,11 +238,28 @@ export class FeatureTagger implements Tagger {
 
   /** {@link predict} with each label's softmax probability (softmax output; null with the CRF). */
   predictWithScores(batch: Batch): Prediction {
-    const scores = this.scores(batch, false, false);
+    return this.decode(batch, this.scores(batch, false, false));
+  }
+
+  /**
+   * Emission scores for prediction (no dropout), a copy: T·B×outputs, or
+   * max(centre)·B×outputs for a batch with centre spans. An ensemble
+   * averages these over its members and hands the mean to {@link decode}.
+   */
+  emissions(batch: Batch): Float32Array {
+    return this.scores(batch, false, false).slice();
+  }
+
+  /**
+   * Predictions from emission scores of `batch` (as {@link emissions} gave
+   * them, for the batch last scored), decoded with `crf` (default: this
+   * tagger's), in the batch's layout with −1 outside the centre spans.
+   */
+  decode(batch: Batch, scores: Float32Array, crf: Crf | null = this.crf): Prediction {
     const { T, lengths, spans } = this.view;
     const B = batch.size;
-    const p: Prediction = this.crf !== null
-      ? { pred: this.crf.viterbi(scores, T, B, lengths), prob: null }
+    const p: Prediction = crf !== null
+      ? { pred: crf.viterbi(scores, T, B, lengths), prob: null }
       : argmaxWithProb(scores, { ...batch, maxLen: T, lengths }, this.config.outputs);
     if (spans === null) return p;
     // Back to the window layout: context positions are not predicted.

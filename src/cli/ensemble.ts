@@ -1,0 +1,31 @@
+import { cliKernels, type KernelCliOptions } from "./kernels.js";
+import { loadNerModel, saveModel } from "../model/file.js";
+import { NerModel } from "../model/ner.js";
+import { LstmNerError } from "../util/errors.js";
+
+export interface EnsembleCliOptions extends KernelCliOptions {
+  out: string;
+}
+
+/** `lstm-ner ensemble --out FILE MODEL MODEL...`: one model file that predicts with the members' averaged CRF potentials. */
+export async function runEnsemble(models: string[], o: EnsembleCliOptions): Promise<void> {
+  if (models.length < 2) throw new LstmNerError(`an ensemble needs at least 2 model files, got ${models.length}`);
+  if (models.includes(o.out)) throw new LstmNerError("--out must not be one of the member files", { file: o.out });
+  const kernels = await cliKernels(o);
+  const members: NerModel[] = [];
+  for (const file of models) members.push(await loadNerModel(file, kernels));
+  const training = { ensemble_of: models.map((file, i) => ({ file, ...members[i]!.training })) };
+  let saved;
+  try {
+    saved = NerModel.ensemble(members, training);
+  } catch (e) {
+    // Name the member file rather than its position.
+    if (e instanceof LstmNerError) {
+      const i = Number(/^model (\d+)/.exec(e.file ?? "")?.[1] ?? 0) - 1;
+      throw models[i] !== undefined ? new LstmNerError(e.message.replace(/^model \d+: /, ""), { file: models[i] }) : e;
+    }
+    throw e;
+  }
+  await saveModel(o.out, saved);
+  process.stderr.write(`ensemble of ${models.length} models written to ${o.out}\n`);
+}

@@ -1,0 +1,109 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { referenceKernels as k } from "../src/engine/reference.js";
+import { NerModel, type FeatureOptions } from "../src/model/ner.js";
+import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
+import { parseConll } from "../src/data/conll.js";
+import { CONLL_LABELS } from "../src/data/types.js";
+import { EnsembleTagger } from "../src/nn/ensemble-tagger.js";
+import type { FeatureTagger } from "../src/nn/feature-tagger.js";
+import { createNlp } from "../src/pipeline/nlp.js";
+import { nlpFromBytes } from "../src/pipeline/nlp.js";
+import { toyConll, toyGlove } from "./toy-corpus.js";
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+const trainSet = parseConll(toyConll(40, 1));
+const gloveText = toyGlove(6, 3);
+const vectors = (): { words: string[]; dim: number; data: Float32Array } => {
+  const rows = gloveText.trim().split("\n").map((l) => l.split(" "));
+  return { words: rows.map((r) => r[0]!), dim: rows[0]!.length - 1, data: Float32Array.from(rows.flatMap((r) => r.slice(1).map(Number))) };
+};
+const FEATURE: FeatureOptions = {
+  chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "IOB2", constrained: false,
+};
+const member = (seed: number, feature = FEATURE): NerModel => NerModel.create(k, {
+  vectors: vectors(), labels: CONLL_LABELS, scheme: "IOB2", hidden: 5, bidirectional: true, trainableEmbeddings: true, seed,
+  feature, trainTokens: trainSet.map((s) => s.tokens), extendVocab: 1,
+});
+
+const SENTS = [["John", "Smith", "said"], ["Aarhus", "University", "."], ["in", "Paris"], ["Xq", "of", "Moscow"]];
+
+test("an ensemble predicts the path with the best summed score of its members (brute force over every path)", () => {
+  const models = [member(1), member(2), member(3)];
+  const ens = NerModel.fromSaved(NerModel.ensemble(models, {}), k, "ensemble");
+  const tagger = (ens as unknown as { tagger: EnsembleTagger }).tagger;
+  assert.ok(tagger instanceof EnsembleTagger);
+  const enc = ens.encoder();
+  const batch = enc.collate(SENTS.map((s) => enc.encode(s)));
+  const pred = ens.predict(batch);
+  const members = tagger.members as FeatureTagger[];
+  const K = CONLL_LABELS.length;
+  const B = batch.size;
+  const em = members.map((m) => m.emissions(batch));
+  const score = (b: number, path: number[]): number => members.reduce((sum, m, i) => {
+    const crf = m.crf!;
+    let s = crf.start.value[path[0]!]! + crf.end.value[path.at(-1)!]!;
+    path.forEach((y, t) => {
+      s += em[i]![(t * B + b) * K + y]!;
+      if (t > 0) s += crf.transitions.value[path[t - 1]! * K + y]!;
+    });
+    return sum + s;
+  }, 0);
+  let differsFromMember = false;
+  for (let b = 0; b < B; b++) {
+    const L = batch.lengths[b]!;
+    let best = -Infinity;
+    let bestPath: number[] = [];
+    for (let code = 0; code < K ** L; code++) {
+      const path = Array.from({ length: L }, (_, t) => Math.floor(code / K ** t) % K);
+      const s = score(b, path);
+      if (s > best) [best, bestPath] = [s, path];
+    }
+    assert.deepEqual(Array.from({ length: L }, (_, t) => pred[t * B + b]!), bestPath, `sentence ${b}`);
+    for (const m of models) if (m.tag([SENTS[b]!])[0]!.join() !== enc.decode(Int32Array.from(bestPath)).join()) differsFromMember = true;
+  }
+  assert.ok(differsFromMember, "the members disagree somewhere, so the test is not one model's answer");
+  // Two copies of one model are that model.
+  const twin = NerModel.fromSaved(NerModel.ensemble([models[0]!, models[0]!], {}), k, "twin");
+  assert.deepEqual(twin.tag(SENTS), models[0]!.tag(SENTS));
+  assert.throws(() => twin.lossAndGrad(batch), /an ensemble is not trained/);
+});
+
+test("an ensemble is one model file that load, nlp and the browser path use; mismatched members are refused", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-ensemble-"));
+  const files = [1, 2, 3].map((s) => path.join(dir, `m${s}.safetensors`));
+  const models = [member(1), member(2), member(3)];
+  for (const [i, m] of models.entries()) await saveNerModel(files[i]!, m, { seed: i + 1 });
+  const out = path.join(dir, "ens.safetensors");
+  const r = spawnSync(process.execPath, [CLI, "ensemble", "--out", out, "--kernels", "reference", ...files], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const back = await loadNerModel(out, k);
+  assert.equal(back.config.ensemble, 3);
+  const direct = NerModel.fromSaved(NerModel.ensemble(models, {}), k, "direct");
+  assert.deepEqual(back.tag(SENTS), direct.tag(SENTS));
+  const text = "John Smith works for Aarhus University in Paris.";
+  assert.deepEqual(JSON.stringify(nlpFromBytes(new Uint8Array(readFileSync(out)), k)(text)), JSON.stringify(createNlp(direct)(text)));
+  const p = spawnSync(process.execPath, [CLI, "predict", "--model", out, "--kernels", "reference", text], { encoding: "utf8" });
+  assert.equal(p.status, 0, p.stderr);
+  const tokens = ["John", "Smith", "works", "for", "Aarhus", "University", "in", "Paris", "."];
+  assert.deepEqual(p.stdout.trim().split("\n"), tokens.map((t, i) => `${t} ${direct.tag([tokens])[0]![i]}`));
+
+  // A member of another architecture (no casing) is named by its file.
+  const other = path.join(dir, "other.safetensors");
+  await saveNerModel(other, member(4, { ...FEATURE, casingDim: 0 }), {});
+  const bad = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, "bad.safetensors"), "--kernels", "reference", files[0]!, other], { encoding: "utf8" });
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+  assert.match(bad.stderr, /other\.safetensors: its config differs from the first model's/);
+  const one = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, "x.safetensors"), files[0]!], { encoding: "utf8" });
+  assert.match(one.stderr, /at least 2 model files/);
+  // A config claiming an ensemble of 1 is not a valid model.
+  const saved = NerModel.ensemble(models.slice(0, 2), {});
+  await saveModel(path.join(dir, "one.safetensors"), { ...saved, config: { ...saved.config, ensemble: 1 } });
+  await assert.rejects(loadNerModel(path.join(dir, "one.safetensors"), k), /config\.ensemble must be a whole number ≥ 2/);
+});
