@@ -98,6 +98,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
   let sinceBest = 0;
   const averaging = (opts.averageLast ?? 0) > 1;
   const recent: Record<string, Float32Array>[] = [];
+  const mean: Record<string, Float32Array> = {};
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     let batches = opts.batching === "bucket"
       ? bucketBatches(items, opts.batchSize, rng, (s) => s.ids.length)
@@ -132,7 +133,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       if (recent.length > opts.averageLast!) recent.shift();
       if (recent.length > 1) {
         if (hasDev) lastF1 = evaluate(model, dev, enc).f1;
-        model.restore(meanOf(recent));
+        model.restore(meanOf(recent, mean));
       }
     }
     if (hasDev) devScore = evaluate(model, dev, enc);
@@ -166,17 +167,17 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
   return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null };
 }
 
-/** The element-wise mean of weight snapshots (same names and sizes). */
-function meanOf(snapshots: readonly Record<string, Float32Array>[]): Record<string, Float32Array> {
-  const out: Record<string, Float32Array> = {};
+/** The element-wise mean of weight snapshots (same names and sizes), written into `into`'s arrays when it has them (no new memory per epoch). */
+function meanOf(snapshots: readonly Record<string, Float32Array>[], into: Record<string, Float32Array>): Record<string, Float32Array> {
   const n = snapshots.length;
   for (const name of Object.keys(snapshots[0]!)) {
-    const sum = new Float64Array(snapshots[0]![name]!.length);
+    const len = snapshots[0]![name]!.length;
+    const out = into[name]?.length === len ? into[name]! : (into[name] = new Float32Array(len));
+    out.fill(0);
     for (const s of snapshots) {
       const v = s[name]!;
-      for (let i = 0; i < v.length; i++) sum[i] += v[i]!;
+      for (let i = 0; i < len; i++) out[i] += v[i]! / n;
     }
-    out[name] = Float32Array.from(sum, (x) => x / n);
   }
-  return out;
+  return into;
 }
