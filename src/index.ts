@@ -17,12 +17,14 @@ export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECT
 export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./infer/batching.js";
 export type { Batch } from "./nn/batch.js";
 export { buildCharVocab, charVocabFromList, sentenceFeatures, featureBatch, addFeatures, CHAR_UNK, type CharVocab, type SentenceFeatures, type SentenceFeatureOptions } from "./infer/features.js";
-export { wordEncoder, featureEncoder, encodeSentences, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./infer/encoder.js";
+export { contextWindows, type ContextOptions, type ContextWindow } from "./infer/context.js";
+export { wordEncoder, featureEncoder, encodeSentences, encodeAll, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./infer/encoder.js";
 export { predictBatched, predictIds, predictTags, type Predictor } from "./infer/predict.js";
 
 export type { Tagger, TaggerSizes, Prediction, Loss } from "./nn/tagger-common.js";
 export { SoftmaxTagger, type SoftmaxTaggerConfig } from "./nn/softmax-tagger.js";
 export { FeatureTagger, type FeatureTaggerConfig, type FeatureBatch } from "./nn/feature-tagger.js";
+export { EnsembleTagger } from "./nn/ensemble-tagger.js";
 export { NerModel, type NerModelOptions, type FeatureOptions } from "./model/ner.js";
 export { loadNerModel, saveNerModel } from "./model/file.js";
 export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type ModelConfig, type SavedModel } from "./model/format.js";

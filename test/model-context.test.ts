@@ -15,6 +15,7 @@ import { train } from "../src/train/trainer.js";
 import { evaluate } from "../src/eval/evaluate.js";
 import { createOptimizer } from "../src/train/optimizer.js";
 import { createNlp } from "../src/pipeline/nlp.js";
+import { tagItems, type PredictItem } from "../src/predict/items.js";
 import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";
 
@@ -99,6 +100,13 @@ test("document context learns what only a neighbouring sentence tells; without i
   const sents = [["city", "Qwrt", "arrived", "."], ["Qwrt", "spoke", "."]];
   assert.deepEqual(m.tag(sents, [0, 0])[1], ["B-LOC", "O", "O"]);
   assert.deepEqual(m.tag([sents[1]!], [0]), m.tag([sents[1]!]));
+  // predict's CoNLL input: -DOCSTART- lines separate documents.
+  const conll = (toks: string[]): PredictItem => ({ kind: "conll", lines: toks.map((t) => `${t} O`) });
+  const docstart: PredictItem = { kind: "raw", raw: "-DOCSTART- O\n\n" };
+  const lastTags = (items: PredictItem[]): string => tagItems(nlp, items, "conll").out.trim().split("\n\n").at(-1)!;
+  assert.equal(lastTags([docstart, conll(sents[0]!), conll(sents[1]!)]), "Qwrt O B-LOC\nspoke O O\n. O O");
+  assert.equal(lastTags([docstart, conll(sents[0]!), docstart, conll(sents[1]!)]).split("\n")[0],
+    `Qwrt O ${m.tag([sents[1]!])[0]![0]}`, "the second document does not see the first");
 
   // The file keeps the context, so a loaded model reads text the same way.
   const file = path.join(mkdtempSync(path.join(tmpdir(), "lstm-ner-context-")), "ctx.safetensors");

@@ -89,3 +89,25 @@ test("a cancelled request is dropped: no result, no more work", async () => {
   assert.deepEqual(done.map(([id]) => id), [2]);
   assert.deepEqual([s.stats.cancelled, s.stats.tokensTagged], [1, 10]);
 });
+
+test("each network pass tells the model which sentences belong to one text (a document, for models with document context)", () => {
+  const calls: { sentences: string[][]; docs: readonly number[] | undefined }[] = [];
+  const model = {
+    scheme: "IOB2",
+    tagWithScores(sentences: readonly (readonly string[])[], _batch: number, docs?: readonly number[]) {
+      calls.push({ sentences: sentences.map((s) => [...s]), docs });
+      return { tags: sentences.map((s) => s.map(() => "O")), scores: sentences.map((s) => s.map(() => NaN)) };
+    },
+  };
+  const s = new TagScheduler(model, { maxTokens: 1000, batchTokens: 1000 }, () => undefined);
+  s.submit(1, ["Ann came. She left.", "Bob stayed."], true);
+  s.submit(2, ["Cy went. Di too."], false);
+  while (s.step());
+  const docs = calls.flatMap((c) => [...c.docs!]);
+  const sentences = calls.flatMap((c) => c.sentences.map((x) => x.join(" ")));
+  assert.deepEqual([...sentences].sort(), ["Ann came .", "Bob stayed .", "Cy went .", "Di too .", "She left ."]);
+  const doc = (x: string): number => docs[sentences.indexOf(x)]!;
+  assert.equal(doc("Ann came ."), doc("She left ."));
+  assert.equal(doc("Cy went ."), doc("Di too ."));
+  assert.equal(new Set([doc("Ann came ."), doc("Bob stayed ."), doc("Cy went .")]).size, 3, "three texts, three documents");
+});
