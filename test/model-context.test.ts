@@ -100,6 +100,11 @@ test("document context learns what only a neighbouring sentence tells; without i
   const sents = [["city", "Qwrt", "arrived", "."], ["Qwrt", "spoke", "."]];
   assert.deepEqual(m.tag(sents, [0, 0])[1], ["B-LOC", "O", "O"]);
   assert.deepEqual(m.tag([sents[1]!], [0]), m.tag([sents[1]!]));
+  // An empty sentence in a document (its window is all context) gets no tags, in any batch.
+  const alone = m.tag([sents[1]!])[0]!;
+  assert.deepEqual(m.tag([[], sents[1]!, []], [0, 0, 0]), [[], alone, []]);
+  assert.deepEqual(m.tagWithScores([[], sents[1]!, []], 1, [0, 0, 0]).tags, [[], alone, []], "batches of one: some are all context");
+  assert.deepEqual(m.tag([[], []]), [[], []]);
   // predict's CoNLL input: -DOCSTART- lines separate documents.
   const conll = (toks: string[]): PredictItem => ({ kind: "conll", lines: toks.map((t) => `${t} O`) });
   const docstart: PredictItem = { kind: "raw", raw: "-DOCSTART- O\n\n" };
