@@ -5,7 +5,7 @@
  * buckets, inference tokens/s on dev, and peak RSS. Prints one JSON object
  * per line.
  *
- *   node dist/bench/train.js [--preset seed|accurate] [--batches N] [--kernels wasm|reference] [--threads 1|2] [--relaxed-simd]
+ *   node dist/bench/train.js [--preset seed|accurate] [--set key=value ...] [--batches N] [--kernels wasm|reference] [--threads 1|2] [--relaxed-simd]
  * Data: $LSTM_NER_DATA (default ../shared/data), vectors: $LSTM_NER_GLOVE or
  * the GloVe file found there.
  */
@@ -14,18 +14,20 @@ import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
 import { disposeKernels, getKernels } from "../src/engine/index.js";
 import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
-import { encodeSentences } from "../src/infer/encoder.js";
+import { encodeAll, encodeSentences } from "../src/infer/encoder.js";
 import { predictIds } from "../src/infer/predict.js";
 import { timeTraining } from "./timing.js";
 import { Rng } from "../src/util/random.js";
-import { getPreset } from "../src/train/presets.js";
+import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
 };
-const preset = getPreset(arg("--preset", "seed"));
+// --set key=value (repeatable), as `lstm-ner train --set` takes them.
+const sets = process.argv.flatMap((a, i) => (a === "--set" && process.argv[i + 1] !== undefined ? [process.argv[i + 1]!] : []));
+const preset = applyOverrides(getPreset(arg("--preset", "seed")), sets);
 const nBatches = Number(arg("--batches", "150"));
 const kind = arg("--kernels", "wasm") as "wasm" | "reference";
 const threadsArg = arg("--threads", "");
@@ -37,7 +39,7 @@ const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? preset.embedding
 // --relaxed-simd: the relaxed-SIMD build (fused multiply-add; results differ in the last bits).
 const kernels = await getKernels(kind, { ...(threadsArg === "" ? {} : { threads: Number(threadsArg) }), relaxedSimd: process.argv.includes("--relaxed-simd") });
 const threads = (kernels as { threads?: number }).threads ?? 1;
-print({ bench: "setup", preset: preset.name, kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
+print({ bench: "setup", preset: preset.name, set: sets, kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
 
 // The model as `lstm-ner train --preset NAME` builds it.
 const { model, optimizer: opt } = buildRecipe(kernels, preset, {
@@ -57,8 +59,8 @@ for (const batching of ["plain", "bucket"] as const) {
 // Peak RSS up to here covers loading + training only (inference at batch 256 needs more).
 print({ bench: "memory", after: "training", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
 model.setTraining(false);
-const dev = ds.validation.map((s) => enc.encode(s.tokens));
-const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
+const dev = encodeAll(ds.validation.map((s) => s.tokens), enc, ds.validation.map((s) => s.doc));
+const devTokens = dev.reduce((n, s) => n + (s.centre ? s.centre[1] : s.ids.length), 0);
 for (const bs of [32, 256]) {
   const times: number[] = [];
   for (let r = 0; r < 3; r++) {
