@@ -2,8 +2,11 @@ import type { Kernels, LstmSequence } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { KernelBuffer, KernelInt32Buffer, exactly } from "./buffer.js";
+import { KernelBuffer, KernelInt32Buffer, exactly, kernelBuffers } from "./buffer.js";
 import { Lstm } from "./lstm.js";
+
+// A layer's reusable buffers: each direction's packed input, the padded output, the input gradient.
+const BILSTM_BUFFERS = ["xF", "xB", "out", "dx"] as const;
 
 /**
  * Bidirectional LSTM over a padded time-major batch. Output row t·B+b is
@@ -27,10 +30,7 @@ export class BiLstm {
   private srcB = new Int32Array(0);
   private order = new Int32Array(0);
   private readonly sizes: KernelInt32Buffer;
-  private readonly xF: KernelBuffer;
-  private readonly xB: KernelBuffer;
-  private readonly out: KernelBuffer;
-  private readonly dx: KernelBuffer;
+  private readonly buf: Record<(typeof BILSTM_BUFFERS)[number], KernelBuffer>;
   private T = 0;
   private B = 0;
   private n = 0;
@@ -39,10 +39,7 @@ export class BiLstm {
     this.fwd = new Lstm(k, inDim, hidden, rng, `${name}.fwd`);
     this.bwd = new Lstm(k, inDim, hidden, rng, `${name}.bwd`);
     this.sizes = new KernelInt32Buffer(k);
-    this.xF = new KernelBuffer(k);
-    this.xB = new KernelBuffer(k);
-    this.out = new KernelBuffer(k);
-    this.dx = new KernelBuffer(k);
+    this.buf = kernelBuffers(k, BILSTM_BUFFERS);
   }
 
   /** Trainable parameters: the forward direction's, then the backward's. */
@@ -96,13 +93,13 @@ export class BiLstm {
         srcB[r] = (lengths[b]! - 1 - t) * B + b;
       }
     }
-    const xF = gatherRows(this.xF.get(n * inDim), xv, srcF, n, inDim);
-    const xB = gatherRows(this.xB.get(n * inDim), xv, srcB, n, inDim);
+    const xF = gatherRows(this.buf.xF.get(n * inDim), xv, srcF, n, inDim);
+    const xB = gatherRows(this.buf.xB.get(n * inDim), xv, srcB, n, inDim);
     const sf = keep ? this.fwd.sequence(xF, sizes) : this.fwd.inferSequence(xF, sizes);
     const sb = keep ? this.bwd.sequence(xB, sizes) : this.bwd.inferSequence(xB, sizes);
     if (keep) this.k.lstmForward([sf as LstmSequence, sb as LstmSequence]);
     else this.fwd.infer([sf, sb], [this.bwd]);
-    const out = this.out.get(T * B * 2 * H);
+    const out = this.buf.out.get(T * B * 2 * H);
     out.fill(0);
     for (let q = 0; q < n; q++) {
       out.set(sf.h.subarray(q * H, (q + 1) * H), srcF[q]! * 2 * H);
@@ -134,7 +131,7 @@ export class BiLstm {
     }
     this.k.lstmBackward([gf, gb]);
     if (gf.dx === null || gb.dx === null) return null;
-    const dx = this.dx.get(T * B * inDim);
+    const dx = this.buf.dx.get(T * B * inDim);
     dx.fill(0);
     for (let q = 0; q < n; q++) dx.set(gf.dx.subarray(q * inDim, (q + 1) * inDim), srcF[q]! * inDim);
     const dxB = gb.dx;
@@ -154,7 +151,7 @@ export class BiLstm {
 
   /** Free kernel memory (parameters included); the layer is unusable afterwards. */
   dispose(): void {
-    for (const b of [this.xF, this.xB, this.out, this.dx, this.sizes]) b.release();
+    for (const b of [...Object.values(this.buf), this.sizes]) b.release();
     this.fwd.dispose();
     this.bwd.dispose();
   }

@@ -45,6 +45,14 @@ export class KernelInt32Buffer extends GrowingBuffer<Int32Array> {
   }
 }
 
+/**
+ * One {@link KernelBuffer} per name: the activation and gradient buffers a
+ * layer keeps across batches, made in one place instead of a field each.
+ */
+export function kernelBuffers<N extends string>(k: Kernels, names: readonly N[]): Record<N, KernelBuffer> {
+  return Object.fromEntries(names.map((n) => [n, new KernelBuffer(k)])) as Record<N, KernelBuffer>;
+}
+
 /** A zero-initialised parameter whose value and gradient live in kernel memory. */
 export function kernelParam(k: Kernels, name: string, shape: number[]): Param {
   const n = shape.reduce((a, b) => a * b, 1);

@@ -2,7 +2,7 @@ import type { Kernels } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { KernelBuffer, exactly, freeParam, kernelParam } from "./buffer.js";
+import { KernelBuffer, exactly, freeParam, kernelParam, kernelBuffers } from "./buffer.js";
 
 /**
  * The characters of W words: row w of `ids` (W×maxChars, row-major) holds the
@@ -25,6 +25,9 @@ export interface CharCnnOptions {
   window?: number;
 }
 
+// A layer's reusable buffers: im2col rows, conv output, pooled features and their gradients.
+const CHAR_BUFFERS = ["x", "y", "out", "dy", "dx"] as const;
+
 /**
  * Character-level word features (Ma & Hovy 2016): trainable character
  * embeddings → 1-D convolution over each word's characters (window w, zero
@@ -46,11 +49,7 @@ export class CharCnn {
   readonly dim: number;
   readonly filters: number;
   readonly window: number;
-  private readonly x: KernelBuffer;
-  private readonly y: KernelBuffer;
-  private readonly out: KernelBuffer;
-  private readonly dy: KernelBuffer;
-  private readonly dx: KernelBuffer;
+  private readonly buf: Record<(typeof CHAR_BUFFERS)[number], KernelBuffer>;
   /** Char id feeding (row, offset) of X, or −1 for zero padding. */
   private source = new Int32Array(0);
   /** Row of Y that won the max for (word, filter), or −1 for an empty word. */
@@ -76,11 +75,7 @@ export class CharCnn {
     const a = 1 / Math.sqrt(window * dim); // PyTorch's Conv1d default
     rng.fillUniform(this.w.value, -a, a);
     rng.fillUniform(this.b.value, -a, a);
-    this.x = new KernelBuffer(k);
-    this.y = new KernelBuffer(k);
-    this.out = new KernelBuffer(k);
-    this.dy = new KernelBuffer(k);
-    this.dx = new KernelBuffer(k);
+    this.buf = kernelBuffers(k, CHAR_BUFFERS);
   }
 
   /** Trainable parameters: char embeddings, convolution weight and bias. */
@@ -114,7 +109,7 @@ export class CharCnn {
     if (this.source.length < N * Wn) this.source = new Int32Array(Math.max(N * Wn, Math.ceil(this.source.length * 1.5)));
     if (this.argmax.length < words * F) this.argmax = new Int32Array(Math.max(words * F, Math.ceil(this.argmax.length * 1.5)));
     const src = this.source;
-    const x = this.x.get(N * wD);
+    const x = this.buf.x.get(N * wD);
     const emb = this.emb.value;
     // im2col: row r = one character position, its window's embeddings side by side.
     let r = 0;
@@ -135,13 +130,13 @@ export class CharCnn {
         }
       }
     }
-    const y = this.y.get(N * F);
+    const y = this.buf.y.get(N * F);
     if (N > 0) {
       k.gemm(false, false, N, F, wD, x, this.w.value, y, 0);
       k.addBias(N, F, y, this.b.value);
     }
     // Max-pool over each word's rows.
-    const out = this.out.get(words * F);
+    const out = this.buf.out.get(words * F);
     const arg = this.argmax;
     r = 0;
     for (let w = 0; w < words; w++) {
@@ -178,18 +173,18 @@ export class CharCnn {
     if (N === 0) return;
     const wD = Wn * D;
     // The max routes each output's gradient to the row that won it.
-    const dy = this.dy.get(N * F);
+    const dy = this.buf.dy.get(N * F);
     dy.fill(0);
     const arg = this.argmax;
     for (let i = 0; i < words * F; i++) {
       const row = arg[i]!;
       if (row >= 0) dy[row * F + (i % F)]! += d[i]!;
     }
-    const x = this.x.get(N * wD);
+    const x = this.buf.x.get(N * wD);
     // dW += Xᵀ·dY;  db += Σ_rows dY;  dX = dY·Wᵀ
     k.gemm(true, false, wD, F, N, x, dy, this.w.grad, 1);
     k.sumRows(N, F, dy, this.b.grad, 1);
-    const dx = this.dx.get(N * wD);
+    const dx = this.buf.dx.get(N * wD);
     k.gemm(false, true, N, wD, F, dy, this.w.value, dx, 0);
     // Scatter dX back to the embeddings of the characters that filled X.
     const g = this.emb.grad;
@@ -207,7 +202,7 @@ export class CharCnn {
 
   /** Free kernel memory (parameters included); the layer is unusable afterwards. */
   dispose(): void {
-    for (const b of [this.x, this.y, this.out, this.dy, this.dx]) b.release();
+    for (const b of Object.values(this.buf)) b.release();
     for (const p of this.params()) freeParam(this.k, p);
   }
 }

@@ -1,7 +1,11 @@
 import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad, QuantizedLstm } from "../engine/kernels.js";
 import type { Rng } from "../util/random.js";
 import type { Param } from "./param.js";
-import { KernelBuffer, KernelInt32Buffer, exactly, freeParam, kernelParam } from "./buffer.js";
+import { KernelBuffer, KernelInt32Buffer, exactly, freeParam, kernelParam, kernelBuffers } from "./buffer.js";
+
+// Kept for backward: gate activations (N×4H), c with a zero block for step −1 in front, h, h_{t−1};
+// then the backward's gradients.
+const LSTM_BUFFERS = ["gates", "c", "h", "hPrev", "dGates", "dh", "dc", "dx"] as const;
 
 /**
  * A single-layer unidirectional LSTM with PyTorch's maths and gate order
@@ -29,15 +33,7 @@ export class Lstm {
   readonly b: Param;
 
   private readonly sizes: KernelInt32Buffer;
-  // Kept for backward: gate activations (N×4H), c with a zero block for step −1 in front, h, h_{t−1}.
-  private readonly gates: KernelBuffer;
-  private readonly c: KernelBuffer;
-  private readonly h: KernelBuffer;
-  private readonly hPrev: KernelBuffer;
-  private readonly dGates: KernelBuffer;
-  private readonly dh: KernelBuffer;
-  private readonly dc: KernelBuffer;
-  private readonly dx: KernelBuffer;
+  private readonly buf: Record<(typeof LSTM_BUFFERS)[number], KernelBuffer>;
   private seq: LstmSequence | null = null;
   private q: QuantizedLstm | null = null;
 
@@ -52,14 +48,7 @@ export class Lstm {
     rng.fillUniform(this.b.value, -a, a); // b_ih
     for (let j = 0; j < G; j++) this.b.value[j]! += rng.uniform(-a, a); // + b_hh
     this.sizes = new KernelInt32Buffer(k);
-    this.gates = new KernelBuffer(k);
-    this.c = new KernelBuffer(k);
-    this.h = new KernelBuffer(k);
-    this.hPrev = new KernelBuffer(k);
-    this.dGates = new KernelBuffer(k);
-    this.dh = new KernelBuffer(k);
-    this.dc = new KernelBuffer(k);
-    this.dx = new KernelBuffer(k);
+    this.buf = kernelBuffers(k, LSTM_BUFFERS);
   }
 
   /** Trainable parameters: W_ih, W_hh, b. */
@@ -136,7 +125,7 @@ export class Lstm {
     this.seq = {
       inDim: this.inDim, hidden: H, batchSizes: sizes, x,
       wIh: this.wIh.value, wHh: this.wHh.value, b: this.b.value,
-      gates: this.gates.get(n * 4 * H), c: this.c.get((b0 + n) * H), h: this.h.get(n * H), hPrev: this.hPrev.get(n * H),
+      gates: this.buf.gates.get(n * 4 * H), c: this.buf.c.get((b0 + n) * H), h: this.buf.h.get(n * H), hPrev: this.buf.hPrev.get(n * H),
     };
     return this.seq;
   }
@@ -154,7 +143,7 @@ export class Lstm {
     this.seq = null;
     return {
       inDim: this.inDim, hidden: this.hidden, batchSizes: sizes, x,
-      wIh: this.wIh.value, wHh: this.wHh.value, b: this.b.value, h: this.h.get(n * this.hidden),
+      wIh: this.wIh.value, wHh: this.wHh.value, b: this.b.value, h: this.buf.h.get(n * this.hidden),
     };
   }
 
@@ -168,12 +157,12 @@ export class Lstm {
     if (s === null) throw new Error("Lstm.backward called before forward");
     const H = this.hidden;
     const n = s.h.length / H;
-    const dh = this.dh.get(n * H);
+    const dh = this.buf.dh.get(n * H);
     if (dOut !== null) dh.set(exactly(dOut, n * H, "LSTM output gradient"));
     const b0 = s.batchSizes.length > 0 ? s.batchSizes[0]! : 0;
     return {
-      ...s, dh, dc: this.dc.get(b0 * H), dGates: this.dGates.get(n * 4 * H),
-      dx: inputGrad ? this.dx.get(n * this.inDim) : null,
+      ...s, dh, dc: this.buf.dc.get(b0 * H), dGates: this.buf.dGates.get(n * 4 * H),
+      dx: inputGrad ? this.buf.dx.get(n * this.inDim) : null,
       gWih: this.wIh.grad, gWhh: this.wHh.grad, gB: this.b.grad,
     };
   }
@@ -196,7 +185,7 @@ export class Lstm {
   /** Free kernel memory (parameters included); the layer is unusable afterwards. */
   dispose(): void {
     this.dropQuantized();
-    for (const b of [this.gates, this.c, this.h, this.hPrev, this.dGates, this.dh, this.dc, this.dx, this.sizes]) b.release();
+    for (const b of [...Object.values(this.buf), this.sizes]) b.release();
     for (const p of this.params()) freeParam(this.k, p);
   }
 
