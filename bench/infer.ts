@@ -7,6 +7,8 @@
  * size (issue 11's target: peak at batch 256 ≤ after loading + 100 MB).
  * Then the same with the int16 weights (NerModel.quantize), and, for a model
  * file, the dev F1 of both (the quantized path's F1 change).
+ * Each inference row also gives the process's CPU seconds per rep and per wall
+ * second (how busy the helper thread kept the second core).
  * Prints one JSON object per line. Run each thread setting in its own process
  * (--threads) for memory figures that do not mix the two.
  *
@@ -68,15 +70,20 @@ for (const bs of batchSizes) {
     return { pred };
   };
   const times: number[] = [];
+  // CPU seconds of the whole process (main thread + helper) over all reps: per wall second, how busy the threads kept the cores.
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     predictBatched(dev, enc, bs, run);
     times.push((performance.now() - t0) / 1000);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const wallSeconds = times.reduce((a, b) => a + b, 0);
   times.sort((a, b) => a - b);
   const s = times[Math.floor(times.length / 2)]!;
   print({ bench: "inference", weights, batch: bs, sorted_by_length: true, threads, tokens: devTokens, seconds: +s.toFixed(3), tokens_per_s: Math.round(devTokens / s),
-    best_tokens_per_s: Math.round(devTokens / times[0]!) });
+    best_tokens_per_s: Math.round(devTokens / times[0]!), cpu_seconds_per_rep: +(cpuSeconds / reps).toFixed(3), cpu_per_wall: +(cpuSeconds / wallSeconds).toFixed(2) });
   print({ bench: "memory", weights, while: `tagging at batch ${bs}`, rss_after_loading_mb: mb(afterLoad), peak_rss_mb: mb(peak), growth_mb: mb(peak - afterLoad),
     target_growth_mb: 100, wasm_memory_mb: mb((kernels as { memory?: WebAssembly.Memory }).memory?.buffer.byteLength ?? 0) });
 }
