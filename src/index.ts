@@ -44,6 +44,9 @@ export { formatConllevalReport, scoreToJson, type ScoreJson } from "./eval/repor
 export { load, createNlp, nlpFromBytes, Doc, Token, Span, displacy, type Nlp, type DocJSON } from "./pipeline/index.js";
 export { TaggerPool, type TaggerPoolOptions } from "./predict/pool.js";
 export { enqueueDocs, startQueueWorker, collectResults, fileSha256, type QueueDoc, type QueueWorker, type QueueWorkerOptions, type EnqueueOptions, type CollectOptions, type CollectResult } from "./queue/index.js";
+export { pruneModel } from "./model/prune.js";
+export { STORAGE_DTYPES, type StorageDType, type Aliases } from "./model/storage.js";
+export { pruneVectors, encodeVectorTable, parseVectorTable, type PrunedVectors } from "./embeddings/index.js";
 
 export { getKernels, disposeKernels, referenceKernels, loadWasmKernels, type Kernels } from "./engine/index.js";
 

@@ -13,6 +13,9 @@ import { runPredict } from "./predict.js";
 import { runServe } from "./serve.js";
 import { runWorker, runEnqueue, runCollect } from "./queue.js";
 import { runEnsemble } from "./ensemble.js";
+import { runExport } from "./export.js";
+import { runVectorsPrune } from "./vectors.js";
+import { parseStorageDType } from "../model/storage.js";
 import { PRESETS } from "../train/presets.js";
 import { TEXT_ENCODINGS } from "../util/decode.js";
 
@@ -130,6 +133,27 @@ redisOptions(program.command("collect").description("wait for a queue's jobs and
   .option("--out <file>", "output file (default: standard output); *.gz is gzipped")
   .option("--no-wait", "collect what is done now instead of waiting for every job")
   .action(runCollect);
+program.command("export").description("write a smaller copy of a model: pruned vocabulary, float16 or int8 embedding")
+  .requiredOption("--model <file>", "model file")
+  .requiredOption("--out <file>", "model file to write")
+  .option("--prune <n>", "keep the n most frequent vectors plus every training word; other words read their nearest kept vector", int("--prune"))
+  .option("--dtype <type>", "storage type of the embedding: f32, f16 or i8 (weights stay float32)", (v: string) => parseStorageDType(v), "f32")
+  .option("--words <conll...>", "training data whose words --prune keeps (default: the training file the model records)")
+  .option("--dev <file>", "gold CoNLL file: print dev F1 before and after")
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .action(runExport);
+
+program.command("vectors").description("work with word-vector files")
+  .command("prune").description("keep the n most frequent vectors plus the words of some CoNLL files, mapping every other word to its nearest kept vector")
+  .argument("<file>", "vectors file (GloVe, word2vec, ...) or a known name")
+  .requiredOption("--keep <n>", "most frequent vectors to keep", int("--keep"))
+  .option("--words <conll...>", "CoNLL files whose words are all kept", [])
+  .option("--dtype <type>", "storage type: f32, f16 or i8", (v: string) => parseStorageDType(v), "f32")
+  .requiredOption("--out <file>", "vectors file to write (lstm-ner's safetensors layout; --embeddings reads it)")
+  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .action(runVectorsPrune);
 
 program.command("ensemble").description("combine models trained with the same recipe (e.g. seeds 1-3) into one model file that averages their CRF potentials")
   .requiredOption("--out <file>", "the ensemble's model file")

@@ -11,6 +11,7 @@ import { hashFile, hashFileInBackground, readVectorCache, vectorCachePath, write
 import { TextVectorParser, parseHeaderLine } from "./text.js";
 import type { ReadVectorsOptions, VectorFormat, Vectors } from "./types.js";
 import { parseWinkJson } from "./wink.js";
+import { looksLikeSafetensors, parseVectorTable } from "./table.js";
 import { openZipEntry } from "./zip.js";
 
 const CHUNK = 1 << 20;
@@ -37,6 +38,11 @@ const SNIFF_LIMIT = 1 << 16;
 export async function readVectors(file: string, opts: ReadVectorsOptions = {}): Promise<Vectors> {
   const abs = path.resolve(file);
   const stat = await statFile(abs);
+  // lstm-ner's own (pruned) vectors files are small and read whole, without the cache.
+  if (looksLikeSafetensors(await readHead(abs, 9))) {
+    const buf = await fs.readFile(abs);
+    return parseVectorTable(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), abs);
+  }
   if (opts.cache === false) return parseVectorFile(abs, opts);
   const cachePath = vectorCachePath(opts.cacheDir ?? cacheDir(), abs, `${opts.format ?? "auto"}|${opts.zipEntry ?? ""}`);
   await removeStaleTemporaries(path.dirname(cachePath));
@@ -100,10 +106,14 @@ async function parseVectorSource(file: string, opts: Pick<ReadVectorsOptions, "f
 }
 
 async function readMagic(file: string): Promise<Uint8Array> {
+  return readHead(file, 4);
+}
+
+async function readHead(file: string, n: number): Promise<Uint8Array> {
   const handle = await fs.open(file, "r");
   try {
-    const buf = new Uint8Array(4);
-    const { bytesRead } = await handle.read(buf, 0, 4, 0);
+    const buf = new Uint8Array(n);
+    const { bytesRead } = await handle.read(buf, 0, n, 0);
     return buf.subarray(0, bytesRead);
   } finally {
     await handle.close();

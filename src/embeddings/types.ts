@@ -6,6 +6,8 @@ export interface Vectors {
   words: string[];
   dim: number;
   data: Float32Array;
+  /** A pruned table's dropped words, each read as row `aliases.rows[i]` (see `pruneVectors`). */
+  aliases?: { keys: string[]; rows: Int32Array };
 }
 
 /** On-disk layouts the readers understand; `auto` sniffs the content. */

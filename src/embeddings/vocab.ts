@@ -44,7 +44,14 @@ export function buildEmbedding(vectors: Vectors): Embedding {
   for (let k = 0; k < dim; k++) matrix[n * dim + k] = sum[k]! / n;
   const vocab = new Map<string, number>();
   for (let r = 0; r < n; r++) if (!vocab.has(words[r]!)) vocab.set(words[r]!, r);
+  addAliases(vocab, vectors.aliases);
   return { vocab, matrix, dim, unkId: n, padId: n + 1, size: n + 2 };
+}
+
+/** Add a pruned table's dropped words (see {@link Vectors.aliases}) to a word → row map; words with their own row win. */
+export function addAliases(vocab: Map<string, number>, aliases: Vectors["aliases"]): void {
+  if (!aliases) return;
+  aliases.keys.forEach((k, i) => vocab.has(k) || vocab.set(k, aliases.rows[i]!));
 }
 
 const DIGITS = /[0-9]/g;

@@ -10,11 +10,16 @@ const isTagScheme = (s: unknown): s is TagScheme => (TAG_SCHEMES as readonly unk
 import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 import { checkContext, type ContextOptions } from "../infer/context.js";
+import { decodeMatrix, decodeWords, encodeMatrix, encodeWords, storedDType, type Aliases, type StorageDType } from "./storage.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
 export const MODEL_FORMAT = "lstm-ner";
-/** Version of the layout below; bumped on any incompatible change. */
-export const MODEL_FORMAT_VERSION = 1;
+/**
+ * Version of the layout below; bumped on any incompatible change. Version 2
+ * adds F16/I8 embeddings and the pruned vocabulary's key table; files that use
+ * neither are still written as version 1, so older readers keep reading them.
+ */
+export const MODEL_FORMAT_VERSION = 2;
 
 /** Architecture and vocabulary handling of a saved model. */
 export interface ModelConfig {
@@ -59,6 +64,10 @@ export interface SavedModel {
   words: string[];
   /** (words + 2) × embDim. */
   embedding: Float32Array;
+  /** A pruned vocabulary's dropped words, each read as its nearest kept row. */
+  aliases?: Aliases;
+  /** How `embedding` is (to be) stored; float32 when absent. Parameters are always float32. */
+  embeddingDtype?: StorageDType;
   /** Trainable tensors by stable name. */
   params: Record<string, { shape: number[]; data: Float32Array }>;
   /** How the model was made (preset, hyper-parameters, seed, data, scores); free-form JSON. */
@@ -67,15 +76,16 @@ export interface SavedModel {
 
 /** Serialise a model: the chunks of one safetensors file, in order. */
 export function encodeModel(model: SavedModel): Uint8Array[] {
-  const words = new TextEncoder().encode(model.words.join("\n"));
+  const dtype = model.embeddingDtype ?? "f32";
   const tensors: Record<string, Tensor> = {
-    "vocab.words": { dtype: "U8", shape: [words.length], data: words },
-    "embedding.weight": { dtype: "F32", shape: [model.words.length + 2, model.config.embDim], data: model.embedding },
+    ...encodeWords("vocab", model.words, model.aliases),
+    ...encodeMatrix("embedding", model.embedding, model.words.length + 2, model.config.embDim, dtype),
   };
+  const v2 = dtype !== "f32" || (model.aliases?.keys.length ?? 0) > 0;
   for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = { dtype: "F32", shape: p.shape, data: p.data };
   const metadata = {
     format: MODEL_FORMAT,
-    format_version: String(MODEL_FORMAT_VERSION),
+    format_version: v2 ? "2" : "1",
     config: JSON.stringify(model.config),
     labels: JSON.stringify(model.labels),
     scheme: model.trainScheme,
@@ -89,8 +99,8 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   const { tensors, metadata } = decodeSafetensors(buf, file);
   const bad = (why: string): LstmNerError => new LstmNerError(`not a valid lstm-ner model (${why})`, { file });
   if (metadata.format !== MODEL_FORMAT) throw bad(`metadata "format" is ${JSON.stringify(metadata.format)}, expected "${MODEL_FORMAT}"`);
-  if (metadata.format_version !== String(MODEL_FORMAT_VERSION)) {
-    throw bad(`format version ${metadata.format_version} is not supported; this lstm-ner reads version ${MODEL_FORMAT_VERSION}`);
+  if (metadata.format_version !== "1" && metadata.format_version !== String(MODEL_FORMAT_VERSION)) {
+    throw bad(`format version ${metadata.format_version} is not supported; this lstm-ner reads versions 1 to ${MODEL_FORMAT_VERSION}`);
   }
   const json = <T>(field: string): T => {
     try {
@@ -129,12 +139,8 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
     throw bad(`config.dataScheme is ${JSON.stringify(config.dataScheme)}, expected one of ${TAG_SCHEMES.join(", ")}`);
   }
   if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === "string")) throw bad("labels must be a non-empty list of strings");
-  const vocab = tensors.get("vocab.words");
-  const emb = tensors.get("embedding.weight");
-  if (!vocab || vocab.dtype !== "U8") throw bad("tensor vocab.words is missing");
-  if (!emb || emb.dtype !== "F32") throw bad("tensor embedding.weight is missing");
-  const text = new TextDecoder().decode(vocab.data as Uint8Array);
-  const words = text.length === 0 ? [] : text.split("\n");
+  const emb = decodeMatrix(tensors, "embedding", bad);
+  const { words, aliases } = decodeWords(tensors, "vocab", emb.shape[0]!, bad);
   if (emb.shape[0] !== words.length + 2 || emb.shape[1] !== config.embDim) {
     throw bad(`embedding.weight has shape [${emb.shape}], expected [${words.length + 2}, ${config.embDim}]`);
   }
@@ -144,5 +150,8 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
     if (t.dtype !== "F32") throw bad(`tensor ${name} must be F32`);
     params[name.slice(6)] = { shape: t.shape, data: t.data as Float32Array };
   }
-  return { config, labels, trainScheme, words, embedding: emb.data as Float32Array, params, training };
+  return {
+    config, labels, trainScheme, words, embedding: emb.data, params, training,
+    ...(aliases ? { aliases } : {}), embeddingDtype: storedDType(tensors, "embedding") ?? "f32",
+  };
 }

@@ -6,7 +6,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import type { Vectors } from "../embeddings/types.js";
 import type { TagScheme } from "../data/types.js";
-import { buildEmbedding, tokenId } from "../embeddings/vocab.js";
+import { addAliases, buildEmbedding, tokenId } from "../embeddings/vocab.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
 import type { Batch } from "../nn/batch.js";
 import type { Loss, Tagger } from "../nn/tagger-common.js";
@@ -21,6 +21,7 @@ import { predictBatched, predictTags } from "../infer/predict.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import { parseModel, type FeatureLayers, type ModelConfig, type SavedModel } from "./format.js";
+import type { Aliases } from "./storage.js";
 
 /** Settings of the "feature" architecture (see `FeatureTagger`). */
 export interface FeatureOptions {
@@ -116,11 +117,16 @@ export class NerModel {
     rng: Rng,
     /** How the model was trained, as stored in its file. */
     readonly training: Record<string, unknown>,
-    /** Word → row; built from `words` (first occurrence wins) when not given. */
+    /** Word → row; built from `words` (first occurrence wins) and `aliases` when not given. */
     vocab?: Map<string, number>,
+    /** A pruned vocabulary's dropped words and the kept rows they read. */
+    readonly aliases?: Aliases,
   ) {
     this.vocab = vocab ?? new Map();
-    if (!vocab) words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
+    if (!vocab) {
+      words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
+      addAliases(this.vocab, aliases);
+    }
     this.unkId = words.length;
     this.padId = words.length + 1;
     this.tagger = createTagger(kernels, config, labels, trainScheme, words.length + 2, embedding, rng);
@@ -176,7 +182,7 @@ export class NerModel {
       ...(f?.docContext ? { context: checkContext({ sentences: f.docContext, maxTokens: f.contextTokens ?? 256 }) } : {}),
     };
     const emb = buildEmbedding(vectors);
-    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab);
+    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab, vectors.aliases);
   }
 
   /** A model from the bytes of a model file (e.g. fetched in a browser); `name` is used in errors. */
@@ -186,7 +192,7 @@ export class NerModel {
 
   /** A model from a parsed model file; `file` is used in errors. */
   static fromSaved(saved: SavedModel, kernels: Kernels, file: string): NerModel {
-    const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training);
+    const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training, undefined, saved.aliases);
     const own = m.ownParams();
     for (const { name, shape } of own) {
       const t = saved.params[name];
@@ -206,7 +212,7 @@ export class NerModel {
     for (const p of this.ownParams()) params[p.name] = { shape: p.shape, data: p.value };
     return {
       config: this.config, labels: this.labels, trainScheme: this.trainScheme, words: this.words,
-      embedding: this.embedding, params, training,
+      embedding: this.embedding, params, training, ...(this.aliases ? { aliases: this.aliases } : {}),
     };
   }
 
@@ -334,7 +340,7 @@ export class NerModel {
  * from the pretrained table).
  */
 function extendVectors(v: Vectors, sentences: readonly (readonly string[])[], minCount: number, rng: Rng): Vectors {
-  const known = new Set(v.words);
+  const known = new Set([...v.words, ...(v.aliases?.keys ?? [])]);
   const counts = new Map<string, number>();
   for (const s of sentences) for (const t of s) {
     const w = t.toLowerCase();
@@ -346,5 +352,5 @@ function extendVectors(v: Vectors, sentences: readonly (readonly string[])[], mi
   data.set(v.data.subarray(0, v.words.length * v.dim));
   const bound = Math.sqrt(3 / v.dim);
   rng.fillUniform(data.subarray(v.words.length * v.dim), -bound, bound);
-  return { words: [...v.words, ...extra], dim: v.dim, data };
+  return { words: [...v.words, ...extra], dim: v.dim, data, ...(v.aliases ? { aliases: v.aliases } : {}) };
 }

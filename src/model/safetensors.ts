@@ -7,17 +7,18 @@ import { LstmNerError } from "../util/errors.js";
  * `safetensors.numpy.load_file` reads what this writes.
  */
 
-/** Tensor dtypes this project stores. */
-export type DType = "F32" | "I32" | "U8";
+/** Tensor dtypes this project stores (F16 and I8 only for compact embedding matrices, see storage.ts). */
+export type DType = "F32" | "F16" | "I32" | "I8" | "U8";
 
 /** One tensor to store or as read. */
 export interface Tensor {
   dtype: DType;
   shape: number[];
-  data: Float32Array | Int32Array | Uint8Array;
+  /** F16 tensors hold their raw IEEE half-precision bits. */
+  data: Float32Array | Uint16Array | Int32Array | Int8Array | Uint8Array;
 }
 
-const BYTES: Record<DType, number> = { F32: 4, I32: 4, U8: 1 };
+const BYTES: Record<DType, number> = { F32: 4, F16: 2, I32: 4, I8: 1, U8: 1 };
 
 /**
  * Serialise tensors and string metadata. Returns the chunks to write in order
@@ -43,6 +44,11 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   new DataView(prefix.buffer).setBigUint64(0, BigInt(jsonBytes.length), true);
   return [prefix, jsonBytes, ...chunks];
 }
+
+const VIEWS: Record<DType, (b: ArrayBufferLike, o: number, n: number) => Tensor["data"]> = {
+  F32: (b, o, n) => new Float32Array(b, o, n), F16: (b, o, n) => new Uint16Array(b, o, n),
+  I32: (b, o, n) => new Int32Array(b, o, n), I8: (b, o, n) => new Int8Array(b, o, n), U8: (b, o, n) => new Uint8Array(b, o, n),
+};
 
 /** Parsed safetensors file: tensors (views or aligned copies) and metadata. */
 export interface SafetensorsFile {
@@ -75,26 +81,21 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
     }
     const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = v.dtype;
-    if (dtype !== "F32" && dtype !== "I32" && dtype !== "U8") throw bad(`tensor ${name}: unsupported dtype ${String(dtype)}`);
+    if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype)) throw bad(`tensor ${name}: unsupported dtype ${String(dtype)}`);
     if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor ${name}: bad shape`);
     const offs = v.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o))) throw bad(`tensor ${name}: bad data_offsets`);
     const [begin, end] = offs as [number, number];
+    const size = BYTES[dtype as DType];
     const shape = v.shape as number[];
     const count = shape.reduce((a, b) => a * b, 1);
     if (begin < 0 || end < begin || end > dataLen) throw bad(`tensor ${name}: data [${begin}, ${end}) lies outside the ${dataLen} data bytes (truncated file?)`);
-    if (end - begin !== count * BYTES[dtype]) throw bad(`tensor ${name}: ${end - begin} bytes for shape [${shape}] of ${dtype}`);
+    if (end - begin !== count * size) throw bad(`tensor ${name}: ${end - begin} bytes for shape [${shape}] of ${String(dtype)}`);
     const abs = buf.byteOffset + dataStart + begin;
-    let data: Tensor["data"];
-    if (dtype === "U8") {
-      data = new Uint8Array(buf.buffer, abs, count);
-    } else {
-      // Typed views need 4-byte alignment; copy when the source is not aligned.
-      const src = abs % 4 === 0 ? buf.buffer : buf.slice(dataStart + begin, dataStart + end).buffer;
-      const off = abs % 4 === 0 ? abs : 0;
-      data = dtype === "F32" ? new Float32Array(src, off, count) : new Int32Array(src, off, count);
-    }
-    tensors.set(name, { dtype, shape, data });
+    // Typed views need aligned offsets; copy when the source is not aligned.
+    const src = abs % size === 0 ? buf.buffer : buf.slice(dataStart + begin, dataStart + end).buffer;
+    const off = abs % size === 0 ? abs : 0;
+    tensors.set(name, { dtype: dtype as DType, shape, data: VIEWS[dtype as DType](src, off, count) });
   }
   return { tensors, metadata };
 }
