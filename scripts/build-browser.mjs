@@ -46,7 +46,16 @@ const result = await build({
   logLevel: "warning",
 });
 
+// The training report's chart script (uPlot + src/report/report-page.ts), inlined by `lstm-ner report`.
+await build({
+  entryPoints: [path.join(root, "src/report/report-page.ts")],
+  outfile: path.join(out, "report.js"),
+  bundle: true, format: "iife", platform: "browser", target: ["es2022"], minify: true, legalComments: "none",
+  plugins: [noNode], logLevel: "warning",
+});
+copyFileSync(path.join(root, "node_modules/uplot/dist/uPlot.min.css"), path.join(out, "uPlot.min.css"));
+
 for (const f of ["kernels.wasm", "kernels-st.wasm"]) copyFileSync(path.join(root, "build", f), path.join(out, f));
 copyFileSync(path.join(root, "web/demo.html"), path.join(out, "demo.html"));
 const bytes = result.metafile.outputs[path.relative(process.cwd(), path.join(out, "lstm-ner.js"))]?.bytes;
-console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html`);
+console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html, report.js, uPlot.min.css`);

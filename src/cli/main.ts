@@ -15,6 +15,7 @@ import { runWorker, runEnqueue, runCollect } from "./queue.js";
 import { runEnsemble } from "./ensemble.js";
 import { runExport } from "./export.js";
 import { runVectorsPrune } from "./vectors.js";
+import { runReport } from "./report.js";
 import { parseStorageDType } from "../model/storage.js";
 import { PRESETS } from "../train/presets.js";
 import { TEXT_ENCODINGS } from "../util/decode.js";
@@ -58,6 +59,8 @@ program.command("train").description("train a model and keep the best epoch on d
   .option("--out <file>", "model file to write (the best epoch; rewritten whenever dev improves)")
   .option("--log <file>", "JSON-lines log, one object per epoch")
   .addOption(encodingOption("the CoNLL files"))
+  .option("--report <file>", "HTML training report, rewritten after every epoch (default: the model file's name with .report.html)")
+  .option("--no-report", "no HTML report")
   .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
   .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
   .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them; results differ from the default kernels in the last bits")
@@ -133,6 +136,11 @@ redisOptions(program.command("collect").description("wait for a queue's jobs and
   .option("--out <file>", "output file (default: standard output); *.gz is gzipped")
   .option("--no-wait", "collect what is done now instead of waiting for every job")
   .action(runCollect);
+program.command("report").description("render a training log (train --log) as a self-contained HTML report with curves and dev tables")
+  .argument("<log>", "JSON-lines training log")
+  .requiredOption("--out <file>", "HTML file to write")
+  .action(runReport);
+
 program.command("export").description("write a smaller copy of a model: pruned vocabulary, float16 or int8 embedding")
   .requiredOption("--model <file>", "model file")
   .requiredOption("--out <file>", "model file to write")

@@ -15,6 +15,8 @@ import { LstmNerError } from "../util/errors.js";
 import type { TextEncodingName } from "../util/decode.js";
 import { labelsFromSentences } from "./labels.js";
 import { VERSION } from "../version.js";
+import { epochLine, type EpochLine } from "../report/log.js";
+import { writeTrainingReport } from "../report/report-node.js";
 
 /** Options of `lstm-ner train` as commander hands them over. */
 export interface TrainCliOptions extends KernelCliOptions {
@@ -36,6 +38,7 @@ export interface TrainCliOptions extends KernelCliOptions {
   out?: string;
   log?: string;
   encoding: TextEncodingName;
+  report?: string | false;
   maxBatches?: number;
   progress: boolean;
   set: string[];
@@ -64,6 +67,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
   checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe
   const out = o.out ?? path.join("models", `${preset.name}.safetensors`);
+  const reportFile = o.report === false ? null : o.report ?? `${out.replace(/\.safetensors$/, "")}.report.html`;
 
   // Data: explicit files, or a dataset by name or folder.
   let trainSet: Sentence[];
@@ -116,6 +120,7 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
     }, cliProgress.Presets.shades_classic)
     : null;
   let barEpoch = 0;
+  const lines: EpochLine[] = [];
   const result = await train(model, optimizer, trainSet, devSet, model.encoder(), {
     ...trainOptions(cfg, o.seed),
     ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
@@ -129,25 +134,18 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
         bar.update(p.batch, payload);
       }
     },
-    onEpoch: async (r: EpochRecord) => {
+    onEpoch: async (r: EpochRecord, dev) => {
       bar?.stop();
-      const line = {
-        epoch: r.epoch, loss: round(r.loss, 5), train_seconds: round(r.train_seconds, 2),
-        train_tokens_per_s: Math.round(r.train_tokens_per_s), dev_f1: r.dev_f1 === null ? null : round(r.dev_f1, 2),
-        dev_precision: r.dev_precision === null ? null : round(r.dev_precision, 2),
-        dev_recall: r.dev_recall === null ? null : round(r.dev_recall, 2), best: r.best,
-        ...(r.dev_f1_last != null ? { dev_f1_last: round(r.dev_f1_last, 2) } : {}),
-      };
+      const line = epochLine(r, dev);
+      lines.push(line);
       if (o.log) appendFileSync(o.log, JSON.stringify(line) + "\n");
+      if (reportFile) await writeTrainingReport(lines, reportFile, path.basename(out));
       say(`epoch ${r.epoch}: loss ${line.loss}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
         (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (line.dev_f1_last === undefined ? "" : ` averaged (${line.dev_f1_last} alone)`) + (r.best ? " (best so far: saved)" : ""));
       if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
     },
   });
-  say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}; ${((performance.now() - started) / 60000).toFixed(1)} min in all`);
+  say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}` +
+    (reportFile ? `; report: ${reportFile}` : "") + `; ${((performance.now() - started) / 60000).toFixed(1)} min in all`);
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}

@@ -44,6 +44,14 @@ export interface Score {
   f1: number;
   /** Per entity type, keyed by type name (e.g. `PER`). */
   perType: Record<string, TypeScore>;
+  /**
+   * Entity-type confusion: `confusion[goldType][predType]` counts gold chunks
+   * whose span the prediction has exactly, with that type; `"O"` stands for
+   * no chunk: `confusion[T].O` are missed gold chunks of type T (no predicted
+   * chunk with their span), `confusion.O[T]` spurious predicted chunks.
+   * The diagonal is `perType[T].correct`.
+   */
+  confusion: Record<string, Record<string, number>>;
 }
 
 /** Optional context for error messages. */
@@ -109,6 +117,7 @@ export class Scorer {
   private readonly predByType = new Map<string, number>();
   private readonly correctByType = new Map<string, number>();
   private sentences = 0;
+  private readonly confusion = new Map<string, Map<string, number>>();
 
   /** @param where names the source file in error messages. */
   constructor(private readonly where: ScoreWhere = {}) {}
@@ -169,6 +178,19 @@ export class Scorer {
     // The sentence boundary: conlleval reads it as an `O O` line that is not a token.
     step(OUTSIDE, OUTSIDE);
     this.sentences++;
+    this.addConfusion(chunks(gold), chunks(pred));
+  }
+
+  private addConfusion(gold: Chunk[], pred: Chunk[]): void {
+    const cell = (g: string, p: string): void => {
+      const row = this.confusion.get(g) ?? new Map<string, number>();
+      this.confusion.set(g, row);
+      bump(row, p);
+    };
+    const predBySpan = new Map(pred.map((c) => [`${c.start}:${c.end}`, c.type]));
+    const goldSpans = new Set(gold.map((c) => `${c.start}:${c.end}`));
+    for (const c of gold) cell(c.type, predBySpan.get(`${c.start}:${c.end}`) ?? "O");
+    for (const c of pred) if (!goldSpans.has(`${c.start}:${c.end}`)) cell("O", c.type);
   }
 
   /** The figures for everything added so far. */
@@ -196,6 +218,7 @@ export class Scorer {
       recall,
       f1: harmonic(precision, recall),
       perType,
+      confusion: Object.fromEntries([...this.confusion].sort(([a], [b]) => byCodeUnits(a, b)).map(([g, row]) => [g, Object.fromEntries(row)])),
     };
   }
 
@@ -211,6 +234,31 @@ export class Scorer {
       );
     }
   }
+}
+
+/** A chunk: tokens `start` to `end` (exclusive) of one type. */
+export interface Chunk {
+  start: number;
+  end: number;
+  type: string;
+}
+
+/** The chunks of one sentence's tags, by conlleval's start and end rules. */
+export function chunks(tags: readonly string[]): Chunk[] {
+  const out: Chunk[] = [];
+  let prev = OUTSIDE;
+  let open: { start: number; type: string } | null = null;
+  for (let i = 0; i <= tags.length; i++) {
+    const cur = i < tags.length ? parseTag(tags[i]!) : OUTSIDE;
+    const starts = i < tags.length && startOfChunk(prev.prefix, cur.prefix, prev.type, cur.type);
+    if (open && (starts || endOfChunk(prev.prefix, cur.prefix, prev.type, cur.type))) {
+      out.push({ start: open.start, end: i, type: open.type });
+      open = null;
+    }
+    if (starts) open = { start: i, type: cur.type };
+    prev = cur;
+  }
+  return out;
 }
 
 function bump(counts: Map<string, number>, key: string): void {
