@@ -108,3 +108,26 @@ test("averageLast: dev scores (and keeps) the mean of the last N epochs' weights
   assert.equal(r.bestEpoch, 3);
   assert.equal(w[0], 2.5, "the model ends with the best average");
 });
+
+test("a stop signal ends the epoch in progress after the current batch; it is evaluated and the best epoch is kept", async () => {
+  const m = fakeModel(1000);
+  const opt = { step: () => {}, zeroGrad: () => {} };
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const result = await train(m, opt, sentences, sentences, enc, {
+    epochs: 5, batchSize: 2, seed: 1, batching: "plain", signal: stop.signal,
+    // A promise from onBatch is awaited: the caller may yield there (to read a Stop message).
+    onBatch: async (p) => {
+      seen.push(`${p.epoch}.${p.batch}`);
+      if (p.epoch === 2 && p.batch === 2) setTimeout(() => stop.abort(), 0);
+      await new Promise((r) => setTimeout(r, 5));
+    },
+    onEpoch: (r) => void seen.push(`epoch ${r.epoch} loss ${r.loss.toFixed(4)}`),
+  });
+  assert.deepEqual(seen, ["1.1", "1.2", "1.3", "epoch 1 loss 0.6111", "2.1", "2.2", "epoch 2 loss 0.2250"], "epoch 2 stops after its second batch, loss over those two");
+  assert.equal(result.stopped, true);
+  assert.equal(result.epochs.length, 2);
+  assert.equal(m.calls, 5);
+  const full = await train(fakeModel(1000), opt, sentences, sentences, enc, { epochs: 1, batchSize: 2, seed: 1, batching: "plain" });
+  assert.equal(full.stopped, false);
+});

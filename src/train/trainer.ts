@@ -66,8 +66,8 @@ export interface TrainOptions {
   batching: Batching;
   /** Stop after this many epochs without a dev improvement (0 = never). */
   patience?: number;
-  /** Called after every batch. */
-  onBatch?: (p: BatchProgress) => void;
+  /** Called after every batch; a returned promise is awaited (a Web Worker yields there to read its messages). */
+  onBatch?: (p: BatchProgress) => void | Promise<void>;
   /** Called after every epoch, after dev evaluation; awaited (e.g. to save a checkpoint). */
   onEpoch?: (r: EpochRecord, dev: Score | null) => void | Promise<void>;
   /** Limit batches per epoch (for smoke runs and benchmarks); 0 = all. */
@@ -79,6 +79,12 @@ export interface TrainOptions {
    * many copies of the weights. 0 or 1 = off.
    */
   averageLast?: number;
+  /**
+   * Stop early: checked after every batch. The epoch in progress ends there
+   * and is evaluated like a whole one (so a run stopped in its first epoch
+   * still has a model), then training ends with the best epoch's weights.
+   */
+  signal?: AbortSignal;
 }
 
 /** Result of {@link train}. */
@@ -86,6 +92,8 @@ export interface TrainResult {
   epochs: EpochRecord[];
   bestEpoch: number;
   bestDevF1: number | null;
+  /** True when `signal` ended training early. */
+  stopped: boolean;
 }
 
 /** Train `model` in place; at the end it holds the best epoch's weights (by dev F1, or the last epoch without dev). */
@@ -109,6 +117,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     const t0 = performance.now();
     let tokens = 0;
     let lossSum = 0;
+    let done = 0;
     for (let i = 0; i < batches.length; i++) {
       const b = enc.collate(batches[i]!);
       const { loss } = model.lossAndGrad(b);
@@ -119,7 +128,10 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       optimizer.zeroGrad();
       tokens += b.tokens;
       lossSum += loss;
-      opts.onBatch?.({ epoch, batch: i + 1, batches: batches.length, loss: lossSum / (i + 1), tokensPerSecond: tokens / ((performance.now() - t0) / 1000) });
+      done = i + 1;
+      const wait = opts.onBatch?.({ epoch, batch: i + 1, batches: batches.length, loss: lossSum / (i + 1), tokensPerSecond: tokens / ((performance.now() - t0) / 1000) });
+      if (wait) await wait;
+      if (opts.signal?.aborted) break;
     }
     const seconds = (performance.now() - t0) / 1000;
     let devScore: Score | null = null;
@@ -147,7 +159,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     }
     const rec: EpochRecord = {
       epoch,
-      loss: lossSum / batches.length,
+      loss: lossSum / Math.max(1, done),
       train_seconds: seconds,
       train_tokens_per_s: tokens / seconds,
       dev_f1: f1,
@@ -160,11 +172,11 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     // onEpoch sees (and saves) the weights scored; training goes on from the epoch's own.
     await opts.onEpoch?.(rec, devScore);
     if (own !== null && recent.length > 1) model.restore(own);
-    if (opts.patience && sinceBest >= opts.patience) break;
+    if (opts.signal?.aborted || (opts.patience && sinceBest >= opts.patience)) break;
   }
   if (best) model.restore(best.weights);
   model.setTraining?.(false);
-  return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null };
+  return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null, stopped: opts.signal?.aborted === true };
 }
 
 /** The element-wise mean of weight snapshots (same names and sizes), written into `into`'s arrays when it has them (no new memory per epoch). */
