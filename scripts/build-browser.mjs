@@ -55,7 +55,30 @@ await build({
 });
 copyFileSync(path.join(root, "node_modules/uplot/dist/uPlot.min.css"), path.join(out, "uPlot.min.css"));
 
+// The training page: its script and its worker. The worker parses CoNLL with src/data/conll.ts, whose
+// file-reading half imports Node modules it never calls there; those imports get inert stand-ins.
+const INERT = {
+  "node:fs": "export const promises = {}; export default {};",
+  "node:path": "export function dirname() { return ''; } export default {};",
+  "node:util": "export function promisify() { return () => { throw new Error('not in the browser'); }; }",
+  "node:zlib": "export const gunzip = undefined, gzip = undefined;",
+};
+const READERS = new Set([path.join(root, "src/data/conll.ts"), path.join(root, "src/util/atomic.ts")]);
+const inertNode = {
+  name: "inert-node-imports",
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (READERS.has(args.importer) && args.path in INERT ? { path: args.path, namespace: "inert" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "inert" }, (args) => ({ contents: INERT[args.path], loader: "js" }));
+  },
+};
+await build({
+  entryPoints: { "train": path.join(root, "src/web/train-page.ts"), "train-worker": path.join(root, "src/web/train-worker.ts") },
+  outdir: out, bundle: true, format: "esm", platform: "browser", target: ["es2022"], sourcemap: true, legalComments: "none",
+  plugins: [inertNode, noNode], logLevel: "warning",
+});
+copyFileSync(path.join(root, "web/train.html"), path.join(out, "train.html"));
+
 for (const f of ["kernels.wasm", "kernels-st.wasm"]) copyFileSync(path.join(root, "build", f), path.join(out, f));
 copyFileSync(path.join(root, "web/demo.html"), path.join(out, "demo.html"));
 const bytes = result.metafile.outputs[path.relative(process.cwd(), path.join(out, "lstm-ner.js"))]?.bytes;
-console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html, report.js, uPlot.min.css`);
+console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html, report.js, uPlot.min.css, train.html, train.js, train-worker.js`);

@@ -38,7 +38,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data starts 8-byte aligned.
-  json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  json += " ".repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
   const jsonBytes = new TextEncoder().encode(json);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(jsonBytes.length), true);

@@ -18,6 +18,7 @@ import { resolveLimits, tokenBounds, type ServerLimits } from "./limits.js";
 import { PAGE_HTML } from "./page.js";
 import type { SchedulerStats } from "./schedule.js";
 import { Tagger } from "./tagger.js";
+import { trainPageRoutes } from "../web/routes.js";
 
 export type { ServerLimits } from "./limits.js";
 
@@ -135,6 +136,7 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
     "/": { GET: (_q, res) => send(res, 200, PAGE_HTML, "text/html; charset=utf-8") },
     "/displacy.js": { GET: (_q, res) => send(res, 200, displacyJs, "text/javascript; charset=utf-8") },
     "/health": { GET: async (_q, res) => sendJson(res, tagger.unavailable === null ? 200 : 503, await health()) },
+    ...trainPageRoutes(), // the browser training page at /train/ (src/web/routes.ts)
     "/ner": {
       POST: async (req, res) => {
         checkContentType(req.headers["content-type"]);

@@ -1,0 +1,137 @@
+/**
+ * The browser training page (web/train.html): reads the files (pickers or
+ * ?train=&dev=&vectors= URLs), starts the training worker and shows its
+ * progress, live curves (the report's chart code), the best dev F1, tagging
+ * and the model download. Browser only.
+ */
+import { devChart, lossChart, setDevData, type LineChart } from "../report/charts.js";
+import { render } from "../pipeline/displacy-api.js";
+import type { EpochLine } from "../report/log.js";
+import type { FileData, FromWorker, ToWorker } from "./train-worker.js";
+
+declare global {
+  interface Window {
+    /** The page's charts and last epoch lines, for tests and the curious. */
+    lstmNerTraining?: { loss: LineChart; dev: LineChart; epochs: EpochLine[]; bestDevF1: number | null; done: boolean };
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+const worker = new Worker(new URL("./train-worker.js", import.meta.url), { type: "module" });
+const send = (m: ToWorker, transfer: Transferable[] = []): void => worker.postMessage(m, transfer);
+
+const loss = lossChart($("loss-chart"), "batches", false);
+const dev = devChart($("dev-chart"));
+const state = { loss, dev, epochs: [] as EpochLine[], bestDevF1: null as number | null, done: false };
+window.lstmNerTraining = state;
+const lossX: number[] = [];
+const lossY: number[] = [];
+let batchesBefore = 0;
+
+const error = (text: string): void => {
+  $("error").textContent = text;
+};
+
+if (params.has("preset")) ($("preset") as HTMLSelectElement).value = params.get("preset")!;
+if (params.has("epochs")) ($("epochs") as HTMLInputElement).value = params.get("epochs")!;
+const urls = ["train", "dev", "vectors"].filter((k) => params.has(k));
+if (urls.length) $("urls").textContent = `from URLs: ${urls.map((k) => `${k} = ${params.get(k)}`).join(", ")}`;
+
+/** A picked file, else the URL parameter's file. */
+async function file(kind: "train" | "dev" | "vectors"): Promise<FileData> {
+  const picked = ($(`${kind}-file`) as HTMLInputElement).files?.[0];
+  if (picked) return { name: picked.name, bytes: await picked.arrayBuffer() };
+  const url = params.get(kind);
+  if (!url) throw new Error(`pick a ${kind} file`);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return { name: url.split("/").pop() ?? url, bytes: await res.arrayBuffer() };
+}
+
+$("train").onclick = async () => {
+  error("");
+  try {
+    const [train, devFile, vectors] = await Promise.all([file("train"), file("dev"), file("vectors")]);
+    for (const id of ["train", "tag", "download"]) ($(id) as HTMLButtonElement).disabled = true;
+    ($("stop") as HTMLButtonElement).disabled = false;
+    state.epochs = [];
+    state.done = false;
+    lossX.length = 0;
+    lossY.length = 0;
+    batchesBefore = 0;
+    const maxBatches = Number(params.get("batches") ?? 0) || undefined;
+    send({
+      type: "train", train, dev: devFile, vectors, preset: ($("preset") as HTMLSelectElement).value,
+      epochs: Number(($("epochs") as HTMLInputElement).value), ...(maxBatches ? { maxBatches } : {}), set: params.getAll("set"),
+      wasmUrl: new URL("./", import.meta.url).href,
+    }, [train.bytes, devFile.bytes, vectors.bytes]);
+  } catch (err) {
+    error(err instanceof Error ? err.message : String(err));
+  }
+};
+$("stop").onclick = () => {
+  send({ type: "stop" });
+  $("status").textContent = "stopping after this batch ...";
+};
+$("tag").onclick = () => send({ type: "tag", text: ($("text") as HTMLTextAreaElement).value });
+$("download").onclick = () => send({ type: "model" });
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const m = e.data;
+  switch (m.type) {
+    case "status":
+      $("status").textContent = m.text;
+      break;
+    case "ready":
+      $("mode").textContent = `${m.kernels} kernels, ${m.threads} thread${m.threads === 1 ? "" : "s"} (${m.why}); ` +
+        `${m.trainSentences} training and ${m.devSentences} dev sentences; ${m.parameters} trainable parameters`;
+      $("status").textContent = "training ...";
+      break;
+    case "batch": {
+      const p = $("progress") as HTMLProgressElement;
+      p.max = m.batches;
+      p.value = m.batch;
+      $("progress-text").textContent = `epoch ${m.epoch}, batch ${m.batch}/${m.batches}, loss ${m.loss.toFixed(4)}`;
+      $("tps").textContent = String(Math.round(m.tokensPerSecond));
+      lossX.push(batchesBefore + m.batch);
+      lossY.push(m.windowLoss);
+      loss.setData(lossX, [lossY]);
+      if (m.batch === m.batches) batchesBefore += m.batches;
+      break;
+    }
+    case "epoch":
+      state.epochs.push(m.line);
+      setDevData(dev, state.epochs);
+      $("status").textContent = `epoch ${m.line.epoch}: dev F1 ${m.line.dev_f1?.toFixed(2) ?? "–"}`;
+      batchesBefore = lossX.length ? lossX[lossX.length - 1]! : 0;
+      break;
+    case "done":
+      state.bestDevF1 = m.bestDevF1;
+      state.done = true;
+      $("f1").textContent = m.bestDevF1 === null ? "–" : m.bestDevF1.toFixed(2);
+      $("best").textContent = `(epoch ${m.bestEpoch}${m.stopped ? "; stopped early" : ""})`;
+      $("status").textContent = "done: tag a text or download the model";
+      for (const id of ["train", "tag", "download"]) ($(id) as HTMLButtonElement).disabled = false;
+      ($("stop") as HTMLButtonElement).disabled = true;
+      break;
+    case "tagged":
+      $("result").innerHTML = render(m.doc);
+      break;
+    case "model": {
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+      a.download = m.name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+      break;
+    }
+    case "error":
+      error(m.message);
+      ($("train") as HTMLButtonElement).disabled = false;
+      ($("stop") as HTMLButtonElement).disabled = true;
+      if (state.epochs.length === 0) $("status").textContent = "";
+      break;
+  }
+};
+worker.onerror = (e) => error(`the training worker failed: ${e.message}`);

@@ -1,0 +1,156 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { startServer, type RunningServer } from "../src/server/server.js";
+import { launchChromium, skipWithoutChromium, toyModel, CLI } from "./pipeline-helpers.js";
+import { toyConll, toyGlove } from "./toy-corpus.js";
+
+/**
+ * The browser training page as `lstm-ner serve` serves it (/train/, cross-origin
+ * isolated), trained on files it fetches from the same server's test-only
+ * /data/ route... which serve does not have; so the data goes through the
+ * page's file pickers, as a user would pick them.
+ */
+const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-train-page-"));
+let srv: RunningServer | undefined;
+let browser: Browser | undefined;
+
+before(async () => {
+  if (skipWithoutChromium) return;
+  srv = await startServer((await toyModel()).model, { port: 0, modelName: "toy.safetensors" });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+});
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function openPage(query: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser!.newPage({ viewport: { width: 1300, height: 1000 }, acceptDownloads: true });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${srv!.url}/train/${query}`);
+  return { page, errors };
+}
+
+async function pick(page: Page, files: { train: string; dev: string; vectors: string }): Promise<void> {
+  await page.setInputFiles("#train-file", files.train);
+  await page.setInputFiles("#dev-file", files.dev);
+  await page.setInputFiles("#vectors-file", files.vectors);
+}
+
+const trainFile = path.join(dir, "train.txt");
+const devFile = path.join(dir, "dev.txt");
+const glove = path.join(dir, "g.txt");
+
+test("serve's training page trains in a worker with live charts, tags, downloads a model that evaluates in Node to the page's F1, and Stop works mid-epoch",
+  { skip: skipWithoutChromium }, async () => {
+    writeFileSync(trainFile, toyConll(240, 1));
+    writeFileSync(devFile, toyConll(60, 2));
+    writeFileSync(glove, toyGlove(12, 3));
+    const res = await fetch(`${srv!.url}/train/`);
+    assert.equal(res.headers.get("cross-origin-opener-policy"), "same-origin");
+    assert.equal(res.headers.get("cross-origin-embedder-policy"), "require-corp");
+
+    const set = ["lr=0.02", "hidden=16", "batchSize=8"].map((s) => `set=${encodeURIComponent(s)}`).join("&");
+    const { page, errors } = await openPage(`?epochs=6&${set}`);
+    await pick(page, { train: trainFile, dev: devFile, vectors: glove });
+    await page.click("#train");
+    await page.waitForFunction(() => window.lstmNerTraining?.done === true || document.getElementById("error")!.textContent !== "", null, { timeout: 60_000 });
+    assert.equal(await page.textContent("#error"), "");
+    assert.match((await page.textContent("#mode"))!, /^wasm-simd kernels, 1 thread \(cross-origin isolated/);
+    const state = await page.evaluate(() => {
+      const s = window.lstmNerTraining!;
+      return { loss: s.loss.data(), dev: s.dev.data(), epochs: s.epochs, best: s.bestDevF1 };
+    });
+    assert.deepEqual(state.dev.x, [1, 2, 3, 4, 5, 6], "one dev point per epoch");
+    assert.deepEqual(state.dev.ys[0], state.epochs.map((e) => e.dev_f1));
+    assert.ok(state.loss.x.length >= 6, `loss points: ${state.loss.x.length}`);
+    assert.ok(state.loss.ys[0]!.every((y) => y !== null && Number.isFinite(y)));
+    const shown = Number(await page.textContent("#f1"));
+    assert.equal(shown, Number(Math.max(...state.epochs.map((e) => e.dev_f1!)).toFixed(2)));
+    assert.ok(shown > 80, `the toy task is easy: dev F1 ${shown}`);
+    assert.ok(Number(await page.textContent("#tps")) > 0);
+
+    await page.fill("#text", "John Smith lives in London.");
+    await page.click("#tag");
+    await page.waitForSelector("#result mark.entity");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const model = path.join(dir, "browser.safetensors");
+    await download.saveAs(model);
+    const ev = cli("evaluate", "--model", model, "--data", devFile, "--json", "--threads", "1");
+    assert.equal(ev.code, 0, ev.stderr);
+    const f1 = (JSON.parse(ev.stdout) as { f1: number }).f1;
+    assert.ok(Math.abs(f1 - state.best!) <= 0.01, `Node evaluates the downloaded model to ${f1}, the page showed ${state.best}`);
+
+    // Stop in the middle of an epoch (3000 one-sentence batches): training ends after that batch, keeping a model.
+    const bigTrain = path.join(dir, "big.txt");
+    writeFileSync(bigTrain, toyConll(3000, 5));
+    await page.goto(`${srv!.url}/train/?epochs=5&set=batchSize%3D1`);
+    await pick(page, { train: bigTrain, dev: devFile, vectors: glove });
+    await page.click("#train");
+    await page.waitForFunction(() => /^epoch 1, batch \d\d+\/3000,/.test(document.getElementById("progress-text")!.textContent!), null, { timeout: 60_000 });
+    await page.click("#stop");
+    await page.waitForFunction(() => window.lstmNerTraining?.done === true, null, { timeout: 60_000 });
+    const after = await page.evaluate(() => ({ epochs: window.lstmNerTraining!.epochs.length, batches: window.lstmNerTraining!.loss.data().x }));
+    assert.equal(after.epochs, 1, "the stopped epoch is evaluated, and no other runs");
+    assert.ok(after.batches[after.batches.length - 1]! < 3000, `stopped mid-epoch, after batch ${after.batches[after.batches.length - 1]}`);
+    assert.match((await page.textContent("#best"))!, /epoch 1; stopped early/);
+    assert.ok(!(await page.isDisabled("#download")));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+test("bad input in the page: a CoNLL error names the file and line, a model file is refused as vectors; the page keeps working",
+  { skip: skipWithoutChromium }, async () => {
+    const badConll = path.join(dir, "bad.txt");
+    writeFileSync(badConll, "John B-PER\nSmith X-PER\n");
+    const { page, errors } = await openPage("?epochs=1");
+    await pick(page, { train: badConll, dev: devFile, vectors: glove });
+    await page.click("#train");
+    await page.waitForFunction(() => document.getElementById("error")!.textContent !== "");
+    assert.match((await page.textContent("#error"))!, /^bad\.txt:2: /);
+    const model = (await toyModel()).file;
+    await pick(page, { train: trainFile, dev: devFile, vectors: model });
+    await page.click("#train");
+    await page.waitForFunction(() => /this is a model file/.test(document.getElementById("error")!.textContent!));
+    assert.ok(!(await page.isDisabled("#train")), "the page can train again");
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+/** CoNLL++ with a pruned vectors file: slow (minutes), so only when LSTM_NER_BROWSER_VECTORS names such a file. */
+const CONLLPP = path.join(process.env.LSTM_NER_DATA ?? "/work/shared/data", "conllpp");
+const PRUNED = process.env.LSTM_NER_BROWSER_VECTORS;
+const skipConllpp = skipWithoutChromium || (PRUNED && existsSync(PRUNED) && existsSync(path.join(CONLLPP, "conllpp_train.txt")) ? false
+  : "set LSTM_NER_BROWSER_VECTORS to a pruned vectors file (lstm-ner vectors prune) and LSTM_NER_DATA to the data folder to run it");
+
+test("the seed preset on CoNLL++ with pruned vectors, one epoch in the page: dev F1 ≥ 70, the model evaluates in Node to it", { skip: skipConllpp, timeout: 900_000 }, async () => {
+  const { page, errors } = await openPage("?epochs=1");
+  await pick(page, { train: path.join(CONLLPP, "conllpp_train.txt"), dev: path.join(CONLLPP, "conllpp_dev.txt"), vectors: PRUNED! });
+  await page.click("#train");
+  await page.waitForFunction(() => window.lstmNerTraining?.done === true || document.getElementById("error")!.textContent !== "", null, { timeout: 880_000, polling: 1000 });
+  assert.equal(await page.textContent("#error"), "");
+  const best = await page.evaluate(() => window.lstmNerTraining!.bestDevF1!);
+  assert.ok(best >= 70, `dev F1 ${best}`);
+  assert.ok((await page.evaluate(() => window.lstmNerTraining!.loss.data().x.length)) > 10);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  const model = path.join(dir, "conllpp-browser.safetensors");
+  await download.saveAs(model);
+  const ev = cli("evaluate", "--model", model, "--data", path.join(CONLLPP, "conllpp_dev.txt"), "--json", "--threads", "1");
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.ok(Math.abs((JSON.parse(ev.stdout) as { f1: number }).f1 - best) <= 0.01);
+  process.stderr.write(`browser, seed preset, one epoch of CoNLL++: dev F1 ${best.toFixed(2)}, ${await page.textContent("#tps")} tokens/s\n`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
