@@ -260,6 +260,7 @@ test("CLI: vectors prune → train on the pruned file → export --prune --dtype
     [["--prune", "0"], /--prune must be a positive number/],
     [["--prune", "100000"], /--prune 100000 is more than the model's \d+ words/],
     [["--dtype", "bf16"], /--dtype must be one of f32, f16, i8, got "bf16"/],
+    [["--weights", "i8"], /--weights must be f32 or f16, got "i8"/],
   ] as const) {
     const r = cli("export", "--model", model, "--out", none, ...args);
     assert.equal(r.code, 1);
@@ -270,4 +271,24 @@ test("CLI: vectors prune → train on the pruned file → export --prune --dtype
   const r = cli("vectors", "prune", glove, "--keep", "0", "--out", none);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--keep must be a positive number/);
+});
+
+test("compact storage: key rows as U16 below 65536 rows, I32 above; weights as F16 read back within half an ulp", () => {
+  const small = encodeWords("v", ["a"], { keys: ["b"], rows: new Int32Array([0]) });
+  assert.equal(small["v.key_rows"]!.dtype, "U16");
+  const big = encodeWords("v", ["a"], { keys: ["b"], rows: new Int32Array([70000]) });
+  assert.equal(big["v.key_rows"]!.dtype, "I32");
+  assert.deepEqual([...decodeWords(decodeSafetensors(concat(encodeSafetensors(big, {})), "x").tensors, "v", 70001, bad).aliases!.rows], [70000]);
+
+  const { model, saved } = tinySaved();
+  const bytes = concat(encodeModel({ ...saved, paramsDtype: "f16" }));
+  const file = decodeSafetensors(bytes, "m");
+  assert.equal(file.metadata.format_version, "2");
+  const back = parseModel(bytes, "m");
+  assert.equal(back.paramsDtype, "f16");
+  for (const [name, p] of Object.entries(saved.params)) {
+    assert.equal(file.tensors.get(`param.${name}`)!.dtype, "F16");
+    p.data.forEach((x, i) => assert.ok(Math.abs(back.params[name]!.data[i]! - x) <= Math.abs(x) * 2 ** -11 + 2 ** -25, `${name}[${i}]`));
+  }
+  assert.deepEqual(NerModel.fromSaved(back, referenceKernels, "m").tag([["w1", "w2", "w3"]]), model.tag([["w1", "w2", "w3"]]));
 });

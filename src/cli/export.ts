@@ -15,6 +15,7 @@ export interface ExportCliOptions extends KernelCliOptions {
   out: string;
   prune?: number;
   dtype: string;
+  weights: string;
   words?: string[];
   dev?: string;
 }
@@ -33,12 +34,14 @@ export async function conllTokens(files: readonly string[]): Promise<string[]> {
 
 export async function runExport(o: ExportCliOptions): Promise<void> {
   const dtype = parseStorageDType(o.dtype);
+  const weights = o.weights === "f32" || o.weights === "f16" ? o.weights : null;
+  if (!weights) throw new LstmNerError(`--weights must be f32 or f16, got ${JSON.stringify(o.weights)}`);
   const kernels = await cliKernels(o);
   const before = (await fs.stat(o.model).catch(() => null))?.size;
   const saved = await loadModel(o.model);
   if (before === undefined) throw new LstmNerError("cannot read model file", { file: o.model });
   const out: string[] = [`${o.model}: ${mb(before)}, ${saved.words.length} words + ${saved.aliases?.keys.length ?? 0} keys, embedding ${saved.embeddingDtype ?? "f32"}`];
-  let next: SavedModel = { ...saved, embeddingDtype: dtype };
+  let next: SavedModel = { ...saved, embeddingDtype: dtype, paramsDtype: weights };
   if (o.prune !== undefined) {
     if (!Number.isInteger(o.prune) || o.prune < 1) throw new LstmNerError(`--prune must be a positive number of vectors to keep, got ${o.prune}`);
     if (o.prune > saved.words.length) throw new LstmNerError(`--prune ${o.prune} is more than the model's ${saved.words.length} words`);
@@ -47,13 +50,13 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
     if (files.length === 0) {
       throw new LstmNerError("--prune keeps every training word, so it needs the training data: give --words FILE (the model records no training file that exists here)");
     }
-    next = { ...pruneModel(saved, o.prune, await conllTokens(files), kernels), embeddingDtype: dtype };
+    next = { ...pruneModel(saved, o.prune, await conllTokens(files), kernels), embeddingDtype: dtype, paramsDtype: weights };
     out.push(`pruned: kept ${next.words.length} rows (the ${o.prune} most frequent + the words of ${files.join(", ")}); ` +
       `${next.aliases?.keys.length ?? 0} other words read their nearest kept row`);
   }
   await saveModel(o.out, next);
   const after = (await fs.stat(o.out)).size;
-  out.push(`${o.out}: ${mb(after)}, embedding ${dtype} (${((100 * after) / before).toFixed(1)}% of the original)`);
+  out.push(`${o.out}: ${mb(after)}, embedding ${dtype}, weights ${weights} (${((100 * after) / before).toFixed(1)}% of the original)`);
   if (o.dev) {
     const f1 = async (m: SavedModel, name: string): Promise<number> => devF1(NerModel.fromSaved(m, kernels, name), o.dev!);
     const a = await f1(saved, o.model);

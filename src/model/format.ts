@@ -10,7 +10,7 @@ const isTagScheme = (s: unknown): s is TagScheme => (TAG_SCHEMES as readonly unk
 import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 import { checkContext, type ContextOptions } from "../infer/context.js";
-import { decodeMatrix, decodeWords, encodeMatrix, encodeWords, storedDType, type Aliases, type StorageDType } from "./storage.js";
+import { decodeMatrix, decodeParam, decodeWords, encodeMatrix, encodeParam, encodeWords, storedDType, type Aliases, type StorageDType } from "./storage.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
 export const MODEL_FORMAT = "lstm-ner";
@@ -66,8 +66,10 @@ export interface SavedModel {
   embedding: Float32Array;
   /** A pruned vocabulary's dropped words, each read as its nearest kept row. */
   aliases?: Aliases;
-  /** How `embedding` is (to be) stored; float32 when absent. Parameters are always float32. */
+  /** How `embedding` is (to be) stored; float32 when absent. */
   embeddingDtype?: StorageDType;
+  /** How the other weights are (to be) stored; float32 when absent. */
+  paramsDtype?: "f32" | "f16";
   /** Trainable tensors by stable name. */
   params: Record<string, { shape: number[]; data: Float32Array }>;
   /** How the model was made (preset, hyper-parameters, seed, data, scores); free-form JSON. */
@@ -81,8 +83,9 @@ export function encodeModel(model: SavedModel): Uint8Array[] {
     ...encodeWords("vocab", model.words, model.aliases),
     ...encodeMatrix("embedding", model.embedding, model.words.length + 2, model.config.embDim, dtype),
   };
-  const v2 = dtype !== "f32" || (model.aliases?.keys.length ?? 0) > 0;
-  for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = { dtype: "F32", shape: p.shape, data: p.data };
+  const v2 = dtype !== "f32" || (model.paramsDtype ?? "f32") !== "f32" || (model.aliases?.keys.length ?? 0) > 0;
+  const pd = model.paramsDtype ?? "f32";
+  for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = encodeParam(p.shape, p.data, pd, `param.${name}`);
   const metadata = {
     format: MODEL_FORMAT,
     format_version: v2 ? "2" : "1",
@@ -147,11 +150,13 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   const params: SavedModel["params"] = {};
   for (const [name, t] of tensors) {
     if (!name.startsWith("param.")) continue;
-    if (t.dtype !== "F32") throw bad(`tensor ${name} must be F32`);
-    params[name.slice(6)] = { shape: t.shape, data: t.data as Float32Array };
+    const data = decodeParam(t);
+    if (!data) throw bad(`tensor ${name} must be F32 or F16`);
+    params[name.slice(6)] = { shape: t.shape, data };
   }
   return {
     config, labels, trainScheme, words, embedding: emb.data, params, training,
     ...(aliases ? { aliases } : {}), embeddingDtype: storedDType(tensors, "embedding") ?? "f32",
+    paramsDtype: [...tensors].some(([n, t]) => n.startsWith("param.") && t.dtype === "F16") ? "f16" : "f32",
   };
 }

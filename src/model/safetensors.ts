@@ -8,17 +8,17 @@ import { LstmNerError } from "../util/errors.js";
  */
 
 /** Tensor dtypes this project stores (F16 and I8 only for compact embedding matrices, see storage.ts). */
-export type DType = "F32" | "F16" | "I32" | "I8" | "U8";
+export type DType = "F32" | "F16" | "I32" | "I8" | "U16" | "U8";
 
 /** One tensor to store or as read. */
 export interface Tensor {
   dtype: DType;
   shape: number[];
   /** F16 tensors hold their raw IEEE half-precision bits. */
-  data: Float32Array | Uint16Array | Int32Array | Int8Array | Uint8Array;
+  data: Float32Array | Uint16Array | Int32Array | Int8Array | Uint8Array;  // Uint16Array: F16 bits or U16
 }
 
-const BYTES: Record<DType, number> = { F32: 4, F16: 2, I32: 4, I8: 1, U8: 1 };
+const BYTES: Record<DType, number> = { F32: 4, F16: 2, I32: 4, I8: 1, U16: 2, U8: 1 };
 
 /**
  * Serialise tensors and string metadata. Returns the chunks to write in order
@@ -47,7 +47,8 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
 
 const VIEWS: Record<DType, (b: ArrayBufferLike, o: number, n: number) => Tensor["data"]> = {
   F32: (b, o, n) => new Float32Array(b, o, n), F16: (b, o, n) => new Uint16Array(b, o, n),
-  I32: (b, o, n) => new Int32Array(b, o, n), I8: (b, o, n) => new Int8Array(b, o, n), U8: (b, o, n) => new Uint8Array(b, o, n),
+  I32: (b, o, n) => new Int32Array(b, o, n), I8: (b, o, n) => new Int8Array(b, o, n), U16: (b, o, n) => new Uint16Array(b, o, n),
+  U8: (b, o, n) => new Uint8Array(b, o, n),
 };
 
 /** Parsed safetensors file: tensors (views or aligned copies) and metadata. */

@@ -170,7 +170,11 @@ export function encodeWords(prefix: string, words: readonly string[], aliases?: 
   if (aliases && aliases.keys.length > 0) {
     const k = utf8(aliases.keys.join("\n"));
     out[`${prefix}.keys`] = { dtype: "U8", shape: [k.length], data: k };
-    out[`${prefix}.key_rows`] = { dtype: "I32", shape: [aliases.rows.length], data: aliases.rows };
+    // Rows fit in 16 bits for any pruned table below 65536 rows: half the bytes.
+    const small = aliases.rows.every((r) => r < 65536);
+    out[`${prefix}.key_rows`] = small
+      ? { dtype: "U16", shape: [aliases.rows.length], data: Uint16Array.from(aliases.rows) }
+      : { dtype: "I32", shape: [aliases.rows.length], data: aliases.rows };
   }
   return out;
 }
@@ -192,11 +196,28 @@ export function decodeWords(tensors: ReadonlyMap<string, Tensor>, prefix: string
   const rowsT = tensors.get(`${prefix}.key_rows`);
   if (!keysT && !rowsT) return { words };
   const keys = splitLines(keysT);
-  if (!keys || !rowsT || rowsT.dtype !== "I32") throw bad(`${prefix}.keys (U8) and ${prefix}.key_rows (I32) must come together`);
-  const r = rowsT.data as Int32Array;
+  if (!keys || !rowsT || (rowsT.dtype !== "I32" && rowsT.dtype !== "U16")) throw bad(`${prefix}.keys (U8) and ${prefix}.key_rows (I32 or U16) must come together`);
+  const r = rowsT.dtype === "I32" ? rowsT.data as Int32Array : Int32Array.from(rowsT.data as Uint16Array);
   if (r.length !== keys.length) throw bad(`${prefix}.key_rows has ${r.length} entries for ${keys.length} keys`);
   for (let i = 0; i < r.length; i++) {
     if (r[i]! < 0 || r[i]! >= rows) throw bad(`${prefix}.key_rows[${i}] = ${r[i]} is not a row of the ${rows}-row matrix`);
   }
   return { words, aliases: { keys, rows: r } };
+}
+
+/** A parameter tensor stored as F32, or as F16 when `dtype` is "f16" (other types are for the embedding only). */
+export function encodeParam(shape: number[], data: Float32Array, dtype: "f32" | "f16", name: string): Tensor {
+  if (dtype === "f32") return { dtype: "F32", shape, data };
+  return { dtype: "F16", shape, data: encodeMatrix(name, data, 1, data.length, "f16")[`${name}.weight`]!.data };
+}
+
+/** A parameter tensor as float32 (F16 converted), or undefined for another dtype. */
+export function decodeParam(t: Tensor): Float32Array | undefined {
+  if (t.dtype === "F32") return t.data as Float32Array;
+  if (t.dtype !== "F16") return undefined;
+  const table = halfTable();
+  const h = t.data as Uint16Array;
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) out[i] = table[h[i]!]!;
+  return out;
 }
