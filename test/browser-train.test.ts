@@ -11,9 +11,8 @@ import { toyConll, toyGlove } from "./toy-corpus.js";
 
 /**
  * The browser training page as `lstm-ner serve` serves it (/train/, cross-origin
- * isolated), trained on files it fetches from the same server's test-only
- * /data/ route... which serve does not have; so the data goes through the
- * page's file pickers, as a user would pick them.
+ * isolated); the data goes through the page's file pickers, as a user would
+ * pick them (serve has no route for data files).
  */
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-train-page-"));
 let srv: RunningServer | undefined;
@@ -51,12 +50,12 @@ async function pick(page: Page, files: { train: string; dev: string; vectors: st
 const trainFile = path.join(dir, "train.txt");
 const devFile = path.join(dir, "dev.txt");
 const glove = path.join(dir, "g.txt");
+writeFileSync(trainFile, toyConll(240, 1));
+writeFileSync(devFile, toyConll(60, 2));
+writeFileSync(glove, toyGlove(12, 3));
 
 test("serve's training page trains in a worker with live charts, tags, downloads a model that evaluates in Node to the page's F1, and Stop works mid-epoch",
   { skip: skipWithoutChromium }, async () => {
-    writeFileSync(trainFile, toyConll(240, 1));
-    writeFileSync(devFile, toyConll(60, 2));
-    writeFileSync(glove, toyGlove(12, 3));
     const res = await fetch(`${srv!.url}/train/`);
     assert.equal(res.headers.get("cross-origin-opener-policy"), "same-origin");
     assert.equal(res.headers.get("cross-origin-embedder-policy"), "require-corp");
