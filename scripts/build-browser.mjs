@@ -59,11 +59,11 @@ copyFileSync(path.join(root, "node_modules/uplot/dist/uPlot.min.css"), path.join
 // file-reading half imports Node modules it never calls there; those imports get inert stand-ins.
 const INERT = {
   "node:fs": "export const promises = {}; export default {};",
-  "node:path": "export function dirname() { return ''; } export default {};",
+  "node:path": "const no = () => { throw new Error('not in the browser'); }; export { no as dirname, no as join, no as basename, no as resolve }; export default {};",
   "node:util": "export function promisify() { return () => { throw new Error('not in the browser'); }; }",
   "node:zlib": "export const gunzip = undefined, gzip = undefined;",
 };
-const READERS = new Set([path.join(root, "src/data/conll.ts"), path.join(root, "src/util/atomic.ts")]);
+const READERS = new Set(["src/data/conll.ts", "src/util/atomic.ts", "src/util/read-text.ts"].map((f) => path.join(root, f)));
 const inertNode = {
   name: "inert-node-imports",
   setup(b) {
