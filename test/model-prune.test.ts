@@ -15,6 +15,7 @@ import { NerModel } from "../src/model/ner.js";
 import { pruneRows, pruneVectors, frequentRowsMask } from "../src/embeddings/prune.js";
 import { encodeVectorTable, parseVectorTable } from "../src/embeddings/table.js";
 import { readVectors } from "../src/embeddings/read.js";
+import { loadVectors } from "../src/embeddings/registry.js";
 import { CONLL_LABELS } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Rng } from "../src/util/random.js";
@@ -207,6 +208,8 @@ test("vectors files: a pruned table round trips, readVectors reads it, and a mod
   const file = path.join(dir, "v.safetensors");
   writeFileSync(file, concat(encodeVectorTable(p, "f32", { source: "test" })));
   const back = await readVectors(file, { cache: false });
+  const named = await loadVectors(file, { cacheDir: path.join(dir, "cache") });
+  assert.deepEqual(named.aliases!.keys, ["of"], "loadVectors keeps the key table too");
   assert.deepEqual(back.words, p.words);
   assert.deepEqual(back.data, p.data);
   assert.deepEqual(back.aliases!.keys, ["of"]);
@@ -242,6 +245,8 @@ test("CLI: vectors prune → train on the pruned file → export --prune --dtype
     "--batch-size", "8", "--lr", "0.02", "--out", model, "--no-progress");
   assert.equal(tr.code, 0, tr.stderr);
   const f1 = Number(/dev F1 ([\d.]+);/.exec(tr.stderr)![1]);
+  const trained = parseModel(readFileSync(model), model);
+  assert.ok(trained.aliases && trained.aliases.keys.length > 0, "a model trained on pruned vectors keeps their key table");
   assert.ok(f1 > 70, `trained on pruned vectors: dev F1 ${f1}`);
 
   const small = path.join(dir, "small.safetensors");

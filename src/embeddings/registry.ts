@@ -87,7 +87,7 @@ export async function loadVectors(nameOrPath: string, opts: LoadVectorsOptions =
       cacheDir: root, cache: opts.cache ?? true, onNotice: (m) => notes.push(m), ...(loc.zipEntry === undefined ? {} : { zipEntry: loc.zipEntry }),
     });
     const source = loc.zipEntry === undefined ? loc.file : `${loc.file}!${loc.zipEntry}`;
-    const out: LoadedVectors = { words: v.words, dim: v.dim, data: v.data, source };
+    const out: LoadedVectors = { words: v.words, dim: v.dim, data: v.data, source, ...(v.aliases ? { aliases: v.aliases } : {}) };
     if (loc.notice !== undefined) notes.unshift(`${loc.notice} (${v.words.length} words, ${v.dim}-d)`);
     if (notes.length > 0) out.notice = notes.join("; ");
     return out;

@@ -94,7 +94,8 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
     if (end - begin !== count * size) throw bad(`tensor ${name}: ${end - begin} bytes for shape [${shape}] of ${String(dtype)}`);
     const abs = buf.byteOffset + dataStart + begin;
     // Typed views need aligned offsets; copy when the source is not aligned.
-    const src = abs % size === 0 ? buf.buffer : buf.slice(dataStart + begin, dataStart + end).buffer;
+    // (A copy through the constructor: a Node Buffer's slice() would be a view into its shared pool.)
+    const src = abs % size === 0 ? buf.buffer : new Uint8Array(buf.subarray(dataStart + begin, dataStart + end)).buffer;
     const off = abs % size === 0 ? abs : 0;
     tensors.set(name, { dtype: dtype as DType, shape, data: VIEWS[dtype as DType](src, off, count) });
   }
