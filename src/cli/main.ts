@@ -35,6 +35,12 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const encodingOption = (what: string): Option =>
   new Option("--encoding <enc>", `encoding of ${what}: utf8 (strict: invalid bytes are refused) or latin1`).choices(TEXT_ENCODINGS).default("utf8");
 
+// Options several commands share.
+const kernelsOption = (): Option => new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto");
+const threadsOption = (): Option => new Option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)").argParser(int("--threads"));
+const QUANTIZE_HELP = "tag with int16 LSTM weights (faster; predictions may differ at a few tokens)";
+const RELAXED_HELP = "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them";
+
 const program = new Command();
 program.name("lstm-ner").description("Train and run neural named-entity recognisers (BiLSTM) on CoNLL data with GloVe vectors.")
   .showHelpAfterError();
@@ -61,8 +67,7 @@ program.command("train").description("train a model and keep the best epoch on d
   .addOption(encodingOption("the CoNLL files"))
   .option("--report <file>", "HTML training report, rewritten after every epoch (default: the model file's name with .report.html)")
   .option("--no-report", "no HTML report")
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
-  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .addOption(kernelsOption()).addOption(threadsOption())
   .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them; results differ from the default kernels in the last bits")
   .addOption(new Option("--max-batches <n>", "stop each epoch after n batches (smoke runs)").argParser(int("--max-batches")).hideHelp())
   .option("--no-progress", "no progress bar")
@@ -73,10 +78,8 @@ program.command("evaluate").description("score a model on a gold CoNLL file (con
   .requiredOption("--data <file>", "gold CoNLL file")
   .option("--json", "print one JSON object instead of the conlleval table")
   .addOption(encodingOption("the CoNLL file"))
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
-  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
-  .option("--quantize", "tag with int16 LSTM weights (faster; predictions may differ at a few tokens)")
-  .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them")
+  .addOption(kernelsOption()).addOption(threadsOption())
+  .option("--quantize", QUANTIZE_HELP).option("--relaxed-simd", RELAXED_HELP)
   .action(runEvaluate);
 
 program.command("predict").description("tag texts (arguments, a file or stdin) or CoNLL input; streams any size")
@@ -89,10 +92,8 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .option("--workers <n>", "worker threads tagging in parallel, output kept in input order (default: the number of cores, fewer if free memory cannot hold a model copy each)", int("--workers"))
   .option("--no-progress", "no progress bar (there is none anyway when standard error is not a terminal)")
   .addOption(encodingOption("the input"))
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
-  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
-  .option("--quantize", "tag with int16 LSTM weights (faster; predictions may differ at a few tokens)")
-  .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them")
+  .addOption(kernelsOption()).addOption(threadsOption())
+  .option("--quantize", QUANTIZE_HELP).option("--relaxed-simd", RELAXED_HELP)
   .argument("[text...]", "texts to tag (instead of --input)")
   .action(runPredict);
 
@@ -108,8 +109,7 @@ program.command("serve").description("serve a model over HTTP: POST /ner, GET /h
   .option("--max-connections <n>", "most open connections", int("--max-connections"), 256)
   .option("--allow-host <name>", "another name the Host header may give, e.g. behind a proxy (repeatable; DNS-rebinding guard)", collect, [])
   .option("--health-details", "GET /health also shows the model's recipe and file path, the limits and queue counters")
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
-  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .addOption(kernelsOption()).addOption(threadsOption())
   .action(runServe);
 
 const redisOptions = (c: Command): Command => c
@@ -122,7 +122,7 @@ redisOptions(program.command("worker").description("tag documents from a BullMQ 
   .option("--concurrency <k>", "jobs tagged at once, each on its own thread", int("--concurrency"), 1)
   .option("--max-tokens <n>", "documents with more tokens fail their job", int("--max-tokens"), 100_000)
   .option("--lock-duration <ms>", "a dead worker's jobs are taken again after about this long", int("--lock-duration"), 30_000)
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
+  .addOption(kernelsOption())
   .addOption(new Option("--log-jobs", "print 'start <job>' and 'done <job>' lines").hideHelp())
   .action(runWorker);
 
@@ -149,8 +149,7 @@ program.command("export").description("write a smaller copy of a model: pruned v
   .option("--weights <type>", "storage type of the other weights: f32 or f16", "f32")
   .option("--words <conll...>", "training data whose words --prune keeps (default: the training file the model records)")
   .option("--dev <file>", "gold CoNLL file: print dev F1 before and after")
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
-  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .addOption(kernelsOption()).addOption(threadsOption())
   .action(runExport);
 
 program.command("vectors").description("work with word-vector files")
@@ -160,15 +159,13 @@ program.command("vectors").description("work with word-vector files")
   .option("--words <conll...>", "CoNLL files whose words are all kept", [])
   .option("--dtype <type>", "storage type: f32, f16 or i8", (v: string) => parseStorageDType(v), "f32")
   .requiredOption("--out <file>", "vectors file to write (lstm-ner's safetensors layout; --embeddings reads it)")
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
-  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .addOption(kernelsOption()).addOption(threadsOption())
   .action(runVectorsPrune);
 
 program.command("ensemble").description("combine models trained with the same recipe (e.g. seeds 1-3) into one model file that averages their CRF potentials")
   .requiredOption("--out <file>", "the ensemble's model file")
   .argument("<model...>", "member model files (at least 2)")
-  .addOption(new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto"))
-  .option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)", int("--threads"))
+  .addOption(kernelsOption()).addOption(threadsOption())
   .action(runEnsemble);
 
 // --threads is on every command: check it once, before any command runs.

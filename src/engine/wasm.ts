@@ -8,7 +8,7 @@
  */
 import type { Kernels, LstmInferSequence, LstmQuantSequence, LstmSequence, LstmSequenceGrad, QuantizedLstm } from "./kernels.js";
 import { WasmAllocator } from "./allocator.js";
-import { checkInferSequence, checkSequence, checkSequenceGrad } from "./lstmseq.js";
+import { checkInferSequence, checkSequence, checkSequenceGrad, type SeqShape } from "./lstmseq.js";
 import { Helper } from "./threads.js";
 import { instantiateKernels, nodeWorkerThreads, type RawExports } from "./wasm-load.js";
 import { checkWeights } from "./quantized.js";
@@ -175,46 +175,44 @@ function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean,
     inferOwned(s) && [s.gates, s.c, s.hPrev].every((a) => heap.owns(a)) &&
     (!("dh" in s) || [s.dh, s.dc, s.dGates, s.gWih, s.gWhh, s.gB, ...(s.dx === null ? [] : [s.dx])].every((a) => heap.owns(a)));
 
-  function forwardArgs(s: LstmSequence, thread: 0 | 1): OpArgs<typeof LSTM_FORWARD> {
-    const fn = "lstmForward";
-    const { steps, n, b0 } = checkSequence(s, fn);
+  /**
+   * Checks a sequence with `check` and returns its shape with the arguments
+   * every LSTM sequence kernel takes first: sizes, the packed input and the
+   * two weight matrices.
+   */
+  function sequenceArgs<S extends LstmInferSequence>(s: S, fn: string, check: (s: S, fn: string) => SeqShape) {
+    const { steps, n, b0 } = check(s, fn);
     const H = s.hidden, G = 4 * H;
+    const p = (a: Buf, len: number, field: string, out: boolean): number => ptr(a, len, `${fn}: ${field}`, out);
+    const args = {
+      inDim: s.inDim, hidden: H, steps, batchSizes: p(s.batchSizes, steps, "batchSizes", false),
+      x: p(s.x, n * s.inDim, "x", false), wIh: p(s.wIh, s.inDim * G, "wIh", false), wHh: p(s.wHh, H * G, "wHh", false),
+    };
+    return { n, b0, H, G, p, args };
+  }
+
+  function forwardArgs(s: LstmSequence, thread: 0 | 1): OpArgs<typeof LSTM_FORWARD> {
+    const { n, b0, H, G, p, args } = sequenceArgs(s, "lstmForward", checkSequence);
     return {
-      inDim: s.inDim, hidden: H, steps, batchSizes: ptr(s.batchSizes, steps, `${fn}: batchSizes`, false),
-      x: ptr(s.x, n * s.inDim, `${fn}: x`, false), wIh: ptr(s.wIh, s.inDim * G, `${fn}: wIh`, false),
-      wHh: ptr(s.wHh, H * G, `${fn}: wHh`, false), b: ptr(s.b, G, `${fn}: b`, false),
-      gates: ptr(s.gates, n * G, `${fn}: gates`, true), c: ptr(s.c, (b0 + n) * H, `${fn}: c`, true),
-      h: ptr(s.h, n * H, `${fn}: h`, true), hPrev: ptr(s.hPrev, n * H, `${fn}: hPrev`, true),
-      work: workspace(thread, e.lstmWorkspaceBytes(H)),
+      ...args, b: p(s.b, G, "b", false), gates: p(s.gates, n * G, "gates", true), c: p(s.c, (b0 + n) * H, "c", true),
+      h: p(s.h, n * H, "h", true), hPrev: p(s.hPrev, n * H, "hPrev", true), work: workspace(thread, e.lstmWorkspaceBytes(H)),
     };
   }
 
   function backwardArgs(s: LstmSequenceGrad, thread: 0 | 1): OpArgs<typeof LSTM_BACKWARD> {
-    const fn = "lstmBackward";
-    const { steps, n, b0 } = checkSequenceGrad(s, fn);
-    const H = s.hidden, G = 4 * H;
+    const { n, b0, H, G, p, args } = sequenceArgs(s, "lstmBackward", checkSequenceGrad);
     return {
-      inDim: s.inDim, hidden: H, steps, batchSizes: ptr(s.batchSizes, steps, `${fn}: batchSizes`, false),
-      x: ptr(s.x, n * s.inDim, `${fn}: x`, false), wIh: ptr(s.wIh, s.inDim * G, `${fn}: wIh`, false),
-      wHh: ptr(s.wHh, H * G, `${fn}: wHh`, false), gates: ptr(s.gates, n * G, `${fn}: gates`, false),
-      c: ptr(s.c, (b0 + n) * H, `${fn}: c`, false), hPrev: ptr(s.hPrev, n * H, `${fn}: hPrev`, false),
-      dh: ptr(s.dh, n * H, `${fn}: dh`, true), dc: ptr(s.dc, b0 * H, `${fn}: dc`, true),
-      dGates: ptr(s.dGates, n * G, `${fn}: dGates`, true), dx: s.dx === null ? 0 : ptr(s.dx, n * s.inDim, `${fn}: dx`, true),
-      gWih: ptr(s.gWih, s.inDim * G, `${fn}: gWih`, true), gWhh: ptr(s.gWhh, H * G, `${fn}: gWhh`, true),
-      gB: ptr(s.gB, G, `${fn}: gB`, true), work: workspace(thread, e.lstmWorkspaceBytes(H)),
+      ...args, gates: p(s.gates, n * G, "gates", false), c: p(s.c, (b0 + n) * H, "c", false), hPrev: p(s.hPrev, n * H, "hPrev", false),
+      dh: p(s.dh, n * H, "dh", true), dc: p(s.dc, b0 * H, "dc", true), dGates: p(s.dGates, n * G, "dGates", true),
+      dx: s.dx === null ? 0 : p(s.dx, n * s.inDim, "dx", true),
+      gWih: p(s.gWih, s.inDim * G, "gWih", true), gWhh: p(s.gWhh, H * G, "gWhh", true), gB: p(s.gB, G, "gB", true),
+      work: workspace(thread, e.lstmWorkspaceBytes(H)),
     };
   }
 
   function inferArgs(s: LstmInferSequence, thread: 0 | 1): OpArgs<typeof LSTM_INFER> {
-    const fn = "lstmInfer";
-    const { steps, n, b0 } = checkInferSequence(s, fn);
-    const H = s.hidden, G = 4 * H;
-    return {
-      inDim: s.inDim, hidden: H, steps, batchSizes: ptr(s.batchSizes, steps, `${fn}: batchSizes`, false),
-      x: ptr(s.x, n * s.inDim, `${fn}: x`, false), wIh: ptr(s.wIh, s.inDim * G, `${fn}: wIh`, false),
-      wHh: ptr(s.wHh, H * G, `${fn}: wHh`, false), b: ptr(s.b, G, `${fn}: b`, false),
-      h: ptr(s.h, n * H, `${fn}: h`, true), work: workspace(thread, e.lstmInferWorkspaceBytes(H, b0)),
-    };
+    const { n, b0, H, G, p, args } = sequenceArgs(s, "lstmInfer", checkInferSequence);
+    return { ...args, b: p(s.b, G, "b", false), h: p(s.h, n * H, "h", true), work: workspace(thread, e.lstmInferWorkspaceBytes(H, b0)) };
   }
 
   /** Byte offsets of each live quantized LSTM made here (its packed weights, scales and bias copy). */

@@ -1,7 +1,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { RowSlots, optimizerParams, zeroOptimizerGrads, type SparseRowsParam } from "./sparse.js";
+import { RowSlots, optimizerParams, zeroOptimizerGrads, type RowsState, type SparseRowsParam } from "./sparse.js";
 
 /** Hyper-parameters of {@link Adam} (PyTorch's defaults). */
 export interface AdamOptions {
@@ -16,11 +16,9 @@ export interface AdamOptions {
  * the moment estimates. For row-sparse parameters `m`/`v` hold only the rows
  * listed in `rows` (rows.length × rowDim, in that order).
  */
-export interface AdamState {
-  t: number;
+export interface AdamState extends RowsState {
   m: Record<string, Float32Array>;
   v: Record<string, Float32Array>;
-  rows: Record<string, Int32Array>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { RowSlots, optimizerParams, zeroOptimizerGrads, type SparseRowsParam } from "./sparse.js";
+import { RowSlots, optimizerParams, zeroOptimizerGrads, type RowsState, type SparseRowsParam } from "./sparse.js";
 
 /** A learning-rate schedule: the rate for a 0-based epoch, given the initial rate. */
 export type LrSchedule = (epoch: number, lr0: number) => number;
@@ -26,11 +26,9 @@ export interface SgdOptions {
 }
 
 /** Optimiser state for checkpoints; row-sparse parameters keep velocities only for `rows`. */
-export interface SgdState {
-  t: number;
+export interface SgdState extends RowsState {
   lr: number;
   velocity: Record<string, Float32Array>;
-  rows: Record<string, Int32Array>;
 }
 
 /**

@@ -2,30 +2,15 @@
  * The training log: one JSON object per epoch (JSON lines), as `lstm-ner
  * train --log` writes it and the HTML report reads it. No Node imports.
  */
-import type { Score } from "../eval/conlleval.js";
+import type { Score, TypeScore } from "../eval/conlleval.js";
 import type { EpochRecord } from "../train/trainer.js";
 import { LstmNerError } from "../util/errors.js";
 
-/** Dev figures of one entity type, rounded to 2 decimals. */
-export interface TypeLine {
-  precision: number;
-  recall: number;
-  f1: number;
-  gold: number;
-  pred: number;
-  correct: number;
-}
+/** Dev figures of one entity type, as the scorer gives them, with percentages rounded to 2 decimals. */
+export type TypeLine = TypeScore;
 
-/** One line of the log. Percentages are rounded to 2 decimals. */
-export interface EpochLine {
-  epoch: number;
-  loss: number;
-  train_seconds: number;
-  train_tokens_per_s: number;
-  dev_f1: number | null;
-  dev_precision: number | null;
-  dev_recall: number | null;
-  best: boolean;
+/** One line of the log: the trainer's epoch record plus dev details. Percentages are rounded to 2 decimals. */
+export interface EpochLine extends Omit<EpochRecord, "dev_f1_last"> {
   /** With checkpoint averaging: dev F1 of this epoch's own weights (dev_f1 is the averaged weights'). */
   dev_f1_last?: number;
   /** Per entity type on dev (absent in logs of older versions). */
