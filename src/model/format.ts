@@ -4,13 +4,11 @@
  */
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
-
-const TAG_SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];
-const isTagScheme = (s: unknown): s is TagScheme => (TAG_SCHEMES as readonly unknown[]).includes(s);
 import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 import { checkContext, type ContextOptions } from "../infer/context.js";
 import { decodeMatrix, decodeParam, decodeWords, encodeMatrix, encodeParam, encodeWords, storedDType, type Aliases, type StorageDType } from "./storage.js";
+import { checkHeader, firstNonFinite } from "./validate.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
 export const MODEL_FORMAT = "lstm-ner";
@@ -112,15 +110,15 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
       throw bad(`metadata field "${field}" is missing or not JSON`);
     }
   };
-  const config = json<ModelConfig>("config");
+  const config = json<unknown>("config");
   const labels = json<string[]>("labels");
   const training = json<Record<string, unknown>>("training");
-  if (config.arch !== "softmax" && config.arch !== "feature") throw bad(`unknown architecture ${JSON.stringify(config.arch)}`);
-  if (config.arch === "feature") {
-    if (typeof config.tagger !== "object" || config.tagger === null) throw bad("config.tagger is missing");
-    if (config.tagger.charVocabSize > 0 && (!Array.isArray(config.chars) || config.chars.length !== config.tagger.charVocabSize)) {
-      throw bad("config.chars must list the char vocabulary");
-    }
+  const scheme = metadata.scheme ?? "IOB2";
+  checkHeader(config, labels, scheme, training, bad);
+  if (typeof training !== "object" || training === null || Array.isArray(training)) throw bad(`metadata field "training" must be a JSON object`);
+  for (const [name, t] of tensors) {
+    const at = t.dtype === "F32" ? firstNonFinite(t.data as Float32Array) : -1;
+    if (at >= 0) throw new LstmNerError(`damaged model file: tensor ${name} holds ${t.data[at]} at index ${at}`, { file });
   }
   if (config.context !== undefined) {
     if (config.arch !== "feature") throw bad("config.context needs the feature architecture");
@@ -133,16 +131,9 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   if (config.ensemble !== undefined && (config.arch !== "feature" || !Number.isInteger(config.ensemble) || config.ensemble < 2)) {
     throw bad("config.ensemble must be a whole number ≥ 2 (feature architecture)");
   }
-  for (const f of ["embDim", "hidden", "outputs"] as const) {
-    if (!Number.isInteger(config[f]) || config[f] <= 0) throw bad(`config.${f} must be a positive integer`);
-  }
-  const trainScheme = metadata.scheme ?? "IOB2";
-  if (!isTagScheme(trainScheme)) throw bad(`metadata "scheme" is ${JSON.stringify(trainScheme)}, expected one of ${TAG_SCHEMES.join(", ")}`);
-  if (config.dataScheme !== undefined && !isTagScheme(config.dataScheme)) {
-    throw bad(`config.dataScheme is ${JSON.stringify(config.dataScheme)}, expected one of ${TAG_SCHEMES.join(", ")}`);
-  }
-  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === "string")) throw bad("labels must be a non-empty list of strings");
   const emb = decodeMatrix(tensors, "embedding", bad);
+  const embAt = tensors.get("embedding.weight")?.dtype === "F32" ? -1 : firstNonFinite(emb.data);
+  if (embAt >= 0) throw new LstmNerError(`damaged model file: the embedding holds ${emb.data[embAt]} at index ${embAt}`, { file });
   const { words, aliases } = decodeWords(tensors, "vocab", emb.shape[0]!, bad);
   if (emb.shape[0] !== words.length + 2 || emb.shape[1] !== config.embDim) {
     throw bad(`embedding.weight has shape [${emb.shape}], expected [${words.length + 2}, ${config.embDim}]`);
@@ -152,10 +143,13 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
     if (!name.startsWith("param.")) continue;
     const data = decodeParam(t);
     if (!data) throw bad(`tensor ${name} must be F32 or F16`);
+    // F16 weights: check the decoded values (F32 ones were checked above).
+    const at = t.dtype === "F32" ? -1 : firstNonFinite(data);
+    if (at >= 0) throw new LstmNerError(`damaged model file: tensor ${name} holds ${data[at]} at index ${at}`, { file });
     params[name.slice(6)] = { shape: t.shape, data };
   }
   return {
-    config, labels, trainScheme, words, embedding: emb.data, params, training,
+    config, labels, trainScheme: scheme as TagScheme, words, embedding: emb.data, params, training,
     ...(aliases ? { aliases } : {}), embeddingDtype: storedDType(tensors, "embedding") ?? "f32",
     paramsDtype: [...tensors].some(([n, t]) => n.startsWith("param.") && t.dtype === "F16") ? "f16" : "f32",
   };

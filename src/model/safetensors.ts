@@ -1,10 +1,18 @@
 import { LstmNerError } from "../util/errors.js";
+import { crc32c, crcHex } from "../util/crc32c.js";
 
 /**
  * The safetensors container (https://huggingface.co/docs/safetensors): an
  * 8-byte little-endian header length, a JSON header naming each tensor's
  * dtype, shape and byte range, then the raw little-endian data. Python's
  * `safetensors.numpy.load_file` reads what this writes.
+ *
+ * Integrity: files written here carry CRC-32C checksums in two metadata
+ * fields, `crc32c_tensors` (JSON: tensor name → 8 hex digits of its bytes)
+ * and `crc32c_header` (the 8-byte length and the JSON header, with this
+ * field's own value read as "00000000"). Reading verifies them when present
+ * (files written before they existed have none), so a flipped bit anywhere
+ * that matters is refused, naming the tensor.
  */
 
 /** Tensor dtypes this project stores (F16 and I8 only for compact embedding matrices, see storage.ts). */
@@ -20,28 +28,51 @@ export interface Tensor {
 
 const BYTES: Record<DType, number> = { F32: 4, F16: 2, I32: 4, I8: 1, U16: 2, U8: 1 };
 
+/** Metadata fields holding the checksums (see the module comment). */
+const CRC_HEADER = "crc32c_header";
+const CRC_TENSORS = "crc32c_tensors";
+/** How the header checksum's own value appears in the header JSON. */
+const CRC_HEADER_KEY = new TextEncoder().encode(`"${CRC_HEADER}":"`);
+
 /**
  * Serialise tensors and string metadata. Returns the chunks to write in order
  * (header, then each tensor's bytes), so a large file is never copied whole.
+ * `checksum: false` leaves out the CRC-32C fields (only to make files as
+ * older versions wrote them).
  */
-export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string>): Uint8Array[] {
-  const header: Record<string, unknown> = { __metadata__: metadata };
+export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Record<string, string>, options: { checksum?: boolean } = {}): Uint8Array[] {
+  const checksum = options.checksum ?? true;
+  const meta: Record<string, string> = { ...metadata };
+  delete meta[CRC_HEADER];
+  delete meta[CRC_TENSORS];
+  const header: Record<string, unknown> = { __metadata__: meta };
   const chunks: Uint8Array[] = [];
+  const crcs: Record<string, string> = {};
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     const expected = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== expected) throw new Error(`tensor ${name}: shape [${t.shape}] needs ${expected} values, has ${t.data.length}`);
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    if (checksum) crcs[name] = crcHex(crc32c(bytes));
     chunks.push(bytes);
     offset += bytes.length;
   }
+  if (checksum) {
+    meta[CRC_TENSORS] = JSON.stringify(crcs);
+    meta[CRC_HEADER] = "00000000";
+  }
+  const enc = new TextEncoder();
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data starts 8-byte aligned.
-  json += " ".repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
-  const jsonBytes = new TextEncoder().encode(json);
+  json += " ".repeat((8 - ((8 + enc.encode(json).length) % 8)) % 8);
+  const jsonBytes = enc.encode(json);
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(jsonBytes.length), true);
+  if (checksum) {
+    const at = headerCrcAt(jsonBytes);
+    jsonBytes.set(enc.encode(crcHex(crc32c(jsonBytes, crc32c(prefix)))), at);
+  }
   return [prefix, jsonBytes, ...chunks];
 }
 
@@ -51,10 +82,22 @@ const VIEWS: Record<DType, (b: ArrayBufferLike, o: number, n: number) => Tensor[
   U8: (b, o, n) => new Uint8Array(b, o, n),
 };
 
+/** Offset of the header checksum's 8 hex digits in the header JSON, or −1. */
+function headerCrcAt(json: Uint8Array): number {
+  const key = CRC_HEADER_KEY;
+  outer: for (let i = 0; i + key.length + 8 < json.length; i++) {
+    for (let k = 0; k < key.length; k++) if (json[i + k] !== key[k]) continue outer;
+    return i + key.length;
+  }
+  return -1;
+}
+
 /** Parsed safetensors file: tensors (views or aligned copies) and metadata. */
 export interface SafetensorsFile {
   tensors: Map<string, Tensor>;
   metadata: Record<string, string>;
+  /** The file carried checksums and they matched (false: an older file without them). */
+  checked: boolean;
 }
 
 /** Parse a safetensors file held in memory; `file` names it in errors. */
@@ -70,6 +113,28 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
     throw bad("header is not JSON");
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw bad("header is not a JSON object");
+  const meta = (header as Record<string, unknown>).__metadata__;
+  const stored = typeof meta === "object" && meta !== null ? meta as Record<string, unknown> : {};
+  const checked = stored[CRC_HEADER] !== undefined || stored[CRC_TENSORS] !== undefined;
+  let tensorCrcs: Record<string, unknown> = {};
+  if (checked) {
+    const damaged = (why: string): LstmNerError => new LstmNerError(`damaged model file: ${why}`, { file });
+    const json = buf.subarray(8, 8 + headerLen);
+    const at = headerCrcAt(json);
+    const want = stored[CRC_HEADER];
+    if (typeof want !== "string" || !/^[0-9a-f]{8}$/.test(want) || at < 0) throw damaged(`metadata field ${CRC_HEADER} is missing or not 8 hex digits`);
+    const zeroed = json.slice();
+    zeroed.fill(0x30, at, at + 8); // "0" × 8, as when the checksum was computed
+    const got = crcHex(crc32c(zeroed, crc32c(buf.subarray(0, 8))));
+    if (got !== want) throw damaged(`the header fails its CRC-32C check (stored ${want}, computed ${got})`);
+    try {
+      tensorCrcs = JSON.parse(String(stored[CRC_TENSORS])) as Record<string, unknown>;
+    } catch {
+      throw damaged(`metadata field ${CRC_TENSORS} is not JSON`);
+    }
+    if (typeof tensorCrcs !== "object" || tensorCrcs === null || Array.isArray(tensorCrcs)) throw damaged(`metadata field ${CRC_TENSORS} is not a JSON object`);
+    for (const name of Object.keys(tensorCrcs)) if (!Object.hasOwn(header, name) || name === "__metadata__") throw damaged(`tensor ${name} has a checksum but is missing`);
+  }
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, Tensor>();
@@ -77,9 +142,13 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       if (typeof value !== "object" || value === null) throw bad("__metadata__ is not an object");
-      metadata = value as Record<string, string>;
+      for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw bad(`__metadata__.${k} is not a string`);
+      metadata = { ...value as Record<string, string> };
+      delete metadata[CRC_HEADER];
+      delete metadata[CRC_TENSORS];
       continue;
     }
+    if (typeof value !== "object" || value === null) throw bad(`tensor ${name}: entry is not an object`);
     const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = v.dtype;
     if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype)) throw bad(`tensor ${name}: unsupported dtype ${String(dtype)}`);
@@ -92,6 +161,12 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
     const count = shape.reduce((a, b) => a * b, 1);
     if (begin < 0 || end < begin || end > dataLen) throw bad(`tensor ${name}: data [${begin}, ${end}) lies outside the ${dataLen} data bytes (truncated file?)`);
     if (end - begin !== count * size) throw bad(`tensor ${name}: ${end - begin} bytes for shape [${shape}] of ${String(dtype)}`);
+    if (checked) {
+      const want = tensorCrcs[name];
+      if (typeof want !== "string") throw new LstmNerError(`damaged model file: tensor ${name} has no checksum`, { file });
+      const got = crcHex(crc32c(buf.subarray(dataStart + begin, dataStart + end)));
+      if (got !== want) throw new LstmNerError(`damaged model file: tensor ${name} fails its CRC-32C check (stored ${want}, computed ${got})`, { file });
+    }
     const abs = buf.byteOffset + dataStart + begin;
     // Typed views need aligned offsets; copy when the source is not aligned.
     // (A copy through the constructor: a Node Buffer's slice() would be a view into its shared pool.)
@@ -99,5 +174,5 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
     const off = abs % size === 0 ? abs : 0;
     tensors.set(name, { dtype: dtype as DType, shape, data: VIEWS[dtype as DType](src, off, count) });
   }
-  return { tensors, metadata };
+  return { tensors, metadata, checked };
 }
