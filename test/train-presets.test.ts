@@ -61,3 +61,15 @@ test("a typo or a wrong kind of value is refused with the field named, never tra
   for (const [o, re] of cases) assert.throws(() => applyOverrides(getPreset("accurate"), [o]), refused(re), o);
   assert.throws(() => checkPreset({ ...getPreset("seed"), optimizer: "rmsprop" as "adam" }), refused(/^preset seed: optimizer must be one of adam, sgd/));
 });
+
+test("--set cannot reach Object.prototype: __proto__, constructor and prototype are refused", () => {
+  const cases = ["__proto__.toString=1", '__proto__={"polluted":true}', "constructor.prototype.polluted=1", "feature.__proto__.polluted=1",
+    "feature.constructor=1", "prototype=1", "toString=1", "hasOwnProperty=1"];
+  for (const o of cases) {
+    assert.throws(() => applyOverrides(getPreset("accurate"), [o]), (err: unknown) => err instanceof LstmNerError && err.message.startsWith(`--set ${o}: `), o);
+  }
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(String({}), "[object Object]", "Object.prototype.toString is untouched");
+  // JSON values are checked too: an own "__proto__" key in an object value is an unknown field.
+  assert.throws(() => applyOverrides(getPreset("accurate"), ['feature.chars={"dim":8,"filters":8,"window":3,"__proto__":{"x":1}}']), /unknown field feature\.chars\.__proto__/);
+});

@@ -127,9 +127,12 @@ export function applyOverrides(preset: Preset, overrides: readonly string[]): Pr
     } catch {
       value = raw;
     }
+    // These would reach Object.prototype (or silently do nothing) instead of a recipe field.
+    const unsafe = keys.find((k) => k === "__proto__" || k === "constructor" || k === "prototype");
+    if (unsafe !== undefined) throw new LstmNerError(`--set ${o}: ${unsafe} is not a recipe field and cannot be set`);
     let obj = out;
     for (const [i, k] of keys.entries()) {
-      if (!(k in obj)) throw new LstmNerError(`--set ${o}: the preset has no field ${keys.slice(0, i + 1).join(".")}`);
+      if (!Object.hasOwn(obj, k)) throw new LstmNerError(`--set ${o}: the preset has no field ${keys.slice(0, i + 1).join(".")}`);
       if (i === keys.length - 1) {
         obj[k] = value;
       } else {
@@ -168,7 +171,7 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
     throw new LstmNerError(`${where}: ${prefix.slice(0, -1)} must be an object or null, got ${JSON.stringify(obj)}`);
   }
   const rec = obj as Record<string, unknown>;
-  for (const k of Object.keys(rec)) if (!(k in rules) && !nested.includes(k)) throw new LstmNerError(`${where}: unknown field ${prefix}${k}`);
+  for (const k of Object.keys(rec)) if (!Object.hasOwn(rules, k) && !nested.includes(k)) throw new LstmNerError(`${where}: unknown field ${prefix}${k}`);
   for (const [k, rule] of Object.entries(rules)) {
     const v = rec[k];
     if (v === undefined && optional.includes(k)) continue;
