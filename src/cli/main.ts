@@ -67,6 +67,8 @@ program.command("train").description("train a model and keep the best epoch on d
   .addOption(encodingOption("the CoNLL files"))
   .option("--report <file>", "HTML training report, rewritten after every epoch (default: the model file's name with .report.html)")
   .option("--no-report", "no HTML report")
+  .option("--resume", "continue the interrupted run writing --out from its checkpoint (<out>.checkpoint), with its own settings")
+  .option("--overwrite", "replace an existing --out (and its checkpoint) from another run")
   .addOption(kernelsOption()).addOption(threadsOption())
   .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them; results differ from the default kernels in the last bits")
   .addOption(new Option("--max-batches <n>", "stop each epoch after n batches (smoke runs)").argParser(int("--max-batches")).hideHelp())

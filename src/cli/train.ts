@@ -1,9 +1,13 @@
 import { cliKernels, type KernelCliOptions } from "./kernels.js";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
+import type { Command } from "commander";
 import { applyOverrides, checkPreset, getPreset } from "../train/presets.js";
 import { train, type EpochRecord } from "../train/trainer.js";
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "../train/checkpoint.js";
+import { acquireLock, type FileLock } from "../util/lock.js";
+import { describeFsError, removeStaleTemps, writeFileAtomic } from "../util/atomic.js";
 import { loadDataset } from "../data/datasets.js";
 import { readConll } from "../data/conll.js";
 import { CONLL_LABELS, type Sentence } from "../data/types.js";
@@ -42,14 +46,88 @@ export interface TrainCliOptions extends KernelCliOptions {
   maxBatches?: number;
   progress: boolean;
   set: string[];
+  /** Continue the run whose checkpoint is beside --out. */
+  resume?: boolean;
+  /** Replace an existing --out (and its checkpoint) from another run. */
+  overwrite?: boolean;
 }
+
+/** Options that describe the run itself: stored in the checkpoint and taken from it by --resume. */
+const RUN_OPTIONS = ["preset", "dataset", "data", "train", "dev", "embeddings", "epochs", "seed", "batchSize", "lr", "hidden",
+  "unidirectional", "trainableEmbeddings", "batching", "patience", "maxBatches", "set", "encoding"] as const;
+type RunOptions = Pick<TrainCliOptions, typeof RUN_OPTIONS[number]>;
+
+/** The checkpoint file of a run writing `out`. */
+export const checkpointFile = (out: string): string => `${out}.checkpoint`;
 
 const say = (line: string): void => {
   process.stderr.write(line + "\n");
 };
 
-export async function runTrain(o: TrainCliOptions): Promise<void> {
+export async function runTrain(opts: TrainCliOptions, cmd?: Command): Promise<void> {
   const started = performance.now();
+  const out = path.resolve(opts.out ?? path.join("models", `${opts.preset}.safetensors`));
+  const ckptFile = checkpointFile(out);
+  // Outputs first: a bad --out must fail before minutes of loading, and never race another run.
+  checkOutputs(out, opts.log);
+  const lock = acquireLock(`${out}.lock`, `--out ${out}`);
+  const release = (): void => lock.release();
+  process.once("exit", release);
+  try {
+    await trainLocked(opts, cmd, out, ckptFile, lock, started);
+  } finally {
+    release();
+    process.off("exit", release);
+  }
+}
+
+/** --out must be a file name in a folder that can be written; so must --log. */
+function checkOutputs(out: string, log: string | undefined): void {
+  for (const [file, option] of [[out, "--out"], ...(log ? [[path.resolve(log), "--log"]] : [])] as [string, string][]) {
+    let isDir = false;
+    try {
+      isDir = statSync(file).isDirectory();
+    } catch {
+      // does not exist yet: fine
+    }
+    if (isDir) throw new LstmNerError(`${option} ${file} is a directory; give a file name`);
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === "EEXIST" || code === "ENOTDIR" ? "part of the path is a file, not a folder" : describeFsError(err);
+      throw new LstmNerError(`${option}: cannot create its folder (${why})`, { file: path.dirname(file), cause: err });
+    }
+  }
+  if (log) {
+    try {
+      appendFileSync(log, ""); // fail early if the log cannot be written
+    } catch (err) {
+      throw new LstmNerError(`--log: cannot write (${describeFsError(err)})`, { file: log, cause: err });
+    }
+  }
+}
+
+async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out: string, ckptFile: string, lock: FileLock, started: number): Promise<void> {
+  const stale = [...await removeStaleTemps(out), ...await removeStaleTemps(ckptFile)];
+  if (stale.length) say(`removed ${stale.length} temporary file${stale.length === 1 ? "" : "s"} left by an interrupted run: ${stale.map((f) => path.basename(f)).join(", ")}`);
+  let resume: Checkpoint | null = null;
+  let o = opts;
+  if (opts.resume) {
+    if (!existsSync(ckptFile)) throw new LstmNerError(`--resume: no checkpoint to continue (the run finished, or never completed an epoch)`, { file: ckptFile });
+    resume = await loadCheckpoint(ckptFile);
+    const given = RUN_OPTIONS.filter((k) => cmd?.getOptionValueSource(k) === "cli");
+    if (given.length) {
+      throw new LstmNerError(`--resume continues the run with its own settings; drop ${given.map((k) => "--" + k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())).join(", ")}`);
+    }
+    o = { ...opts, ...(resume.run.cli as RunOptions) };
+    say(`resuming from ${ckptFile}: epoch ${resume.state.epoch}` + (resume.state.batch ? `, batch ${resume.state.batch + 1}` : "") +
+      ` (${resume.state.records.length} epoch${resume.state.records.length === 1 ? "" : "s"} done)`);
+  } else if (!opts.overwrite) {
+    if (existsSync(ckptFile)) throw new LstmNerError(`--out has a checkpoint of an unfinished run: continue it with --resume, or start over with --overwrite`, { file: ckptFile });
+    if (existsSync(out)) throw new LstmNerError(`--out exists (from another run): pass --overwrite to replace it, or choose another --out`, { file: out });
+  }
+  const runCli: RunOptions = Object.fromEntries(RUN_OPTIONS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as RunOptions;
   const preset = applyOverrides(getPreset(o.preset), o.set);
   const cfg = {
     ...preset,
@@ -66,7 +144,6 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   if (cfg.batchSize < 1) throw new LstmNerError("--batch-size must be at least 1");
   if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
   checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe
-  const out = o.out ?? path.join("models", `${preset.name}.safetensors`);
   const reportFile = o.report === false ? null : o.report ?? `${out.replace(/\.safetensors$/, "")}.report.html`;
 
   // Data: explicit files, or a dataset by name or folder.
@@ -104,15 +181,30 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
   });
   say(`model: ${architectureName(cfg)} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
   // Everything needed to repeat the run: the resolved recipe, the seed, the data and vectors used.
-  const training = {
+  // A resumed run keeps the first process's record, so its model file is the same byte for byte.
+  const training = resume ? resume.run.training as Record<string, unknown> : {
     preset: preset.name, recipe: cfg, overrides: o.set, seed: o.seed, kernels: kernels.name,
     lstm_ner_version: VERSION, embeddings: vectors.source, ...dataDesc,
   };
-
-  if (o.log) {
-    mkdirSync(path.dirname(path.resolve(o.log)), { recursive: true });
-    appendFileSync(o.log, ""); // fail early if the log cannot be written
+  if (resume && training.kernels !== kernels.name) say(`note: the run started with ${String(training.kernels)} kernels and continues with ${kernels.name}; the last bits of the weights may differ from an uninterrupted run`);
+  if (o.log && resume) {
+    // The log holds exactly the epochs of the checkpoint (a kill may have come between a log line and its checkpoint).
+    await writeFileAtomic(o.log, resume.state.records.map((r) => JSON.stringify(epochLine(r, null)) + "\n").join(""));
   }
+
+  // Ctrl-C: finish the current batch, write a checkpoint, stop. A second Ctrl-C quits at once
+  // (the checkpoint on disk is then the previous one: checkpoints are replaced atomically).
+  let stopRequested = false;
+  const onSigint = (): void => {
+    if (stopRequested) {
+      lock.release();
+      process.exit(130);
+    }
+    stopRequested = true;
+    bar?.stop();
+    say("stopping after this batch: writing a checkpoint (Ctrl-C again quits at once) ...");
+  };
+  process.on("SIGINT", onSigint);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
       format: "epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} | {tps} tok/s | ETA {eta_formatted}",
@@ -120,10 +212,16 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
     }, cliProgress.Presets.shades_classic)
     : null;
   let barEpoch = 0;
-  const lines: EpochLine[] = [];
+  const lines: EpochLine[] = resume ? resume.state.records.map((r) => epochLine(r, null)) : [];
+  const run = { cli: runCli, training };
   const result = await train(model, optimizer, trainSet, devSet, model.encoder(), {
     ...trainOptions(cfg, o.seed),
     ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
+    ...(resume ? { resume: resume.state } : {}),
+    shouldStop: () => stopRequested,
+    onCheckpoint: async (state) => {
+      await saveCheckpoint(ckptFile, { state, run });
+    },
     onBatch: (p) => {
       if (!bar) return;
       const payload = { epoch: p.epoch, epochs: cfg.epochs, loss: p.loss.toFixed(4), tps: Math.round(p.tokensPerSecond) };
@@ -138,13 +236,22 @@ export async function runTrain(o: TrainCliOptions): Promise<void> {
       bar?.stop();
       const line = epochLine(r, dev);
       lines.push(line);
+      // The model first: "saved" is said only once the file is in place.
+      if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
       if (o.log) appendFileSync(o.log, JSON.stringify(line) + "\n");
       if (reportFile) await writeTrainingReport(lines, reportFile, path.basename(out));
       say(`epoch ${r.epoch}: loss ${line.loss}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
-        (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (line.dev_f1_last === undefined ? "" : ` averaged (${line.dev_f1_last} alone)`) + (r.best ? " (best so far: saved)" : ""));
-      if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
+        (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (line.dev_f1_last === undefined ? "" : ` averaged (${line.dev_f1_last} alone)`) +
+        (r.best ? ` (best so far: saved to ${out})` : ""));
     },
   });
+  process.off("SIGINT", onSigint);
+  if (result.stopped) {
+    say(`stopped: checkpoint written to ${ckptFile}; continue with: lstm-ner train --resume --out ${out}`);
+    process.exitCode = 130;
+    return;
+  }
+  rmSync(ckptFile, { force: true }); // the run is complete: nothing to resume
   say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}` +
     (reportFile ? `; report: ${reportFile}` : "") + `; ${((performance.now() - started) / 60000).toFixed(1)} min in all`);
 }

@@ -268,6 +268,19 @@ export class NerModel {
     return this.tagger.params();
   }
 
+  /** State of the dropout masks' generator (null: the softmax model draws no random numbers after initialisation). */
+  randomState(): number[] | null {
+    return this.tagger instanceof FeatureTagger ? this.tagger.dropoutRng.getState() : null;
+  }
+
+  /** Continue from a {@link randomState}. */
+  setRandomState(state: number[] | null): void {
+    if (this.tagger instanceof FeatureTagger) {
+      if (state === null) throw new LstmNerError("the checkpoint has no dropout generator state for this model");
+      this.tagger.dropoutRng.setState(state);
+    }
+  }
+
   /** Number of trainable values. */
   parameterCount(): number {
     return this.tagger.params().reduce((s, p) => s + p.value.length, 0);

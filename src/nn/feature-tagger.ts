@@ -159,6 +159,8 @@ export class FeatureTagger implements Tagger {
   /** The layout the output layer saw in the last forward: the batch's, or its centre spans'. */
   private view: { T: number; lengths: Int32Array; spans: { start: Int32Array; length: Int32Array } | null } = { T: 0, lengths: new Int32Array(0), spans: null };
   private training = true;
+  /** Draws the dropout masks (its state goes into training checkpoints). */
+  readonly dropoutRng: Rng;
 
   /**
    * @param embeddings the vocabSize×embDim word table, used in place (not copied).
@@ -175,6 +177,7 @@ export class FeatureTagger implements Tagger {
     if (this.casing !== null) widths.push(c.casingDim);
     this.concat = new ConcatColumns(k, widths);
     const dropRng = new Rng(rng.nextUint32());
+    this.dropoutRng = dropRng;
     this.inputDropout = new Dropout(k, c.inputDropout, dropRng);
     this.rnn = new BiLstm(k, this.concat.width, c.hidden, rng, "lstm");
     this.outputDropout = new Dropout(k, c.outputDropout, dropRng);

@@ -11,7 +11,8 @@ import { encodeSentences, type Encoder } from "../infer/encoder.js";
 import type { Predictor } from "../infer/predict.js";
 import { evaluate } from "../eval/evaluate.js";
 import type { Score } from "../eval/conlleval.js";
-import type { Optimizer } from "./optimizer.js";
+import type { Optimizer, StateValue } from "./optimizer.js";
+export type { StateValue } from "./optimizer.js";
 import { batch, bucketBatches, shuffled } from "./batching.js";
 import { LstmNerError } from "../util/errors.js";
 
@@ -25,6 +26,10 @@ export interface TrainableModel extends Predictor {
   restore(tensors: Record<string, Float32Array>): void;
   /** Switch dropout on (training) or off (evaluation), for models that have it. */
   setTraining?(on: boolean): void;
+  /** State of the model's own random numbers (dropout masks), for checkpoints; null when it draws none. */
+  randomState?(): number[] | null;
+  /** Continue from a {@link randomState}. */
+  setRandomState?(state: number[] | null): void;
 }
 
 /** How sentences are grouped into batches. */
@@ -85,6 +90,40 @@ export interface TrainOptions {
    * still has a model), then training ends with the best epoch's weights.
    */
   signal?: AbortSignal;
+  /** Continue a run from a checkpoint taken by {@link onCheckpoint} (same data, model, optimiser and options). */
+  resume?: TrainState;
+  /**
+   * Called with the complete state at the end of every epoch (after `onEpoch`) and
+   * when {@link shouldStop} stopped the run; awaited. Resuming from it gives exactly
+   * the run that would have happened without the interruption.
+   */
+  onCheckpoint?: (state: TrainState) => void | Promise<void>;
+  /** Polled after every batch: true stops the run after a checkpoint (e.g. on Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+/** Everything needed to continue a run: see {@link TrainOptions.onCheckpoint}. */
+export interface TrainState {
+  /** Epoch to run next (1-based). */
+  epoch: number;
+  /** Batches of that epoch already done. */
+  batch: number;
+  /** The shuffling generator's state at the start of `epoch`, so the epoch's batches are drawn again identically. */
+  epochRng: number[];
+  /** Loss sum, tokens and seconds of the batches of `epoch` already done. */
+  lossSum: number;
+  tokens: number;
+  seconds: number;
+  records: EpochRecord[];
+  best: { f1: number; epoch: number; weights: Record<string, Float32Array> } | null;
+  /** Epochs since the best one (for patience). */
+  sinceBest: number;
+  /** The model's current weights. */
+  weights: Record<string, Float32Array>;
+  modelRng: number[] | null;
+  optimizer: StateValue | null;
+  /** With `averageLast`: the weights at the end of the last epochs (oldest first). */
+  recent: Record<string, Float32Array>[];
 }
 
 /** Result of {@link train}. */
@@ -92,7 +131,7 @@ export interface TrainResult {
   epochs: EpochRecord[];
   bestEpoch: number;
   bestDevF1: number | null;
-  /** True when `signal` ended training early. */
+  /** True when `signal` or {@link TrainOptions.shouldStop} ended training early. */
   stopped: boolean;
 }
 
@@ -101,24 +140,52 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
   dev: readonly Sentence[] | null, enc: Encoder<I>, opts: TrainOptions): Promise<TrainResult> {
   const items = encodeSentences(trainSet, enc);
   const rng = new Rng(opts.seed);
-  const records: EpochRecord[] = [];
-  let best: { f1: number; epoch: number; weights: Record<string, Float32Array> } | null = null;
+  let records: EpochRecord[] = [];
+  let best: TrainState["best"] = null;
   let sinceBest = 0;
   const averaging = (opts.averageLast ?? 0) > 1;
-  const recent: Record<string, Float32Array>[] = [];
+  let recent: Record<string, Float32Array>[] = [];
   const mean: Record<string, Float32Array> = {};
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  let start = { epoch: 1, batch: 0, lossSum: 0, tokens: 0, seconds: 0 };
+  const r = opts.resume;
+  if (r) {
+    if (!optimizer.importState) throw new LstmNerError("this optimiser cannot resume from a checkpoint");
+    model.restore(r.weights);
+    model.setRandomState?.(r.modelRng);
+    optimizer.importState(r.optimizer);
+    rng.setState(r.epochRng);
+    records = [...r.records];
+    best = r.best;
+    sinceBest = r.sinceBest;
+    recent = [...(r.recent ?? [])];
+    start = { epoch: r.epoch, batch: r.batch, lossSum: r.lossSum, tokens: r.tokens, seconds: r.seconds };
+  }
+  const state = (epoch: number, batchesDone: number, epochRng: number[], lossSum: number, tokens: number, seconds: number): TrainState => ({
+    epoch, batch: batchesDone, epochRng, lossSum, tokens, seconds, records: [...records], best, sinceBest,
+    weights: model.snapshot(), modelRng: model.randomState?.() ?? null, optimizer: optimizer.exportState?.() ?? null,
+    recent: [...recent],
+  });
+  const finish = (stopped: boolean): TrainResult => {
+    if (!stopped && best) model.restore(best.weights);
+    model.setTraining?.(false);
+    return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null, stopped: stopped || opts.signal?.aborted === true };
+  };
+  for (let epoch = start.epoch; epoch <= opts.epochs; epoch++) {
+    if (opts.patience && sinceBest >= opts.patience) break;
+    const epochRng = rng.getState();
     let batches = opts.batching === "bucket"
       ? bucketBatches(items, opts.batchSize, rng, (s) => s.ids.length)
       : batch(shuffled(items, rng), opts.batchSize);
     if (opts.maxBatches) batches = batches.slice(0, opts.maxBatches);
     optimizer.setEpoch?.(epoch - 1);
     model.setTraining?.(true);
+    const resumed = epoch === start.epoch ? start : { batch: 0, lossSum: 0, tokens: 0, seconds: 0 };
     const t0 = performance.now();
-    let tokens = 0;
-    let lossSum = 0;
-    let done = 0;
-    for (let i = 0; i < batches.length; i++) {
+    const elapsed = (): number => resumed.seconds + (performance.now() - t0) / 1000;
+    let tokens = resumed.tokens;
+    let lossSum = resumed.lossSum;
+    let done = resumed.batch;
+    for (let i = resumed.batch; i < batches.length; i++) {
       const b = enc.collate(batches[i]!);
       const { loss } = model.lossAndGrad(b);
       if (!Number.isFinite(loss)) {
@@ -129,11 +196,17 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       tokens += b.tokens;
       lossSum += loss;
       done = i + 1;
-      const wait = opts.onBatch?.({ epoch, batch: i + 1, batches: batches.length, loss: lossSum / (i + 1), tokensPerSecond: tokens / ((performance.now() - t0) / 1000) });
+      const wait = opts.onBatch?.({ epoch, batch: i + 1, batches: batches.length, loss: lossSum / (i + 1), tokensPerSecond: tokens / elapsed() });
       if (wait) await wait;
       if (opts.signal?.aborted) break;
+      // Let signal handlers (Ctrl-C) run between batches: the loop is otherwise synchronous.
+      if (opts.shouldStop) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (i + 1 < batches.length && opts.shouldStop?.()) {
+        await opts.onCheckpoint?.(state(epoch, i + 1, epochRng, lossSum, tokens, elapsed()));
+        return finish(true);
+      }
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = elapsed();
     let devScore: Score | null = null;
     model.setTraining?.(false);
     const hasDev = dev !== null && dev.length > 0;
@@ -172,11 +245,12 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     // onEpoch sees (and saves) the weights scored; training goes on from the epoch's own.
     await opts.onEpoch?.(rec, devScore);
     if (own !== null && recent.length > 1) model.restore(own);
-    if (opts.signal?.aborted || (opts.patience && sinceBest >= opts.patience)) break;
+    if (opts.signal?.aborted) break;
+    const stop = opts.shouldStop?.() === true && epoch < opts.epochs;
+    await opts.onCheckpoint?.(state(epoch + 1, 0, rng.getState(), 0, 0, 0));
+    if (stop) return finish(true);
   }
-  if (best) model.restore(best.weights);
-  model.setTraining?.(false);
-  return { epochs: records, bestEpoch: best?.epoch ?? 0, bestDevF1: best && dev && dev.length > 0 ? best.f1 : null, stopped: opts.signal?.aborted === true };
+  return finish(false);
 }
 
 /** The element-wise mean of weight snapshots (same names and sizes), written into `into`'s arrays when it has them (no new memory per epoch). */

@@ -1,5 +1,6 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { LstmNerError } from "./errors.js";
 
 /**
  * This process's start time (ms since the epoch, whole). With the pid it names
@@ -23,11 +24,12 @@ export function temporaryPath(file: string): string {
  * contents: write to a temporary file beside it, then rename over it. A crash
  * leaves at most a stray `.tmp` file, never a half-written target;
  * {@link removeStaleTemporaries} clears those of dead processes.
+ * @throws LstmNerError naming `file` and the system error (ENOSPC, EACCES…); the temporary file is removed.
  */
 export async function writeFileAtomic(file: string, data: Uint8Array | string | Iterable<Uint8Array>): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = temporaryPath(file);
   try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
     const handle = await fs.open(tmp, "w");
     try {
       if (typeof data === "string" || data instanceof Uint8Array) {
@@ -41,9 +43,18 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string | 
     }
     await fs.rename(tmp, file);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    if (err instanceof LstmNerError) throw err;
+    throw new LstmNerError(`cannot write file (${describeFsError(err)})`, { file, cause: err });
   }
+}
+
+/** "ENOSPC: no space left on device" from a Node file-system error. */
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code !== "string") return String(err);
+  const why = (e.message ?? "").replace(/^\w+: /, "").replace(/,.*$/, "");
+  return why ? `${e.code}: ${why}` : e.code;
 }
 
 /** Options of {@link removeStaleTemporaries}. */

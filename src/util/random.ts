@@ -25,6 +25,17 @@ export class Rng {
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
+  /** The generator's state (four 32-bit words), to continue the same sequence later (checkpoints). */
+  getState(): [number, number, number, number] {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  /** Continue from a state taken by {@link getState}. */
+  setState(state: readonly number[]): void {
+    if (state.length !== 4 || !state.every((x) => Number.isInteger(x))) throw new Error(`Rng state must be four integers, got ${JSON.stringify(state)}`);
+    [this.a, this.b, this.c, this.d] = state.map((x) => x | 0) as [number, number, number, number];
+  }
+
   /** Uniform 32-bit unsigned integer (sfc32). */
   nextUint32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;

@@ -1,0 +1,194 @@
+/**
+ * Interrupted trainings: kill -9 at random points and Ctrl-C, each followed by
+ * `--resume`, must end with the very model file an uninterrupted run writes.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { toyConll, toyGlove } from "./toy-corpus.js";
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-resume-"));
+const trainFile = path.join(dir, "train.txt");
+const smallTrain = path.join(dir, "small.txt");
+const devFile = path.join(dir, "dev.txt");
+const glove = path.join(dir, "toy.glove.txt");
+writeFileSync(trainFile, toyConll(1500, 1));
+writeFileSync(smallTrain, toyConll(240, 1));
+writeFileSync(devFile, toyConll(60, 2));
+writeFileSync(glove, toyGlove(12, 3));
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; stderr: string }
+
+/** Run the CLI; `interrupt` may kill it (given the child and its stderr so far). */
+function run(args: string[], interrupt?: (child: ReturnType<typeof spawn>, stderr: () => string) => void): Promise<Run> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (c: string) => { err += c; });
+  interrupt?.(child, () => err);
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr: err })));
+}
+
+const losses = (log: string): number[] => readFileSync(log, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { loss: number }).loss);
+
+test("kill -9 at random points, --resume each time: the same model file, byte for byte, as an uninterrupted run", async (t) => {
+  // The accurate recipe (SGD with momentum and decay, dropout, char CNN, trainable embeddings, buckets), small.
+  // No dev set, so every epoch is saved and the final file holds the last epoch's weights.
+  const recipe = ["--preset", "accurate", "--train", trainFile, "--embeddings", glove, "--hidden", "16", "--seed", "3", "--epochs", "10",
+    "--set", "feature.chars.filters=10", "--set", "feature.chars.dim=8", "--set", "extendVocab=1", "--no-progress"];
+  const whole = path.join(dir, "whole.safetensors");
+  const full = await run(["train", ...recipe, "--out", whole, "--log", path.join(dir, "whole.log")]);
+  assert.equal(full.code, 0, full.stderr);
+
+  const out = path.join(dir, "killed.safetensors");
+  const log = path.join(dir, "killed.log");
+  const schedule: string[] = [];
+  let kills = 0;
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const resume = existsSync(`${out}.checkpoint`);
+    const args = resume ? ["train", "--resume", "--out", out, "--log", log, "--no-progress"] : ["train", ...recipe, "--out", out, "--log", log, "--overwrite"];
+    // Four kills, each at a random moment up to 0.8 s after this process finished an epoch (so that
+    // checkpoints exist), which may fall in training, evaluation or a save; then let it finish.
+    const afterEpochs = kills < 4 ? 1 : Infinity;
+    const delay = Math.random() * 800;
+    const r = await run(args, (child, stderr) => {
+      if (afterEpochs === Infinity) return;
+      const poll = setInterval(() => {
+        if ((stderr().match(/^epoch \d+:/gm) ?? []).length >= afterEpochs) {
+          clearInterval(poll);
+          setTimeout(() => child.kill("SIGKILL"), delay);
+        }
+      }, 2);
+      child.on("close", () => clearInterval(poll));
+    });
+    schedule.push(`${resume ? "resume" : "start"}, kill ${afterEpochs === Infinity ? "-" : `${Math.round(delay)} ms after ${afterEpochs} epochs`}: ${r.signal ?? r.code}`);
+    if (r.signal === "SIGKILL") {
+      kills++;
+      continue;
+    }
+    assert.equal(r.code, 0, `${schedule.join("; ")}\n${r.stderr}`);
+    break;
+  }
+  t.diagnostic(schedule.join("; "));
+  assert.equal(kills, 4, schedule.join("; "));
+  assert.ok(schedule.filter((s) => s.startsWith("resume")).length >= 2, `resumed from checkpoints: ${schedule.join("; ")}`);
+  assert.ok(readFileSync(out).equals(readFileSync(whole)), `model files differ after ${schedule.join("; ")}`);
+  assert.deepEqual(losses(log), losses(path.join(dir, "whole.log")), "the log holds each epoch once, with the same losses");
+  assert.ok(!existsSync(`${out}.checkpoint`), "a finished run removes its checkpoint");
+  assert.ok(!existsSync(`${out}.lock`), "and its lock");
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), [], "temporaries of killed saves are cleaned up");
+});
+
+test("Ctrl-C stops after writing a checkpoint (exit 130); --resume finishes with the same model file", async () => {
+  // The classroom recipe (Adam, dev set, best epoch kept); small batches so that the signal lands mid-run.
+  const recipe = ["--train", smallTrain, "--dev", devFile, "--embeddings", glove, "--hidden", "16", "--batch-size", "2", "--lr", "0.005",
+    "--seed", "5", "--epochs", "5", "--no-progress"];
+  const whole = path.join(dir, "int-whole.safetensors");
+  const full = await run(["train", ...recipe, "--out", whole, "--log", path.join(dir, "int-whole.log")]);
+  assert.equal(full.code, 0, full.stderr);
+
+  const out = path.join(dir, "int.safetensors");
+  const log = path.join(dir, "int.log");
+  const first = await run(["train", ...recipe, "--out", out, "--log", log], (child, stderr) => {
+    const poll = setInterval(() => {
+      if (/epoch 2:/.test(stderr())) {
+        clearInterval(poll);
+        child.kill("SIGINT");
+      }
+    }, 5);
+  });
+  assert.equal(first.code, 130, first.stderr);
+  assert.match(first.stderr, /stopping after this batch: writing a checkpoint/);
+  assert.match(first.stderr, /stopped: checkpoint written to .*int\.safetensors\.checkpoint; continue with: lstm-ner train --resume --out /);
+  assert.ok(existsSync(`${out}.checkpoint`));
+
+  const again = await run(["train", ...recipe.slice(0, 2), "--out", out]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /^lstm-ner: error: .*int\.safetensors\.checkpoint: --out has a checkpoint of an unfinished run: continue it with --resume, or start over with --overwrite\n$/);
+  const changed = await run(["train", "--resume", "--out", out, "--lr", "0.1"]);
+  assert.equal(changed.code, 1);
+  assert.match(changed.stderr, /--resume continues the run with its own settings; drop --lr/);
+
+  const second = await run(["train", "--resume", "--out", out, "--log", log, "--no-progress"]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /resuming from .*: epoch \d/);
+  assert.ok(readFileSync(out).equals(readFileSync(whole)), "model files differ");
+  assert.deepEqual(losses(log), losses(path.join(dir, "int-whole.log")));
+  const none = await run(["train", "--resume", "--out", out]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /--resume: no checkpoint to continue/);
+});
+
+function cli(args: string[], shell?: string): { code: number | null; stderr: string } {
+  const r = shell
+    ? spawnSync("bash", ["-c", `${shell}; exec "$@"`, "bash", process.execPath, CLI, ...args], { encoding: "utf8" })
+    : spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+  return { code: r.status, stderr: r.stderr };
+}
+
+test("outputs: checked before any data is read, locked against a second run, never replaced without --overwrite", async () => {
+  const base = ["train", "--train", smallTrain, "--embeddings", glove, "--hidden", "8", "--epochs", "1", "--no-progress"];
+  const missing = ["train", "--train", path.join(dir, "no-such-file.txt"), "--embeddings", glove, "--no-progress"];
+  const isDir = cli([...missing, "--out", dir]);
+  assert.equal(isDir.code, 1);
+  assert.equal(isDir.stderr, `lstm-ner: error: --out ${dir} is a directory; give a file name\n`);
+  const underFile = cli([...missing, "--out", path.join(trainFile, "m.safetensors")]);
+  assert.equal(underFile.code, 1);
+  assert.equal(underFile.stderr, `lstm-ner: error: ${trainFile}: --out: cannot create its folder (part of the path is a file, not a folder)\n`);
+  const logDir = cli([...missing, "--out", path.join(dir, "x.safetensors"), "--log", dir]);
+  assert.match(logDir.stderr, /^lstm-ner: error: --log .* is a directory/);
+
+  const out = path.join(dir, "kept.safetensors");
+  assert.equal(cli([...base, "--out", out]).code, 0);
+  const before = readFileSync(out);
+  const again = cli([...base, "--out", out, "--seed", "2"]);
+  assert.equal(again.code, 1);
+  assert.equal(again.stderr, `lstm-ner: error: ${out}: --out exists (from another run): pass --overwrite to replace it, or choose another --out\n`);
+  assert.ok(readFileSync(out).equals(before), "the existing model is untouched");
+
+  // A lock held by a running process is respected; one left by a dead process is taken over.
+  const sleeper = spawn("sleep", ["30"]);
+  try {
+    writeFileSync(`${out}.lock`, `${sleeper.pid}\n`);
+    const locked = cli([...base, "--out", out, "--overwrite"]);
+    assert.equal(locked.code, 1);
+    assert.equal(locked.stderr, `lstm-ner: error: ${out}.lock: --out ${out} is in use by another lstm-ner process (pid ${sleeper.pid}); if it is not running, delete this lock file\n`);
+  } finally {
+    sleeper.kill();
+  }
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+  const deadPid = Number(dead.stdout);
+  writeFileSync(`${out}.lock`, `${deadPid}\n`);
+  // Temporaries of killed saves: a dead process's are removed, a live one's (ours here) are left alone.
+  const staleTmp = `${out}.${deadPid}.1700000000000.tmp`;
+  const liveTmp = `${out}.${process.pid}.1700000000000.tmp`;
+  writeFileSync(staleTmp, "half a model");
+  writeFileSync(liveTmp, "being written");
+  const took = cli([...base, "--out", out, "--overwrite", "--seed", "2"]);
+  assert.equal(took.code, 0, took.stderr);
+  assert.match(took.stderr, /removed 1 temporary file left by an interrupted run/);
+  assert.ok(!existsSync(staleTmp));
+  assert.ok(existsSync(liveTmp));
+  assert.ok(!existsSync(`${out}.lock`), "the lock is released");
+  assert.ok(!readFileSync(out).equals(before), "--overwrite replaced the model");
+});
+
+test("a write failure names the file, says nothing was saved, and leaves the old model and no temporary file", () => {
+  const out = path.join(dir, "full.safetensors");
+  const base = ["train", "--train", smallTrain, "--embeddings", glove, "--hidden", "8", "--epochs", "1", "--no-progress", "--out", out];
+  assert.equal(cli(base).code, 0);
+  const before = readFileSync(out);
+  // A file-size limit of 4 KiB: the model (≈ 14 KB) cannot be written (EFBIG), as on a full disk (ENOSPC).
+  const r = cli([...base, "--overwrite"], "ulimit -f 4");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`lstm-ner: error: ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: cannot write file \\(EFBIG: file too large\\)\n$`));
+  assert.doesNotMatch(r.stderr, /saved/);
+  assert.ok(readFileSync(out).equals(before), "the old model is intact");
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("full.") && f.endsWith(".tmp")), []);
+  assert.ok(!existsSync(`${out}.lock`));
+});
