@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { referenceKernels } from "../src/engine/reference.js";
 import { NerModel } from "../src/model/ner.js";
-import { saveNerModel } from "../src/model/ner-node.js";
+import { saveNerModel } from "../src/model/file.js";
 import { parseModel } from "../src/model/format.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
 import { firstNonFinite } from "../src/model/validate.js";

@@ -36,6 +36,8 @@ export { Adam } from "./nn/adam.js";
 export { Sgd } from "./nn/sgd.js";
 export { PRESETS, getPreset, type Preset } from "./train/presets.js";
 export { buildRecipe, trainOptions, type Recipe, type RecipeInputs } from "./train/recipe.js";
+export { saveCheckpoint, loadCheckpoint, type Checkpoint } from "./train/checkpoint.js";
+export type { TrainState, StateValue } from "./train/trainer.js";
 
 export { evaluate } from "./eval/evaluate.js";
 export { score, Scorer, type Score, type TypeScore } from "./eval/conlleval.js";
