@@ -40,9 +40,9 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** `evaluate` and `serve` both refuse the file with exactly one line matching `why`. */
+/** `evaluate`, `serve` and `predict` all refuse the file with exactly one line matching `why`. */
 function assertRefused(file: string, why: RegExp): void {
-  for (const args of [["evaluate", "--model", file, "--data", devFile], ["serve", "--model", file, "--port", "0"]]) {
+  for (const args of [["evaluate", "--model", file, "--data", devFile], ["serve", "--model", file, "--port", "0"], ["predict", "--model", file, "John lives in London"]]) {
     const r = cli(...args);
     assert.equal(r.code, 1, `${args[0]} must refuse ${path.basename(file)}: ${r.stderr}`);
     assert.equal(r.stderr.split("\n").filter((l) => l !== "").length, 1, `${args[0]}: one line: ${r.stderr}`);
@@ -168,6 +168,15 @@ test("every header field is checked on load: one line naming the field", async (
   ];
   for (const [what, edit, why] of cases) {
     assert.throws(() => load(edit), (err: unknown) => err instanceof LstmNerError && err.message.startsWith("m.safetensors: ") && why.test(err.message), what);
+  }
+  // The CLI refuses such a file up front (it used to load, then predict failed as an internal error and serve answered 500).
+  for (const [name, edit, why] of [
+    ["scheme.safetensors", (m: Record<string, string>) => { m.scheme = "IOBX"; }, /not a valid lstm-ner model \(metadata field "scheme" must be one of IOB1, IOB2, BIOES, got "IOBX"\)$/],
+    ["labels.safetensors", labels((l) => l.slice(0, -1)), /not a valid lstm-ner model \(labels has 8 entries but config.outputs is 10 \(at most one extra output\)\)$/],
+  ] as const) {
+    const f = path.join(dir, name);
+    writeFileSync(f, withoutChecksum(bytes, edit));
+    assertRefused(f, why);
   }
   // The classroom model's one extra output is by design; its recipe may record another count.
   load(() => {});
