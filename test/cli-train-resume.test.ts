@@ -114,6 +114,14 @@ test("Ctrl-C stops after writing a checkpoint (exit 130); --resume finishes with
   assert.equal(changed.code, 1);
   assert.match(changed.stderr, /--resume continues the run with its own settings; drop --lr/);
 
+  // The data changed since the run started: resuming would quietly train another run.
+  const original = readFileSync(smallTrain);
+  writeFileSync(smallTrain, toyConll(240, 99));
+  const otherData = await run(["train", "--resume", "--out", out]);
+  writeFileSync(smallTrain, original);
+  assert.equal(otherData.code, 1);
+  assert.match(otherData.stderr, /int\.safetensors\.checkpoint: --resume: the training data differs from what the run started with; resuming needs the same\n$/);
+
   const second = await run(["train", "--resume", "--out", out, "--log", log, "--no-progress"]);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /resuming from .*: epoch \d/);

@@ -7,6 +7,7 @@ import { applyOverrides, checkPreset, getPreset } from "../train/presets.js";
 import { train, type EpochRecord } from "../train/trainer.js";
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "../train/checkpoint.js";
 import { acquireLock, type FileLock } from "../util/lock.js";
+import { crc32c, crcHex } from "../util/crc32c.js";
 import { describeFsError, removeStaleTemps, writeFileAtomic } from "../util/atomic.js";
 import { loadDataset } from "../data/datasets.js";
 import { readConll } from "../data/conll.js";
@@ -213,7 +214,20 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
     : null;
   let barEpoch = 0;
   const lines: EpochLine[] = resume ? resume.state.records.map((r) => epochLine(r, null)) : [];
-  const run = { cli: runCli, training };
+  // What the run reads, as checksums: a resumed run on changed data or vectors would quietly be another run.
+  const inputs = {
+    train: sentencesCrc(trainSet), dev: devSet ? sentencesCrc(devSet) : null,
+    vectors: crcHex(crc32c(new Uint8Array(vectors.data.buffer, vectors.data.byteOffset, vectors.data.byteLength), crc32c(new TextEncoder().encode(vectors.words.join("\n"))))),
+  };
+  if (resume) {
+    const was = resume.run.inputs as Record<string, unknown> | undefined;
+    const names = { train: "training data", dev: "dev data", vectors: "word vectors" };
+    const changed = (Object.keys(inputs) as (keyof typeof inputs)[]).filter((k) => was?.[k] !== inputs[k]).map((k) => names[k]);
+    if (changed.length) {
+      throw new LstmNerError(`--resume: the ${changed.join(" and ")} ${changed.length === 1 ? "differs" : "differ"} from what the run started with; resuming needs the same`, { file: ckptFile });
+    }
+  }
+  const run = { cli: runCli, training, inputs };
   const result = await train(model, optimizer, trainSet, devSet, model.encoder(), {
     ...trainOptions(cfg, o.seed),
     ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
@@ -254,5 +268,13 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   rmSync(ckptFile, { force: true }); // the run is complete: nothing to resume
   say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}` +
     (reportFile ? `; report: ${reportFile}` : "") + `; ${((performance.now() - started) / 60000).toFixed(1)} min in all`);
+}
+
+/** CRC-32C of sentences' tokens and tags, as 8 hex digits. */
+function sentencesCrc(sentences: readonly Sentence[]): string {
+  const enc = new TextEncoder();
+  let crc = 0;
+  for (const s of sentences) crc = crc32c(enc.encode(`${s.tokens.join(" ")}\t${s.tags.join(" ")}\n`), crc);
+  return crcHex(crc);
 }
 
