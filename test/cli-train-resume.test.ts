@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -130,6 +130,19 @@ test("Ctrl-C stops after writing a checkpoint (exit 130); --resume finishes with
   const none = await run(["train", "--resume", "--out", out]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /--resume: no checkpoint to continue/);
+});
+
+test("an unwritable --out folder is refused before any data is read", {
+  skip: process.getuid?.() !== 0 || !existsSync("/usr/bin/setpriv") ? "needs root and setpriv to run the CLI as an unprivileged user" : false,
+}, () => {
+  const ro = path.join(dir, "read-only");
+  mkdirSync(ro, { mode: 0o555 });
+  chmodSync(ro, 0o555);
+  chmodSync(dir, 0o755);
+  const r = spawnSync("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "train",
+    "--train", path.join(dir, "no-such-file.txt"), "--embeddings", glove, "--out", path.join(ro, "m.safetensors")], { encoding: "utf8" });
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `lstm-ner: error: ${ro}: --out: cannot write in this folder (EACCES: permission denied)\n`);
 });
 
 function cli(args: string[], shell?: string): { code: number | null; stderr: string } {

@@ -1,5 +1,5 @@
 import { cliKernels, type KernelCliOptions } from "./kernels.js";
-import { appendFileSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
@@ -98,6 +98,11 @@ function checkOutputs(out: string, log: string | undefined): void {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === "EEXIST" || code === "ENOTDIR" ? "part of the path is a file, not a folder" : describeFsError(err);
       throw new LstmNerError(`${option}: cannot create its folder (${why})`, { file: path.dirname(file), cause: err });
+    }
+    try {
+      accessSync(path.dirname(file), constants.W_OK);
+    } catch (err) {
+      throw new LstmNerError(`${option}: cannot write in this folder (${describeFsError(err)})`, { file: path.dirname(file), cause: err });
     }
   }
   if (log) {
