@@ -257,7 +257,13 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
       lines.push(line);
       // The model first: "saved" is said only once the file is in place.
       if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
-      if (o.log) appendFileSync(o.log, JSON.stringify(line) + "\n");
+      if (o.log) {
+        try {
+          appendFileSync(o.log, JSON.stringify(line) + "\n");
+        } catch (err) {
+          throw new LstmNerError(`cannot write log (${describeFsError(err)})`, { file: o.log, cause: err });
+        }
+      }
       if (reportFile) await writeTrainingReport(lines, reportFile, path.basename(out));
       say(`epoch ${r.epoch}: loss ${line.loss}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
         (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (line.dev_f1_last === undefined ? "" : ` averaged (${line.dev_f1_last} alone)`) +
