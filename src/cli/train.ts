@@ -132,6 +132,10 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   } else if (!opts.overwrite) {
     if (existsSync(ckptFile)) throw new LstmNerError(`--out has a checkpoint of an unfinished run: continue it with --resume, or start over with --overwrite`, { file: ckptFile });
     if (existsSync(out)) throw new LstmNerError(`--out exists (from another run): pass --overwrite to replace it, or choose another --out`, { file: out });
+  } else if (existsSync(ckptFile)) {
+    // Starting over: a later --resume must not continue the discarded run.
+    rmSync(ckptFile, { force: true });
+    say(`--overwrite: discarded the checkpoint of an unfinished run (${ckptFile})`);
   }
   const runCli: RunOptions = Object.fromEntries(RUN_OPTIONS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as RunOptions;
   const preset = applyOverrides(getPreset(o.preset), o.set);
