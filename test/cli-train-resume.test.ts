@@ -213,3 +213,15 @@ test("a write failure names the file, says nothing was saved, and leaves the old
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("full.") && f.endsWith(".tmp")), []);
   assert.ok(!existsSync(`${out}.lock`));
 });
+
+test("two trainings started at once with the same --out: one runs, the other is refused at once", async () => {
+  const out = path.join(dir, "race.safetensors");
+  const args = ["train", "--train", trainFile, "--embeddings", glove, "--hidden", "16", "--epochs", "6", "--no-progress", "--out", out];
+  const [a, b] = await Promise.all([run(args), run(args)]);
+  const codes = [a.code, b.code].sort();
+  assert.deepEqual(codes, [0, 1], `${a.stderr}\n${b.stderr}`);
+  const loser = a.code === 1 ? a : b;
+  assert.match(loser.stderr, /^lstm-ner: error: .*race\.safetensors\.lock: --out .*race\.safetensors is in use by another lstm-ner process \(pid \d+\)/);
+  assert.doesNotMatch(loser.stderr, /loading|train:/, "refused before loading anything");
+  assert.ok(!existsSync(`${out}.lock`));
+});
