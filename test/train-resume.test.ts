@@ -80,9 +80,9 @@ test("a damaged or foreign checkpoint is refused naming the file", async () => {
   const bytes = readFileSync(file);
   bytes[bytes.length - 5]! ^= 0x10;
   writeFileSync(file, bytes);
-  await assert.rejects(loadCheckpoint(file), (e: unknown) => e instanceof LstmNerError && e.message.startsWith(`${file}: damaged model file: tensor state/`));
+  await assert.rejects(loadCheckpoint(file), (e: unknown) => e instanceof LstmNerError && e.message.startsWith(`${file}: damaged checkpoint: tensor state/`));
   writeFileSync(file, "nonsense");
-  await assert.rejects(loadCheckpoint(file), (e: unknown) => e instanceof LstmNerError && e.message.startsWith(`${file}: not a valid model file`));
+  await assert.rejects(loadCheckpoint(file), (e: unknown) => e instanceof LstmNerError && e.message.startsWith(`${file}: not a valid checkpoint`));
   // An optimiser of another kind cannot take the state.
   const b = setup();
   const adam = createOptimizer(referenceKernels, b.model.params(), { kind: "adam", lr: 0.01 });

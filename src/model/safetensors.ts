@@ -100,9 +100,9 @@ export interface SafetensorsFile {
   checked: boolean;
 }
 
-/** Parse a safetensors file held in memory; `file` names it in errors. */
-export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFile {
-  const bad = (why: string): LstmNerError => new LstmNerError(`not a valid model file (${why})`, { file });
+/** Parse a safetensors file held in memory; `file` names it in errors, `what` says what it is ("model file", "checkpoint"). */
+export function decodeSafetensors(buf: Uint8Array, file: string, what = "model file"): SafetensorsFile {
+  const bad = (why: string): LstmNerError => new LstmNerError(`not a valid ${what} (${why})`, { file });
   if (buf.length < 8) throw bad("file is shorter than its 8-byte header length");
   const headerLen = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
   if (headerLen <= 1 || 8 + headerLen > buf.length) throw bad(`header length ${headerLen} does not fit in a ${buf.length}-byte file`);
@@ -118,7 +118,7 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
   const checked = stored[CRC_HEADER] !== undefined || stored[CRC_TENSORS] !== undefined;
   let tensorCrcs: Record<string, unknown> = {};
   if (checked) {
-    const damaged = (why: string): LstmNerError => new LstmNerError(`damaged model file: ${why}`, { file });
+    const damaged = (why: string): LstmNerError => new LstmNerError(`damaged ${what}: ${why}`, { file });
     const json = buf.subarray(8, 8 + headerLen);
     const at = headerCrcAt(json);
     const want = stored[CRC_HEADER];
@@ -163,9 +163,9 @@ export function decodeSafetensors(buf: Uint8Array, file: string): SafetensorsFil
     if (end - begin !== count * size) throw bad(`tensor ${name}: ${end - begin} bytes for shape [${shape}] of ${String(dtype)}`);
     if (checked) {
       const want = tensorCrcs[name];
-      if (typeof want !== "string") throw new LstmNerError(`damaged model file: tensor ${name} has no checksum`, { file });
+      if (typeof want !== "string") throw new LstmNerError(`damaged ${what}: tensor ${name} has no checksum`, { file });
       const got = crcHex(crc32c(buf.subarray(dataStart + begin, dataStart + end)));
-      if (got !== want) throw new LstmNerError(`damaged model file: tensor ${name} fails its CRC-32C check (stored ${want}, computed ${got})`, { file });
+      if (got !== want) throw new LstmNerError(`damaged ${what}: tensor ${name} fails its CRC-32C check (stored ${want}, computed ${got})`, { file });
     }
     const abs = buf.byteOffset + dataStart + begin;
     // Typed views need aligned offsets; copy when the source is not aligned.

@@ -76,7 +76,7 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   } catch (err) {
     throw new LstmNerError(`cannot read checkpoint (${describeFsError(err)})`, { file, cause: err });
   }
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file);
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), file, "checkpoint");
   const bad = (why: string): LstmNerError => new LstmNerError(`not a valid checkpoint (${why})`, { file });
   if (metadata.format !== FORMAT) throw bad(`metadata "format" is ${JSON.stringify(metadata.format)}, expected "${FORMAT}"`);
   if (metadata.format_version !== VERSION) throw bad(`version ${metadata.format_version} is not supported; this lstm-ner reads version ${VERSION}`);
