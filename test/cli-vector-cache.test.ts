@@ -16,7 +16,7 @@ test("train tells the user when the vector cache was damaged and the file is par
   writeFileSync(glove, toyGlove(12, 3));
   const run = (): { code: number; stderr: string } => {
     const r = spawnSync(process.execPath, [CLI, "train", "--train", train, "--embeddings", glove, "--epochs", "1", "--hidden", "4",
-      "--out", path.join(dir, "m.safetensors"), "--no-progress"], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: home } });
+      "--out", path.join(dir, "m.safetensors"), "--overwrite", "--no-progress"], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: home } });
     return { code: r.status ?? -1, stderr: r.stderr };
   };
   const first = run();
