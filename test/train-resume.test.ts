@@ -90,3 +90,18 @@ test("a damaged or foreign checkpoint is refused naming the file", async () => {
   await train(a.model, a.opt, trainSet, null, a.model.encoder(), { ...opts, epochs: 1, onCheckpoint: (s) => void states.push(s) });
   await assert.rejects(train(b.model, adam, trainSet, null, b.model.encoder(), { ...opts, resume: states[0]! }), /optimiser state is not adam's/);
 });
+
+test("with checkpoint averaging (averageLast), a resumed run also ends with the uninterrupted run's weights", async () => {
+  const avg: TrainOptions = { ...opts, averageLast: 2 };
+  const states: TrainState[] = [];
+  const a = setup();
+  const whole = await train(a.model, a.opt, trainSet, dev, a.model.encoder(), { ...avg, onCheckpoint: (s) => void states.push(s) });
+  assert.equal(states[1]!.recent.length, 2, "the checkpoint holds the weights being averaged");
+  const final = a.model.snapshot();
+  const c = setup();
+  const rest = await train(c.model, c.opt, trainSet, dev, c.model.encoder(), { ...avg, resume: states[1]! });
+  const scores = (r: typeof whole): unknown[] => r.epochs.map((e) => [e.epoch, e.loss, e.dev_f1, e.dev_f1_last]);
+  assert.deepEqual(scores(rest), scores(whole), "the same averaged and single-epoch scores");
+  const w = c.model.snapshot();
+  for (const k of Object.keys(final)) assert.deepEqual(w[k], final[k], k);
+});
