@@ -242,7 +242,7 @@ test("CLI: vectors prune → train on the pruned file → export --prune --dtype
 
   const model = path.join(dir, "m.safetensors");
   const tr = cli("train", "--train", trainFile, "--dev", devFile, "--embeddings", vec, "--epochs", "4", "--hidden", "16",
-    "--batch-size", "8", "--lr", "0.02", "--out", model, "--no-progress");
+    "--batch-size", "8", "--lr", "0.02", "--out", model, "--overwrite", "--no-progress");
   assert.equal(tr.code, 0, tr.stderr);
   const f1 = Number(/dev F1 ([\d.]+);/.exec(tr.stderr)![1]);
   const trained = parseModel(readFileSync(model), model);
