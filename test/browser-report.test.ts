@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Browser } from "playwright-core";
 import { launchChromium, skipWithoutChromium, CLI } from "./pipeline-helpers.js";
-import { toyConll, toyGlove } from "./toy-corpus.js";
+import { writeToyData } from "./toy-corpus.js";
 import type { EpochLine } from "../src/report/log.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-report-"));
@@ -25,12 +25,7 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
 }
 
 test("train writes an HTML report that renders in Chromium: one chart point per epoch, tables equal to the log", { skip: skipWithoutChromium }, async () => {
-  const trainFile = path.join(dir, "train.txt");
-  const devFile = path.join(dir, "dev.txt");
-  const glove = path.join(dir, "g.txt");
-  writeFileSync(trainFile, toyConll(200, 1));
-  writeFileSync(devFile, toyConll(60, 2));
-  writeFileSync(glove, toyGlove(12, 3));
+  const { trainFile, devFile, glove } = writeToyData(dir, 200, "g.txt");
   const log = path.join(dir, "log.jsonl");
   const r = cli("train", "--train", trainFile, "--dev", devFile, "--embeddings", glove, "--epochs", "4", "--hidden", "16",
     "--batch-size", "8", "--lr", "0.02", "--out", path.join(dir, "m.safetensors"), "--log", log, "--no-progress");

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { launchChromium, skipWithoutChromium, toyModel, CLI } from "./pipeline-helpers.js";
-import { toyConll, toyGlove } from "./toy-corpus.js";
+import { toyConll, writeToyData } from "./toy-corpus.js";
 
 /**
  * The browser training page as `lstm-ner serve` serves it (/train/, cross-origin
@@ -47,12 +47,7 @@ async function pick(page: Page, files: { train: string; dev: string; vectors: st
   await page.setInputFiles("#vectors-file", files.vectors);
 }
 
-const trainFile = path.join(dir, "train.txt");
-const devFile = path.join(dir, "dev.txt");
-const glove = path.join(dir, "g.txt");
-writeFileSync(trainFile, toyConll(240, 1));
-writeFileSync(devFile, toyConll(60, 2));
-writeFileSync(glove, toyGlove(12, 3));
+const { trainFile, devFile, glove } = writeToyData(dir, 240, "g.txt");
 
 test("serve's training page trains in a worker with live charts, tags, downloads a model that evaluates in Node to the page's F1, and Stop works mid-epoch",
   { skip: skipWithoutChromium }, async () => {

@@ -9,18 +9,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { toyConll, toyGlove } from "./toy-corpus.js";
+import { toyConll, writeToyData } from "./toy-corpus.js";
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-resume-"));
-const trainFile = path.join(dir, "train.txt");
+const { trainFile, devFile, glove } = writeToyData(dir, 1500);
 const smallTrain = path.join(dir, "small.txt");
-const devFile = path.join(dir, "dev.txt");
-const glove = path.join(dir, "toy.glove.txt");
-writeFileSync(trainFile, toyConll(1500, 1));
 writeFileSync(smallTrain, toyConll(240, 1));
-writeFileSync(devFile, toyConll(60, 2));
-writeFileSync(glove, toyGlove(12, 3));
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stderr: string }
 

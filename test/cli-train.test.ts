@@ -5,16 +5,11 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } fro
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { toyConll, toyGlove } from "./toy-corpus.js";
+import { writeToyData } from "./toy-corpus.js";
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-cli-"));
-const trainFile = path.join(dir, "train.txt");
-const devFile = path.join(dir, "dev.txt");
-const glove = path.join(dir, "toy.glove.txt");
-writeFileSync(trainFile, toyConll(240, 1));
-writeFileSync(devFile, toyConll(60, 2));
-writeFileSync(glove, toyGlove(12, 3));
+const { trainFile, devFile, glove } = writeToyData(dir, 240, "toy.glove.txt");
 
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });

@@ -5,3 +5,14 @@ import * as path from "node:path";
 export function fixture(name: string): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test/fixtures", name);
 }
+
+/** The chunks (as `encodeSafetensors` returns them) joined into one byte array. */
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.j
 import { CONLL_LABELS } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Rng } from "../src/util/random.js";
+import { concatBytes as concat } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-model-"));
 
@@ -23,15 +24,6 @@ function tinyModel(seed = 1): NerModel {
   });
 }
 
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-};
 
 test("safetensors: round trip of tensors and metadata; data starts 8-byte aligned", () => {
   const bytes = concat(encodeSafetensors({

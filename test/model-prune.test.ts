@@ -19,20 +19,12 @@ import { loadVectors } from "../src/embeddings/registry.js";
 import { CONLL_LABELS } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Rng } from "../src/util/random.js";
-import { toyConll, toyGlove } from "./toy-corpus.js";
+import { writeToyData } from "./toy-corpus.js";
+import { concatBytes as concat } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-prune-"));
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-};
 
 const bad = (why: string): LstmNerError => new LstmNerError(why);
 
@@ -228,12 +220,7 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
 }
 
 test("CLI: vectors prune → train on the pruned file → export --prune --dtype with dev F1 before/after; bad values are one line", () => {
-  const trainFile = path.join(dir, "train.txt");
-  const devFile = path.join(dir, "dev.txt");
-  const glove = path.join(dir, "g.txt");
-  writeFileSync(trainFile, toyConll(200, 1));
-  writeFileSync(devFile, toyConll(60, 2));
-  writeFileSync(glove, toyGlove(12, 3));
+  const { trainFile, devFile, glove } = writeToyData(dir, 200, "g.txt");
   const vec = path.join(dir, "g.pruned");
   const vp = cli("vectors", "prune", glove, "--keep", "5", "--words", trainFile, "--dtype", "f16", "--out", vec);
   assert.equal(vp.code, 0, vp.stderr);

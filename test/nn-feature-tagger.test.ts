@@ -9,7 +9,7 @@ import { FeatureTagger, type FeatureBatch, type FeatureTaggerConfig } from "../s
 import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
 import { buildCharVocab, addFeatures, type CharVocab } from "../src/infer/features.js";
 import { padBatch } from "../src/infer/batching.js";
-import { copyParams, loadParams } from "../src/nn/param.js";
+import { copyParams, loadParams, type Param } from "../src/nn/param.js";
 import { assertGradClose, assertSameStep, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
 
 const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
@@ -105,12 +105,7 @@ test("FeatureTagger (CRF, trainable words, char CNN, casing; eval mode): every p
 
 test("FeatureTagger in training mode with frozen dropout masks: gradients match finite differences", () => {
   const { batch, model } = smallSetup(3, { inputDropout: 0.3, outputDropout: 0.3 });
-  model.lossAndGrad(batch); // draws the masks
-  model.inputDropout.frozen = true;
-  model.outputDropout.frozen = true;
-  const params = model.params();
-  zeroGrads(params);
-  model.lossAndGrad(batch);
+  const params = gradWithFrozenMasks(model, batch);
   const loss = (): number => model.loss(batch).loss;
   for (const name of ["char.conv.w", "casing.weight", "lstm.bwd.w_ih", "out.w", "crf.transitions"]) {
     const p = params.find((q) => q.name === name)!;
@@ -335,12 +330,7 @@ test("word dropout: in training about p of the real tokens read UNK, never at pr
 
 test("locked dropout: gradients with frozen masks match finite differences", () => {
   const { batch, model } = smallSetup(14, { inputDropout: 0.3, outputDropout: 0.3, lockedDropout: true });
-  model.lossAndGrad(batch);
-  model.inputDropout.frozen = true;
-  model.outputDropout.frozen = true;
-  const params = model.params();
-  zeroGrads(params);
-  model.lossAndGrad(batch);
+  const params = gradWithFrozenMasks(model, batch);
   const loss = (): number => model.loss(batch).loss;
   for (const name of ["casing.weight", "lstm.fwd.w_ih", "out.w", "crf.transitions"]) {
     const p = params.find((q) => q.name === name)!;
@@ -349,3 +339,14 @@ test("locked dropout: gradients with frozen masks match finite differences", () 
     assertGradClose(p.grad.slice(), numeric, `FeatureTagger (locked dropout) ${name}`);
   }
 });
+
+/** Draw dropout masks with one step, freeze them, and accumulate the gradient of one more step with those masks. */
+function gradWithFrozenMasks(model: FeatureTagger, batch: FeatureBatch): Param[] {
+  model.lossAndGrad(batch); // draws the masks
+  model.inputDropout.frozen = true;
+  model.outputDropout.frozen = true;
+  const params = model.params();
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  return params;
+}

@@ -3,6 +3,8 @@
  * the end-to-end tests need no real data: template sentences with people,
  * organisations, places and events, in CoNLL-2003's 4-column layout.
  */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { Rng } from "../src/util/random.js";
 
 const PER = [["John", "Smith"], ["Maria", "Garcia"], ["Wei", "Zhang"], ["Ahmed", "Khan"], ["Anna"], ["Peter", "Jones"], ["Clinton"], ["Yeltsin"]];
@@ -55,4 +57,19 @@ export function toyGlove(dim: number, seed: number): string {
     rows.push(`${w} ${v.join(" ")}`);
   }
   return rows.join("\n") + "\n";
+}
+
+/**
+ * Writes a toy train/dev CoNLL pair (`train.txt`, `dev.txt`: `trainSentences`
+ * and 60 sentences) and matching vectors (`gloveName`) into `dir`, as the CLI
+ * tests read them; returns their paths.
+ */
+export function writeToyData(dir: string, trainSentences = 240, gloveName = "toy.glove.txt"): { trainFile: string; devFile: string; glove: string } {
+  const trainFile = path.join(dir, "train.txt");
+  const devFile = path.join(dir, "dev.txt");
+  const glove = path.join(dir, gloveName);
+  writeFileSync(trainFile, toyConll(trainSentences, 1));
+  writeFileSync(devFile, toyConll(60, 2));
+  writeFileSync(glove, toyGlove(12, 3));
+  return { trainFile, devFile, glove };
 }
