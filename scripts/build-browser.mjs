@@ -72,7 +72,11 @@ const inertNode = {
   },
 };
 await build({
-  entryPoints: { "train": path.join(root, "src/web/train-page.ts"), "train-worker": path.join(root, "src/web/train-worker.ts") },
+  entryPoints: {
+    "train": path.join(root, "src/web/train-page.ts"), "train-worker": path.join(root, "src/web/train-worker.ts"),
+    // The kernels' second thread in cross-origin-isolated pages (a Web Worker the training worker starts).
+    "kernels-helper": path.join(root, "src/engine/worker-web.ts"),
+  },
   outdir: out, bundle: true, format: "esm", platform: "browser", target: ["es2022"], sourcemap: true, legalComments: "none",
   plugins: [inertNode, noNode], logLevel: "warning",
 });
@@ -81,4 +85,4 @@ copyFileSync(path.join(root, "web/train.html"), path.join(out, "train.html"));
 for (const f of ["kernels.wasm", "kernels-st.wasm"]) copyFileSync(path.join(root, "build", f), path.join(out, f));
 copyFileSync(path.join(root, "web/demo.html"), path.join(out, "demo.html"));
 const bytes = result.metafile.outputs[path.relative(process.cwd(), path.join(out, "lstm-ner.js"))]?.bytes;
-console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html, report.js, uPlot.min.css, train.html, train.js, train-worker.js`);
+console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html, report.js, uPlot.min.css, train.html, train.js, train-worker.js, kernels-helper.js`);

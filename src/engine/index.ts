@@ -4,7 +4,7 @@ import { availableThreads, loadWasmKernels, type WasmKernels } from "./wasm.js";
 
 export type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 export { referenceKernels } from "./reference.js";
-export { loadWasmKernels, sharedMemoryAvailable, availableThreads, relaxedSimdAvailable } from "./wasm.js";
+export { loadWasmKernels, sharedMemoryAvailable, availableThreads, relaxedSimdAvailable, simdAvailable } from "./wasm.js";
 export type { WasmKernels, LoadWasmOptions } from "./wasm.js";
 export { gemmVariants, type GemmVariant } from "./wasm-lab.js";
 export { WasmAllocator, sizeClass } from "./allocator.js";

@@ -53,6 +53,8 @@ export interface LoadedKernels {
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
+/** Why the kernels cannot load where {@link simdAvailable} is false. */
+export const NO_SIMD = "this runtime has no WebAssembly SIMD (an old browser, or a CPU without SSE4.1), which lstm-ner's WebAssembly kernels need";
 export const BUILD_HINT = "run `npm run build` (or `npm run build:wasm`) to compile the WebAssembly kernels";
 
 /**
@@ -75,6 +77,7 @@ export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKern
   try {
     module = await WebAssembly.compile(bytes as BufferSource);
   } catch (e) {
+    if (!simdAvailable()) throw new LstmNerError(`${NO_SIMD} (${(e as Error).message})`, { file: where, cause: e });
     throw new LstmNerError(`not a valid WebAssembly kernels module (${(e as Error).message}); ${BUILD_HINT}`, { file: where, cause: e });
   }
   const pages = Math.ceil((initialMiB * 1048576) / PAGE);
@@ -103,6 +106,22 @@ export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKern
     }
   }
   return { module, memory, exports, shared, relaxedSimd };
+}
+
+/** A module whose one function returns a v128 constant: it validates only where WebAssembly SIMD is on. */
+const SIMD_PROBE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00, 0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b]);
+
+/**
+ * True where WebAssembly exists and has SIMD, which every build of the
+ * kernels needs (old browsers, and CPUs without SSE4.1, lack it).
+ */
+export function simdAvailable(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
 }
 
 /** A 42-byte module whose one function uses f32x4.relaxed_madd: it validates only where relaxed SIMD is on. */

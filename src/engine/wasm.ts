@@ -9,13 +9,13 @@
 import type { Kernels, LstmInferSequence, LstmQuantSequence, LstmSequence, LstmSequenceGrad, QuantizedLstm } from "./kernels.js";
 import { WasmAllocator } from "./allocator.js";
 import { checkInferSequence, checkSequence, checkSequenceGrad, type SeqShape } from "./lstmseq.js";
-import { Helper } from "./threads.js";
-import { instantiateKernels, nodeWorkerThreads, type RawExports } from "./wasm-load.js";
+import { Helper, helperSpawner } from "./threads.js";
+import { instantiateKernels, type RawExports } from "./wasm-load.js";
 import { checkWeights } from "./quantized.js";
 import { LSTM_BACKWARD, LSTM_FORWARD, LSTM_INFER, LSTM_INFER_Q, callOp, positional, type OpArgs, type OpDesc } from "./wasm-ops.js";
 import { LstmNerError } from "../util/errors.js";
 
-export { availableThreads, relaxedSimdAvailable, sharedMemoryAvailable } from "./wasm-load.js";
+export { availableThreads, relaxedSimdAvailable, sharedMemoryAvailable, simdAvailable } from "./wasm-load.js";
 
 /** The WebAssembly SIMD kernels, with the memory their buffers live in. */
 export interface WasmKernels extends Kernels {
@@ -52,10 +52,16 @@ export interface LoadWasmOptions {
   /**
    * Threads (1 or 2): with 2, independent work in one call (the two
    * directions of a BiLSTM) runs on a helper worker thread over the shared
-   * memory. Needs shared memory, Node's worker_threads and a main thread that
-   * may block (Node); otherwise 1 is used. Default 1.
+   * memory. Needs shared memory and a thread that may block: Node (a
+   * worker_threads helper), or a browser's Web Worker in a cross-origin-isolated
+   * page (a Web Worker helper, see {@link helperUrl}); otherwise 1 is used. Default 1.
    */
   threads?: number;
+  /**
+   * Browsers: the URL of the helper thread's script (build/browser/kernels-helper.js).
+   * Default: `kernels-helper.js` next to the bundle that loads the kernels. Unused in Node.
+   */
+  helperUrl?: URL | string;
   /**
    * Use the relaxed-SIMD build (GEMMs with fused multiply-add: about twice
    * the arithmetic per instruction) where the runtime has relaxed SIMD — on by
@@ -80,7 +86,7 @@ export interface LabHooks {
   wrapGemm: (f: RawGemm) => Kernels["gemm"];
 }
 
-const internals = new WeakMap<WasmKernels, LabHooks & { startHelper: (module: WebAssembly.Module) => Promise<void> }>();
+const internals = new WeakMap<WasmKernels, LabHooks & { startHelper: (module: WebAssembly.Module, helperUrl?: URL | string) => Promise<void> }>();
 
 /** The lab hooks of a kernels object from {@link loadWasmKernels} (for wasm-lab.ts). */
 export function labHooks(kernels: WasmKernels): LabHooks {
@@ -99,7 +105,7 @@ export async function loadWasmKernels(opts: LoadWasmOptions = {}): Promise<WasmK
   if (threads !== 1 && threads !== 2) throw new LstmNerError(`loadWasmKernels: threads must be 1 or 2, got ${threads}`);
   const { module, memory, exports, shared, relaxedSimd } = await instantiateKernels(opts);
   const kernels = makeKernels(exports, memory, shared, relaxedSimd);
-  if (threads === 2 && shared) await internals.get(kernels)!.startHelper(module);
+  if (threads === 2 && shared) await internals.get(kernels)!.startHelper(module, opts.helperUrl);
   return kernels;
 }
 
@@ -344,13 +350,13 @@ function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean,
       e.adam(n, pp, pg, pm, pv, lrT, beta1, beta2, epsT);
     }),
   };
-  const startHelper = async (module: WebAssembly.Module): Promise<void> => {
+  const startHelper = async (module: WebAssembly.Module, helperUrl?: URL | string): Promise<void> => {
     if (helper !== null) return;
-    const wt = await nodeWorkerThreads();
-    if (wt === null) return; // no worker_threads: stay single-threaded
+    const spawn = await helperSpawner(helperUrl);
+    if (spawn === null) return; // no threads here (or this thread may not block): stay single-threaded
     const ctl = heap.allocBytes(Helper.CONTROL_BYTES);
     try {
-      helper = await Helper.start(wt.Worker, module, memory, ctl);
+      helper = await Helper.start(spawn, module, memory, ctl);
     } catch {
       heap.freeBytes(ctl); // the worker could not start here: stay single-threaded (kernels.threads tells)
     }

@@ -1,56 +1,10 @@
 /**
- * The kernels' helper thread (Node worker_threads): a second instance of the
- * WebAssembly kernels over the main thread's shared memory, serving one call
- * at a time through the control block described in threads.ts.
+ * The kernels' helper thread in Node (worker_threads): the loop of
+ * helper-loop.ts over the main thread's shared memory.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { CONTROL, OP_EXIT } from "./threads.js";
-import { HELPER_OPS } from "./wasm-ops.js";
+import { serveHelper, type HelperInit } from "./helper-loop.js";
 
-interface Init {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  ctlOffset: number;
-}
-
-type Fn = (...args: number[]) => void;
-
-const { module, memory, ctlOffset } = workerData as Init;
 const port = parentPort!;
-let exportsOf: Record<string, Fn>;
-try {
-  exportsOf = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Record<string, Fn>;
-} catch (e) {
-  port.postMessage({ error: (e as Error).message });
-  process.exit(1);
-}
-// Opcode → export, and how many of the control block's argument slots it takes.
-const ops = new Map(HELPER_OPS.map((d) => [d.op, { fn: exportsOf[d.fn]!, argc: d.fields.length }]));
-const ctl = new Int32Array(memory.buffer, ctlOffset, CONTROL.SLOTS);
-// Read the request counter before saying ready: the first request may come at once.
-let seen = Atomics.load(ctl, CONTROL.REQ);
-port.postMessage("ready");
-for (;;) {
-  Atomics.wait(ctl, CONTROL.REQ, seen);
-  const req = Atomics.load(ctl, CONTROL.REQ);
-  if (req === seen) continue;
-  seen = req;
-  const op = ctl[CONTROL.OP]!;
-  if (op === OP_EXIT) break;
-  const call = ops.get(op);
-  let status = 0;
-  if (call === undefined) {
-    status = 1;
-  } else {
-    const args = Array.from(ctl.subarray(CONTROL.ARGS, CONTROL.ARGS + call.argc));
-    try {
-      call.fn(...args);
-    } catch {
-      status = 1;
-    }
-  }
-  ctl[CONTROL.STATUS] = status;
-  Atomics.store(ctl, CONTROL.DONE, req);
-  Atomics.notify(ctl, CONTROL.DONE, 1);
-}
+serveHelper(workerData as HelperInit, (m) => port.postMessage(m));
 port.close();

@@ -12,7 +12,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export const TRAIN_PAGE_PATH = "/train/";
 
 const FILES: Record<string, string> = {
-  "": "train.html", "train.js": "text/javascript", "train-worker.js": "text/javascript", "uPlot.min.css": "text/css",
+  "": "train.html", "train.js": "text/javascript", "train-worker.js": "text/javascript", "kernels-helper.js": "text/javascript", "uPlot.min.css": "text/css",
   "kernels.wasm": "application/wasm", "kernels-st.wasm": "application/wasm",
 };
 
