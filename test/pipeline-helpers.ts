@@ -64,14 +64,17 @@ export const skipWithoutChromium: string | false = existsSync(CHROMIUM)
   ? false
   : `skipped: ${CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)`;
 
-/** Headless Chromium with the flags this machine needs (no sandbox as root, no GPU, no background traffic). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Headless Chromium with the flags this machine needs (no sandbox as root, no GPU, no background traffic),
+ * and `extra` flags (e.g. `--js-flags=...` for V8).
+ */
+export async function launchChromium(extra: readonly string[] = []): Promise<Browser> {
   const { chromium } = await import("playwright-core");
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", ...extra],
   });
 }
 

@@ -8,6 +8,7 @@ import { devChart, lossChart, setDevData, type LineChart } from "../report/chart
 import { render } from "../pipeline/displacy-api.js";
 import type { EpochLine } from "../report/log.js";
 import type { FileData, FromWorker, ToWorker } from "./train-worker.js";
+import { simdAvailable } from "../engine/wasm-load.js";
 
 declare global {
   interface Window {
@@ -33,20 +34,57 @@ const error = (text: string): void => {
   $("error").textContent = text;
 };
 
+// Say up front how training will run (the worker says again what it got).
+$("mode").textContent = !simdAvailable()
+  ? "This browser has no WebAssembly SIMD, which lstm-ner's fast kernels need: training will run on plain JavaScript kernels, many times slower."
+  : crossOriginIsolated && params.get("threads") !== "1"
+    ? "Cross-origin isolated: training will run on 2 threads (WebAssembly SIMD, shared memory)."
+    : `Training will run on 1 thread (WebAssembly SIMD; ${crossOriginIsolated ? "one thread asked for" : "the page is not cross-origin isolated, so no shared memory"}).`;
+
 if (params.has("preset")) ($("preset") as HTMLSelectElement).value = params.get("preset")!;
 if (params.has("epochs")) ($("epochs") as HTMLInputElement).value = params.get("epochs")!;
 const urls = ["train", "dev", "vectors"].filter((k) => params.has(k));
 if (urls.length) $("urls").textContent = `from URLs: ${urls.map((k) => `${k} = ${params.get(k)}`).join(", ")}`;
 
+/**
+ * The largest file the page reads (MB; `?maxMB=` changes it). The worker holds
+ * a file's bytes, its text and the parsed table at once, and a tab gets a few
+ * GB at most: past this a tab may die instead of saying why.
+ */
+const MAX_MB = Number(params.get("maxMB")) > 0 ? Number(params.get("maxMB")) : 1024;
+
+function tooLarge(name: string, bytes: number): Error {
+  return new Error(`${name}: ${(bytes / 1e6).toFixed(1)} MB is too large to load in this page (the limit is ${MAX_MB} MB; ?maxMB= changes it)` +
+    "; for word vectors, keep the rows you need with `lstm-ner vectors prune`");
+}
+
+/** Reads a file's bytes, naming it if the browser cannot allocate them. */
+async function readAll(name: string, read: () => Promise<ArrayBuffer>): Promise<FileData> {
+  try {
+    return { name, bytes: await read() };
+  } catch (err) {
+    throw new Error(`${name}: cannot read it into memory (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
 /** A picked file, else the URL parameter's file. */
 async function file(kind: "train" | "dev" | "vectors"): Promise<FileData> {
   const picked = ($(`${kind}-file`) as HTMLInputElement).files?.[0];
-  if (picked) return { name: picked.name, bytes: await picked.arrayBuffer() };
+  if (picked) {
+    if (picked.size > MAX_MB * 1e6) throw tooLarge(picked.name, picked.size);
+    return readAll(picked.name, () => picked.arrayBuffer());
+  }
   const url = params.get(kind);
   if (!url) throw new Error(`pick a ${kind} file`);
+  const name = url.split("/").pop() ?? url;
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return { name: url.split("/").pop() ?? url, bytes: await res.arrayBuffer() };
+  const size = Number(res.headers.get("Content-Length") ?? 0);
+  if (size > MAX_MB * 1e6) {
+    void res.body?.cancel();
+    throw tooLarge(name, size);
+  }
+  return readAll(name, () => res.arrayBuffer());
 }
 
 $("train").onclick = async () => {
@@ -64,7 +102,7 @@ $("train").onclick = async () => {
     send({
       type: "train", train, dev: devFile, vectors, preset: ($("preset") as HTMLSelectElement).value,
       epochs: Number(($("epochs") as HTMLInputElement).value), ...(maxBatches ? { maxBatches } : {}), set: params.getAll("set"),
-      wasmUrl: new URL("./", import.meta.url).href,
+      wasmUrl: new URL("./", import.meta.url).href, threads: params.get("threads") === "1" ? 1 : 2,
     }, [train.bytes, devFile.bytes, vectors.bytes]);
   } catch (err) {
     error(err instanceof Error ? err.message : String(err));

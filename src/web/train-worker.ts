@@ -13,7 +13,7 @@ import { looksLikeSafetensors, parseVectorTable } from "../embeddings/table.js";
 import { TextVectorParser } from "../embeddings/text.js";
 import type { Kernels } from "../engine/kernels.js";
 import { referenceKernels } from "../engine/reference.js";
-import { loadWasmKernels, sharedMemoryAvailable } from "../engine/wasm.js";
+import { loadWasmKernels, sharedMemoryAvailable, simdAvailable } from "../engine/wasm.js";
 import { encodeModel } from "../model/format.js";
 import type { NerModel } from "../model/ner.js";
 import { createNlp } from "../pipeline/nlp.js";
@@ -22,6 +22,7 @@ import { epochLine, type EpochLine } from "../report/log.js";
 import { applyOverrides, getPreset } from "../train/presets.js";
 import { buildRecipe, trainOptions } from "../train/recipe.js";
 import { train } from "../train/trainer.js";
+import { decodeBytes } from "../util/decode.js";
 import { LstmNerError } from "../util/errors.js";
 
 /** A file handed to the worker. */
@@ -33,6 +34,8 @@ export interface FileData {
 /** Messages the page sends. */
 export type ToWorker =
   | { type: "train"; train: FileData; dev: FileData; vectors: FileData; preset: string; epochs: number; maxBatches?: number; seed?: number; wasmUrl: string;
+    /** Kernel threads wanted (1 or 2; default 2): 2 runs only where the page is cross-origin isolated. */
+    threads?: number;
     /** Preset overrides, `key=value` as `lstm-ner train --set` takes them. */
     set?: string[] }
   | { type: "stop" }
@@ -54,6 +57,8 @@ const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as un
 
 let stop: AbortController | null = null;
 let model: NerModel | null = null;
+/** The last training's kernels: their helper thread is stopped when the next training starts. */
+let lastKernels: Kernels | null = null;
 let training: Record<string, unknown> = {};
 
 /** Batches between yields to the event loop (to read a Stop message). */
@@ -82,14 +87,9 @@ self.onmessage = (e: MessageEvent<ToWorker>): void => {
   run().catch((err: unknown) => post({ type: "error", message: err instanceof Error ? err.message : String(err) }));
 };
 
+/** A CoNLL file's sentences; bytes that are not UTF-8 are refused with the line and byte offset, as in Node. */
 function conll(f: FileData): Sentence[] {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(f.bytes);
-  } catch {
-    throw new LstmNerError("not UTF-8 text (is this a CoNLL file?)", { file: f.name });
-  }
-  return parseConll(text, { file: f.name });
+  return parseConll(decodeBytes(new Uint8Array(f.bytes), f.name), { file: f.name });
 }
 
 /** Vectors from lstm-ner's vectors file, or GloVe/word2vec text (gzip-compressed or not). */
@@ -108,14 +108,30 @@ async function vectors(f: FileData): Promise<Vectors> {
   return parser.finish();
 }
 
-async function kernelsFor(wasmUrl: string): Promise<{ kernels: Kernels; why: string }> {
+/**
+ * The fastest kernels this browser runs, and why: WebAssembly SIMD on two
+ * threads (a helper Web Worker over shared memory) where the page is
+ * cross-origin isolated, on one thread where it is not, and the plain
+ * JavaScript kernels where WebAssembly SIMD is missing.
+ */
+async function kernelsFor(wasmUrl: string, want: number): Promise<{ kernels: Kernels; why: string }> {
+  if (!simdAvailable()) {
+    return { kernels: referenceKernels, why: "this browser has no WebAssembly SIMD, which lstm-ner's fast kernels need: plain JavaScript kernels, many times slower" };
+  }
   const shared = sharedMemoryAvailable();
   try {
-    const kernels = await loadWasmKernels({ wasm: new URL(shared ? "kernels.wasm" : "kernels-st.wasm", wasmUrl), shared });
-    // The engine's second thread uses Node's worker_threads; in a browser the kernels run on this worker alone.
-    return { kernels, why: shared ? "cross-origin isolated (shared memory); the kernels' helper thread is Node-only, so one thread" : "not cross-origin isolated: one thread" };
+    const kernels = await loadWasmKernels({
+      wasm: new URL(shared ? "kernels.wasm" : "kernels-st.wasm", wasmUrl), shared, threads: shared && want === 2 ? 2 : 1,
+      helperUrl: new URL("kernels-helper.js", wasmUrl),
+    });
+    const threads = (kernels as { threads?: number }).threads ?? 1;
+    const why = !shared ? "the page is not cross-origin isolated, so no shared memory for a second thread"
+      : want !== 2 ? "cross-origin isolated; one thread asked for"
+      : threads === 2 ? "cross-origin isolated: a helper Web Worker shares the WebAssembly memory"
+      : "cross-origin isolated, but the kernels' helper Web Worker did not start";
+    return { kernels, why };
   } catch (err) {
-    return { kernels: referenceKernels, why: `WebAssembly SIMD is not available here (${err instanceof Error ? err.message : String(err)}): plain JavaScript kernels, much slower` };
+    return { kernels: referenceKernels, why: `the WebAssembly kernels did not load (${err instanceof Error ? err.message : String(err)}): plain JavaScript kernels, many times slower` };
   }
 }
 
@@ -128,7 +144,9 @@ async function runTraining(m: Extract<ToWorker, { type: "train" }>): Promise<voi
   const labels = [...found].every((t) => CONLL_LABELS.includes(t)) ? [...CONLL_LABELS] : [...found].sort();
   post({ type: "status", text: `reading the word vectors (${(m.vectors.bytes.byteLength / 1e6).toFixed(1)} MB) ...` });
   const v = await vectors(m.vectors);
-  const { kernels, why } = await kernelsFor(m.wasmUrl);
+  await (lastKernels as { dispose?: () => Promise<void> } | null)?.dispose?.();
+  const { kernels, why } = await kernelsFor(m.wasmUrl, m.threads ?? 2);
+  lastKernels = kernels;
   const preset = applyOverrides(getPreset(m.preset), [...(m.set ?? []), `epochs=${m.epochs}`]);
   const seed = m.seed ?? 1;
   const recipe = buildRecipe(kernels, preset, {
@@ -136,7 +154,7 @@ async function runTraining(m: Extract<ToWorker, { type: "train" }>): Promise<voi
   });
   training = { preset: preset.name, recipe: preset, seed, kernels: kernels.name, train: m.train.name, dev: m.dev.name, embeddings: m.vectors.name, trained_in: "browser" };
   post({
-    type: "ready", kernels: kernels.name, threads: 1, why, trainSentences: trainSet.length, devSentences: devSet.length,
+    type: "ready", kernels: kernels.name, threads: (kernels as { threads?: number }).threads ?? 1, why, trainSentences: trainSet.length, devSentences: devSet.length,
     parameters: recipe.model.parameterCount(),
   });
   stop = new AbortController();
