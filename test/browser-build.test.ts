@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { createNlp } from "../src/pipeline/nlp.js";
+import { encodeVectorTable } from "../src/embeddings/table.js";
 import { toyModel, launchChromium, countColours, skipWithoutChromium, RGB, TOY_TEXT } from "./pipeline-helpers.js";
 
 const OUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../build/browser");
@@ -94,7 +95,7 @@ test("in the browser, the bundle's Doc equals Node's for the same model", { skip
   await page.close();
 });
 
-test("demo page: a model from the file picker; a bad URL or file is a message on the page", { skip: skipWithoutChromium }, async () => {
+test("demo page: a model from the file picker; a bad URL, a corrupt file or a vectors file is a message on the page", { skip: skipWithoutChromium }, async () => {
   const { file } = await toyModel();
   const page = await browser!.newPage();
   await page.goto(`${base}/demo.html`);
@@ -106,6 +107,13 @@ test("demo page: a model from the file picker; a bad URL or file is a message on
 
   await page.setInputFiles("#file", { name: "broken.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("not a model") });
   await page.waitForFunction(() => /broken/.test(document.getElementById("error")!.textContent!));
+  assert.equal(await page.isDisabled("#tag"), true);
+
+  // A file of the wrong kind: word vectors in the same container as a model.
+  const vectors = Buffer.concat(encodeVectorTable({ words: ["a", "b"], dim: 2, data: new Float32Array([1, 2, 3, 4]) }, "f32"));
+  await page.setInputFiles("#file", { name: "words.vectors", mimeType: "application/octet-stream", buffer: vectors });
+  await page.waitForFunction(() => /words\.vectors/.test(document.getElementById("error")!.textContent!));
+  assert.match((await page.textContent("#error"))!, /words\.vectors: not a valid lstm-ner model .*this is a word-vectors file/);
   assert.equal(await page.isDisabled("#tag"), true);
 
   await page.setInputFiles("#file", file);

@@ -1,9 +1,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { launchChromium, skipWithoutChromium, toyModel, CLI } from "./pipeline-helpers.js";
@@ -61,7 +62,7 @@ test("serve's training page trains in a worker with live charts, tags, downloads
     await page.click("#train");
     await page.waitForFunction(() => window.lstmNerTraining?.done === true || document.getElementById("error")!.textContent !== "", null, { timeout: 60_000 });
     assert.equal(await page.textContent("#error"), "");
-    assert.match((await page.textContent("#mode"))!, /^wasm-simd kernels, 1 thread \(cross-origin isolated/);
+    assert.match((await page.textContent("#mode"))!, /^wasm-simd kernels, 2 threads \(cross-origin isolated: a helper Web Worker shares the WebAssembly memory\)/);
     const state = await page.evaluate(() => {
       const s = window.lstmNerTraining!;
       return { loss: s.loss.data(), dev: s.dev.data(), epochs: s.epochs, best: s.bestDevF1 };
@@ -105,20 +106,48 @@ test("serve's training page trains in a worker with live charts, tags, downloads
     await page.close();
   });
 
-test("bad input in the page: a CoNLL error names the file and line, a model file is refused as vectors; the page keeps working",
+test("bad input in the page: CoNLL errors (a bad tag, bytes that are not UTF-8) and vectors errors (a model file, a truncated vectors file, a short row, cut gzip) name the file and line; the page keeps working",
   { skip: skipWithoutChromium }, async () => {
     const badConll = path.join(dir, "bad.txt");
     writeFileSync(badConll, "John B-PER\nSmith X-PER\n");
-    const { page, errors } = await openPage("?epochs=1");
+    const { page, errors } = await openPage("?epochs=1&batches=3");
     await pick(page, { train: badConll, dev: devFile, vectors: glove });
     await page.click("#train");
     await page.waitForFunction(() => document.getElementById("error")!.textContent !== "");
     assert.match((await page.textContent("#error"))!, /^bad\.txt:2: /);
+    const latin1 = path.join(dir, "latin1.txt");
+    writeFileSync(latin1, Buffer.concat([Buffer.from("-DOCSTART- -X- -X- O\n\nJos"), Buffer.from([0xe9]), Buffer.from(" NNP I-NP B-PER\n")]));
+    const tryTrain = async (files: { train: string; dev: string; vectors: string }): Promise<string> => {
+      await page.evaluate(() => { document.getElementById("error")!.textContent = ""; });
+      await pick(page, files);
+      await page.click("#train");
+      await page.waitForFunction(() => document.getElementById("error")!.textContent !== "");
+      return (await page.textContent("#error"))!;
+    };
+    assert.match(await tryTrain({ train: trainFile, dev: latin1, vectors: glove }), /^latin1\.txt:3: not valid UTF-8/);
     const model = (await toyModel()).file;
-    await pick(page, { train: trainFile, dev: devFile, vectors: model });
-    await page.click("#train");
-    await page.waitForFunction(() => /this is a model file/.test(document.getElementById("error")!.textContent!));
+    assert.match(await tryTrain({ train: trainFile, dev: devFile, vectors: model }), /this is a model file/);
+    // Vectors: lstm-ner's own file cut short, GloVe text with a short row, gzip data cut short.
+    const pruned = path.join(dir, "pruned.vectors");
+    const pr = cli("vectors", "prune", glove, "--keep", "20", "--out", pruned);
+    assert.equal(pr.code, 0, pr.stderr);
+    const cut = path.join(dir, "cut.vectors");
+    writeFileSync(cut, readFileSync(pruned).subarray(0, Math.floor(readFileSync(pruned).length * 0.7)));
+    assert.match(await tryTrain({ train: trainFile, dev: devFile, vectors: cut }), /^cut\.vectors: not a valid vectors file \(tensor vectors\.weight: data .* lies outside the \d+ data bytes \(truncated file\?\)\)$/);
+    const shortRow = path.join(dir, "short-row.txt");
+    const rows = readFileSync(glove, "utf8").split("\n");
+    rows[4] = rows[4]!.split(" ").slice(0, 5).join(" ");
+    writeFileSync(shortRow, rows.join("\n"));
+    assert.match(await tryTrain({ train: trainFile, dev: devFile, vectors: shortRow }), /^short-row\.txt:5: expected 12 values, found 4$/);
+    const cutGz = path.join(dir, "cut.txt.gz");
+    const gz = gzipSync(readFileSync(glove));
+    writeFileSync(cutGz, gz.subarray(0, gz.length >> 1));
+    assert.match(await tryTrain({ train: trainFile, dev: devFile, vectors: cutGz }), /^cut\.txt\.gz: truncated or corrupt gzip data$/);
     assert.ok(!(await page.isDisabled("#train")), "the page can train again");
+    await pick(page, { train: trainFile, dev: devFile, vectors: glove });
+    await page.click("#train");
+    await page.waitForFunction(() => window.lstmNerTraining?.done === true || document.getElementById("error")!.textContent !== "", null, { timeout: 60_000 });
+    assert.equal(await page.textContent("#error"), "", "after the bad files, good ones train");
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -28,7 +28,7 @@ export function encodeVectorTable(v: Vectors, dtype: StorageDType, info: Record<
 
 /** Parse a vectors file written by {@link encodeVectorTable}; `file` names it in errors. */
 export function parseVectorTable(buf: Uint8Array, file: string): Vectors {
-  const { tensors, metadata } = decodeSafetensors(buf, file);
+  const { tensors, metadata } = decodeSafetensors(buf, file, "vectors file");
   const bad = (why: string): LstmNerError => new LstmNerError(`not a valid lstm-ner vectors file (${why})`, { file });
   if (metadata.format !== VECTORS_FORMAT) {
     throw bad(`metadata "format" is ${JSON.stringify(metadata.format)}, expected "${VECTORS_FORMAT}"${metadata.format === "lstm-ner" ? ": this is a model file" : ""}`);

@@ -99,7 +99,11 @@ export function encodeModel(model: SavedModel): Uint8Array[] {
 export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   const { tensors, metadata } = decodeSafetensors(buf, file);
   const bad = (why: string): LstmNerError => new LstmNerError(`not a valid lstm-ner model (${why})`, { file });
-  if (metadata.format !== MODEL_FORMAT) throw bad(`metadata "format" is ${JSON.stringify(metadata.format)}, expected "${MODEL_FORMAT}"`);
+  if (metadata.format !== MODEL_FORMAT) {
+    // The same container holds word vectors (embeddings/table.ts): say so when one is picked as a model.
+    const hint = metadata.format === "lstm-ner-vectors" ? ": this is a word-vectors file (from lstm-ner vectors prune), not a model" : "";
+    throw bad(`metadata "format" is ${JSON.stringify(metadata.format)}, expected "${MODEL_FORMAT}"${hint}`);
+  }
   if (metadata.format_version !== "1" && metadata.format_version !== String(MODEL_FORMAT_VERSION)) {
     throw bad(`format version ${metadata.format_version} is not supported; this lstm-ner reads versions 1 to ${MODEL_FORMAT_VERSION}`);
   }
