@@ -1,8 +1,9 @@
 /**
  * Training tokens/s in the browser page (Chromium, build/browser/train.html,
- * Web Worker, WASM kernels, one thread) next to Node's (the same trainer and
- * recipe, at 1 and 2 threads), on the same CoNLL++ batches and pruned vectors,
- * in one run. Prints one JSON object per line.
+ * cross-origin isolated, Web Worker, WASM kernels, at 1 and 2 threads) next to
+ * Node's (the same trainer and recipe, at 1 and 2 threads), on the same
+ * CoNLL++ batches and pruned vectors, in one run. Prints one JSON object per
+ * line, then one per thread count with the page / Node ratio (goal ≥ 0.8).
  *
  *   node dist/bench/browser-train.js --vectors PRUNED [--preset seed] [--batches 100]
  * Data: $LSTM_NER_DATA (default ../shared/data). PRUNED: a file from `lstm-ner vectors prune`.
@@ -38,13 +39,17 @@ const trainSet = await readConll(trainFile);
 const dev = (await readConll(devFile)).slice(0, 50);
 const vectors = await readVectors(vectorsFile, { cache: false });
 const preset = applyOverrides(getPreset(presetName), ["epochs=1"]);
+const node = new Map<number, number>();
 for (const threads of [1, 2]) {
   const kernels = await getKernels("wasm", { threads });
   const { model, optimizer } = buildRecipe(kernels, preset, {
     vectors, labels: CONLL_LABELS, scheme: detectScheme(trainSet.map((s) => s.tags)), trainTokens: trainSet.map((s) => s.tokens), seed: 1,
   });
   const r = await train(model, optimizer, trainSet, dev, model.encoder(), { ...trainOptions(preset, 1), maxBatches: batches });
-  print({ bench: "node", preset: presetName, batches, threads: (kernels as { threads?: number }).threads ?? 1, tokens_per_s: Math.round(r.epochs[0]!.train_tokens_per_s) });
+  const got = (kernels as { threads?: number }).threads ?? 1;
+  if (got !== threads) throw new Error(`Node ran ${got} thread(s), ${threads} asked for`);
+  node.set(threads, r.epochs[0]!.train_tokens_per_s);
+  print({ bench: "node", preset: presetName, batches, threads, tokens_per_s: Math.round(r.epochs[0]!.train_tokens_per_s) });
   await disposeKernels();
 }
 
@@ -68,15 +73,23 @@ const { port } = server.address() as { port: number };
 const { chromium } = await import("playwright-core");
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
 try {
-  const page = await browser.newPage();
-  // The page's dev set is the whole dev file; only the training epoch's tokens/s is read.
-  await page.goto(`http://127.0.0.1:${port}/train.html?preset=${presetName}&epochs=1&batches=${batches}&train=/data/train.txt&dev=/data/dev.txt&vectors=/data/vectors`);
-  await page.click("#train");
-  await page.waitForFunction(() => (window.lstmNerTraining?.epochs.length ?? 0) > 0 || document.getElementById("error")!.textContent !== "", null, { timeout: 1_800_000, polling: 500 });
-  const err = await page.textContent("#error");
-  if (err) throw new Error(`the page failed: ${err}`);
-  const line = await page.evaluate(() => window.lstmNerTraining!.epochs[0]!);
-  print({ bench: "browser", preset: presetName, batches, threads: 1, mode: await page.textContent("#mode"), tokens_per_s: line.train_tokens_per_s });
+  for (const threads of [1, 2]) {
+    const page = await browser.newPage();
+    // The page's dev set is the whole dev file; only the training epoch's tokens/s is read.
+    await page.goto(`http://127.0.0.1:${port}/train.html?threads=${threads}&preset=${presetName}&epochs=1&batches=${batches}` +
+      "&train=/data/train.txt&dev=/data/dev.txt&vectors=/data/vectors");
+    await page.click("#train");
+    await page.waitForFunction(() => (window.lstmNerTraining?.epochs.length ?? 0) > 0 || document.getElementById("error")!.textContent !== "", null, { timeout: 1_800_000, polling: 500 });
+    const err = await page.textContent("#error");
+    if (err) throw new Error(`the page failed: ${err}`);
+    const mode = (await page.textContent("#mode"))!;
+    const got = Number(/, ([12]) threads? \(/.exec(mode)?.[1]);
+    if (got !== threads) throw new Error(`the page ran ${got} thread(s), ${threads} asked for: ${mode}`);
+    const tps = (await page.evaluate(() => window.lstmNerTraining!.epochs[0]!)).train_tokens_per_s;
+    print({ bench: "browser", preset: presetName, batches, threads, mode, tokens_per_s: tps });
+    print({ bench: "ratio", threads, browser_over_node: Number((tps / node.get(threads)!).toFixed(2)), goal: 0.8 });
+    await page.close();
+  }
 } finally {
   await browser.close();
   server.close();
