@@ -13,8 +13,9 @@ export { WasmAllocator, sizeClass } from "./allocator.js";
 export interface GetKernelsOptions {
   /**
    * Threads for the WASM kernels (1 or 2). Default: `os.availableParallelism()`
-   * capped at 2 in Node; 1 in browsers and wherever shared memory or
-   * worker_threads are missing (the single-threaded fallback).
+   * capped at 2 in Node; 1 in browsers (pass 2 from a Web Worker of a
+   * cross-origin-isolated page) and wherever shared memory or threads are
+   * missing (the single-threaded fallback).
    */
   threads?: number;
   /** Prefer the relaxed-SIMD WASM build where the runtime has it (see {@link LoadWasmOptions.relaxedSimd}). Default false. */
