@@ -86,7 +86,7 @@ async function downloadModel(page: Page, name: string): Promise<Buffer> {
 }
 
 test("serve's page is cross-origin isolated and trains on two threads (a helper Web Worker), with results identical to one thread's",
-  { skip: skipWithoutChromium }, async () => {
+  { skip: skipWithoutChromium, timeout: 300_000 }, async () => {
     const runs: { model: Buffer; epochs: unknown[]; mode: string }[] = [];
     for (const threads of [1, 2]) {
       const { page, errors } = await open(browser!, `${srv!.url}/train/?threads=${threads}&epochs=2&batches=12&${SET}`);
@@ -101,6 +101,18 @@ test("serve's page is cross-origin isolated and trains on two threads (a helper 
       // Only training's numbers count: the timings differ from run to run.
       const epochs = await page.evaluate(() => window.lstmNerTraining!.epochs.map(({ epoch, loss, dev_f1, dev_precision, dev_recall, best }) => ({ epoch, loss, dev_f1, dev_precision, dev_recall, best })));
       runs.push({ model: await downloadModel(page, `threads-${threads}.safetensors`), epochs, mode });
+      if (threads === 2) {
+        // Training again stops the last run's helper (it leaves its loop and closes) and starts a new one.
+        const first = page.workers().find((w) => w.url().endsWith("/kernels-helper.js"))!;
+        const closed = new Promise((resolve) => first.once("close", resolve));
+        await trainAndWait(page);
+        assert.equal(await page.textContent("#error"), "");
+        await closed;
+        const again = await page.evaluate(() => window.lstmNerTraining!.epochs.map(({ epoch, loss, dev_f1, dev_precision, dev_recall, best }) => ({ epoch, loss, dev_f1, dev_precision, dev_recall, best })));
+        assert.deepEqual(again, epochs, "the second training on the page repeats the first");
+        assert.deepEqual(page.workers().map((w) => path.basename(new URL(w.url()).pathname)).sort(), ["kernels-helper.js", "train-worker.js"]);
+        assert.ok(!page.workers().includes(first), "the first helper is gone");
+      }
       assert.deepEqual(errors, []);
       await page.close();
     }
