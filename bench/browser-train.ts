@@ -49,7 +49,7 @@ for (const threads of [1, 2]) {
   const got = (kernels as { threads?: number }).threads ?? 1;
   if (got !== threads) throw new Error(`Node ran ${got} thread(s), ${threads} asked for`);
   node.set(threads, r.epochs[0]!.train_tokens_per_s);
-  print({ bench: "node", preset: presetName, batches, threads, tokens_per_s: Math.round(r.epochs[0]!.train_tokens_per_s) });
+  print({ bench: "node", node: process.version, preset: presetName, batches, threads, tokens_per_s: Math.round(r.epochs[0]!.train_tokens_per_s) });
   await disposeKernels();
 }
 
@@ -86,7 +86,7 @@ try {
     const got = Number(/, ([12]) threads? \(/.exec(mode)?.[1]);
     if (got !== threads) throw new Error(`the page ran ${got} thread(s), ${threads} asked for: ${mode}`);
     const tps = (await page.evaluate(() => window.lstmNerTraining!.epochs[0]!)).train_tokens_per_s;
-    print({ bench: "browser", preset: presetName, batches, threads, mode, tokens_per_s: tps });
+    print({ bench: "browser", browser: `Chromium ${browser.version()}`, preset: presetName, batches, threads, mode, tokens_per_s: tps });
     print({ bench: "ratio", threads, browser_over_node: Number((tps / node.get(threads)!).toFixed(2)), goal: 0.8 });
     await page.close();
   }
