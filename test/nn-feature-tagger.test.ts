@@ -10,6 +10,8 @@ import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
 import { buildCharVocab, addFeatures, type CharVocab } from "../src/infer/features.js";
 import { padBatch } from "../src/infer/batching.js";
 import { copyParams, loadParams, type Param } from "../src/nn/param.js";
+import { ConcatColumns } from "../src/nn/concat.js";
+import { GatherSpans } from "../src/nn/gather.js";
 import { assertGradClose, assertSameStep, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
 
 const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
@@ -350,3 +352,50 @@ function gradWithFrozenMasks(model: FeatureTagger, batch: FeatureBatch): Param[]
   model.lossAndGrad(batch);
   return params;
 }
+
+/** The padded path's emission scores: every layer on all T·B rows (what tagging computed before PackedScores). */
+function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch): Float32Array {
+  const T = batch.maxLen, B = batch.size, n = T * B;
+  const parts = [model.embedding.forward(batch.ids, n)];
+  if (model.chars !== null) parts.push(model.chars.forward(batch.chars, n));
+  if (model.casing !== null) parts.push(model.casing.forward(batch.casing, n));
+  const concat = new ConcatColumns(kern, parts.map((p) => p.length / n));
+  let h = model.rnn.forward(concat.forward(parts, n), T, B, batch.lengths, false).slice();
+  let rows = n;
+  if (batch.centre !== undefined) {
+    const spans = new GatherSpans(kern, 2 * model.config.hidden);
+    h = spans.forward(h, T, B, batch.centre.start, batch.centre.length).slice();
+    rows = h.length / (2 * model.config.hidden);
+    spans.dispose();
+  }
+  concat.dispose();
+  return model.out.forward(h, rows).slice();
+}
+
+test("tagging scores from the BiLSTM's packed real-token rows equal the padded path's bit for bit (chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
+  const wasm = await wasmKernels();
+  for (const kern of [k, ...(typeof wasm === "string" ? [] : [wasm])]) {
+    const data = synthetic(new Rng(21), 70); // > 256 real tokens: several output chunks
+    const vocab = buildCharVocab(data.tokens);
+    const wordIds = (s: string): number => 1 + (s.length % 5);
+    const model = makeModel(kern, 21, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 5 });
+    model.setTraining(false);
+    const plain = makeBatch(data.tokens, null, vocab, wordIds);
+    assert.ok(plain.tokens > 256, `${plain.tokens} tokens`);
+    const items = data.tokens.map((t, i) => ({ ids: t.map(wordIds), centre: [i % 2, Math.max(0, t.length - 1 - (i % 3))] as const }));
+    const windows = addFeatures(padBatch(items, 0), data.tokens, vocab);
+    for (const batch of [plain, windows]) {
+      const want = paddedScores(model, kern, batch);
+      const got = model.emissions(batch);
+      assert.equal(got.length, want.length, `${kern.name}: scores' length`);
+      for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `${kern.name}: score ${i}: packed ${got[i]}, padded ${want[i]}`);
+      // A pad row (or beyond a span) holds the bias.
+      const C = LABELS.length, B = batch.size;
+      const b = Array.from(batch.lengths).findIndex((len, j) => (batch.centre ? batch.centre.length[j]! : len) < want.length / (B * C));
+      assert.ok(b >= 0);
+      const t = want.length / (B * C) - 1;
+      assert.deepEqual(Array.from(got.subarray((t * B + b) * C, (t * B + b + 1) * C)), Array.from(model.out.b.value));
+    }
+    model.dispose();
+  }
+});

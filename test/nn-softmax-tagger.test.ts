@@ -8,6 +8,8 @@ import { Adam } from "../src/nn/adam.js";
 import { SoftmaxTagger, type SoftmaxTaggerConfig } from "../src/nn/softmax-tagger.js";
 import type { Batch } from "../src/nn/batch.js";
 import { copyParams, loadParams } from "../src/nn/param.js";
+import { BiLstm } from "../src/nn/bilstm.js";
+import { argmaxWithProb } from "../src/nn/tagger-common.js";
 import { assertSameStep, randomArray, wasmKernels } from "./nn-helpers.js";
 
 const VOCAB = 12; // id 11 is PAD
@@ -151,5 +153,21 @@ test("SoftmaxTagger with WASM kernels matches the reference: loss, every gradien
       assertSameStep(ref, fast, batch);
     }
     fast.dispose();
+  }
+});
+
+test("SoftmaxTagger (BiLSTM) tags from the packed real-token rows exactly as from the padded T·B×2H output, reference and WASM", async () => {
+  const wasm = await wasmKernels();
+  for (const kern of [referenceKernels, ...(typeof wasm === "string" ? [] : [wasm])]) {
+    const model = makeModel(kern, 8, {});
+    const batch = syntheticBatch(new Rng(9), 60, 12); // > 256 real tokens: several output chunks
+    assert.ok(batch.tokens > 256);
+    const { size: B, maxLen: T } = batch;
+    const h = model.rnn instanceof BiLstm ? model.rnn.forward(model.embedding.forward(batch.ids, T * B), T, B, batch.lengths, false) : assert.fail("BiLSTM expected");
+    const want = argmaxWithProb(model.out.forward(h, T * B), batch, CLASSES);
+    const got = model.predictWithScores(batch);
+    assert.deepEqual(got.pred, want.pred, kern.name);
+    for (let i = 0; i < T * B; i++) assert.ok(Object.is(got.prob[i], want.prob[i]), `${kern.name}: prob ${i}: ${got.prob[i]} vs ${want.prob[i]}`);
+    model.dispose();
   }
 });

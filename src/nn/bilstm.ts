@@ -29,6 +29,11 @@ export class BiLstm {
   private srcF = new Int32Array(0);
   private srcB = new Int32Array(0);
   private order = new Int32Array(0);
+  // After forwardInfer: padded row → packed row of the forward / backward direction, and their h.
+  private packedAt = new Int32Array(0);
+  private packedAtB = new Int32Array(0);
+  private fwdH: Float32Array = new Float32Array(0);
+  private bwdH: Float32Array = new Float32Array(0);
   private readonly sizes: KernelInt32Buffer;
   private readonly buf: Record<(typeof BILSTM_BUFFERS)[number], KernelBuffer>;
   private T = 0;
@@ -53,8 +58,55 @@ export class BiLstm {
    * inference-only kernel (same output, nothing kept: no backward afterwards).
    */
   forward(x: Float32Array, T: number, B: number, lengths: Int32Array, keep = true): Float32Array {
-    const { inDim } = this;
     const H = this.hidden;
+    const { n, sf, sb } = this.run(x, T, B, lengths, keep);
+    const { srcF, srcB } = this;
+    const out = this.buf.out.get(T * B * 2 * H);
+    out.fill(0);
+    for (let q = 0; q < n; q++) {
+      out.set(sf.subarray(q * H, (q + 1) * H), srcF[q]! * 2 * H);
+      out.set(sb.subarray(q * H, (q + 1) * H), srcB[q]! * 2 * H + H);
+    }
+    return out;
+  }
+
+  /**
+   * Inference-only forward (as `forward` with `keep` false) that leaves the
+   * output packed, in the two directions' own buffers: read the rows wanted
+   * with {@link outputRows}. Tagging never builds the padded T·B×2H matrix,
+   * which at batch 256 was the largest buffer of the whole forward pass.
+   */
+  forwardInfer(x: Float32Array, T: number, B: number, lengths: Int32Array): void {
+    const { n } = this.run(x, T, B, lengths, false);
+    if (this.packedAt.length < T * B) this.packedAt = new Int32Array(T * B);
+    // Padded row → packed row, for each direction (row r of the backward direction is padded row srcB[r]).
+    const at = this.packedAt;
+    for (let q = 0; q < n; q++) at[this.srcF[q]!] = q;
+    if (this.packedAtB.length < T * B) this.packedAtB = new Int32Array(T * B);
+    for (let q = 0; q < n; q++) this.packedAtB[this.srcB[q]!] = q;
+  }
+
+  /**
+   * Output rows [h→ | h←] of the last {@link forwardInfer} at the padded rows
+   * `rows[0..count)` (each a real token, t·B+b with t < lengths[b]), written
+   * to `dst` (count×2H); returns `dst`.
+   */
+  outputRows(rows: Int32Array, count: number, dst: Float32Array): Float32Array {
+    const H = this.hidden;
+    const hF = this.fwdH, hB = this.bwdH;
+    for (let i = 0; i < count; i++) {
+      const p = rows[i]!;
+      if (!(p >= 0 && p < this.T * this.B)) throw new LstmNerError(`BiLSTM output row ${p} is outside 0..${this.T * this.B - 1}`);
+      const f = this.packedAt[p]! * H, b = this.packedAtB[p]! * H;
+      dst.set(hF.subarray(f, f + H), i * 2 * H);
+      dst.set(hB.subarray(b, b + H), i * 2 * H + H);
+    }
+    return dst;
+  }
+
+  /** Packs `x` per direction and runs both (kept for backward unless `keep` is false); h of each direction, packed. */
+  private run(x: Float32Array, T: number, B: number, lengths: Int32Array, keep: boolean): { n: number; sf: Float32Array; sb: Float32Array } {
+    const { inDim } = this;
     const xv = exactly(x, T * B * inDim, "BiLSTM input");
     if (lengths.length < B) throw new LstmNerError(`BiLSTM lengths: expected ${B} values, got ${lengths.length}`);
     let n = 0;
@@ -99,13 +151,9 @@ export class BiLstm {
     const sb = keep ? this.bwd.sequence(xB, sizes) : this.bwd.inferSequence(xB, sizes);
     if (keep) this.k.lstmForward([sf as LstmSequence, sb as LstmSequence]);
     else this.fwd.infer([sf, sb], [this.bwd]);
-    const out = this.buf.out.get(T * B * 2 * H);
-    out.fill(0);
-    for (let q = 0; q < n; q++) {
-      out.set(sf.h.subarray(q * H, (q + 1) * H), srcF[q]! * 2 * H);
-      out.set(sb.h.subarray(q * H, (q + 1) * H), srcB[q]! * 2 * H + H);
-    }
-    return out;
+    this.fwdH = sf.h;
+    this.bwdH = sb.h;
+    return { n, sf: sf.h, sb: sb.h };
   }
 
   /**

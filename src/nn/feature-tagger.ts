@@ -15,6 +15,7 @@ import { CASING_CLASSES, CasingEmbedding } from "./casing.js";
 import { Dropout } from "./dropout.js";
 import { ConcatColumns } from "./concat.js";
 import { GatherSpans, gatherSpanInts, scatterSpanInts } from "./gather.js";
+import { PackedScores } from "./packed-scores.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
@@ -155,6 +156,7 @@ export class FeatureTagger implements Tagger {
   private readonly nll: SoftmaxNll | null;
   private readonly concat: ConcatColumns;
   private readonly centre: GatherSpans;
+  private readonly packed: PackedScores;
   private readonly wordDropRng: Rng | null;
   /** The layout the output layer saw in the last forward: the batch's, or its centre spans'. */
   private view: { T: number; lengths: Int32Array; spans: { start: Int32Array; length: Int32Array } | null } = { T: 0, lengths: new Int32Array(0), spans: null };
@@ -183,6 +185,7 @@ export class FeatureTagger implements Tagger {
     this.outputDropout = new Dropout(k, c.outputDropout, dropRng);
     this.out = new Linear(k, 2 * c.hidden, c.outputs, rng, "out");
     this.centre = new GatherSpans(k, 2 * c.hidden);
+    this.packed = new PackedScores(k);
     // Drawn only when word dropout is on, so the other layers' random streams stay as they were without it.
     this.wordDropRng = c.wordDropout > 0 ? new Rng(dropRng.nextUint32()) : null;
     if (c.output === "crf") {
@@ -291,6 +294,7 @@ export class FeatureTagger implements Tagger {
     this.crf?.dispose();
     this.nll?.dispose();
     this.centre.dispose();
+    this.packed.dispose();
   }
 
   private lossOf(batch: Batch, withGrad: boolean): Loss {
@@ -304,7 +308,8 @@ export class FeatureTagger implements Tagger {
 
   /**
    * Emission scores, T·B×outputs, or max(span)·B×outputs for the centre spans
-   * (see {@link view}); `keep` false runs the BiLSTM inference-only (no backward after it).
+   * (see {@link view}); `keep` false runs the BiLSTM inference-only (no backward after it),
+   * and without dropout too, only the real tokens go through the output layer ({@link PackedScores}).
    */
   private scores(batch: Batch, dropout: boolean, keep: boolean): Float32Array {
     this.check(batch);
@@ -317,10 +322,15 @@ export class FeatureTagger implements Tagger {
     if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
     const w = this.concat.width;
     const x = this.inputDropout.forward(this.concat.forward(parts, n), n * w, dropout, c.lockedDropout ? B * w : n * w);
+    const spans = batch.centre ?? null;
+    if (!keep && !dropout) {
+      const scores = this.packed.run(this.rnn, this.out, x, T, B, batch.lengths, spans);
+      this.view = spans === null ? { T, lengths: batch.lengths, spans: null } : { T: scores.length / (B * c.outputs), lengths: spans.length, spans };
+      return scores;
+    }
     const h = this.rnn.forward(x, T, B, batch.lengths, keep);
     const hw = 2 * c.hidden;
     let hd = this.outputDropout.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw);
-    const spans = batch.centre ?? null;
     if (spans === null) {
       this.view = { T, lengths: batch.lengths, spans: null };
       return this.out.forward(hd, n);

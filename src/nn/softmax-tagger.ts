@@ -9,6 +9,7 @@ import { Lstm } from "./lstm.js";
 import { BiLstm } from "./bilstm.js";
 import { Linear } from "./linear.js";
 import { SoftmaxNll } from "./loss.js";
+import { PackedScores } from "./packed-scores.js";
 
 /** Configuration of {@link SoftmaxTagger}. */
 export interface SoftmaxTaggerConfig {
@@ -46,6 +47,7 @@ export class SoftmaxTagger implements Tagger {
   readonly rnn: Lstm | BiLstm;
   readonly out: Linear;
   private readonly nll: SoftmaxNll;
+  private readonly packed: PackedScores;
 
   /**
    * @param embeddings the vocabSize×embDim table, used in place (not copied).
@@ -69,6 +71,7 @@ export class SoftmaxTagger implements Tagger {
     this.rnn = c.bidirectional ? new BiLstm(k, c.embDim, c.hidden, rng, "lstm") : new Lstm(k, c.embDim, c.hidden, rng, "lstm.fwd");
     this.out = new Linear(k, c.bidirectional ? 2 * c.hidden : c.hidden, c.outputs, rng, "out");
     this.nll = new SoftmaxNll(k);
+    this.packed = new PackedScores(k);
   }
 
   /** All trainable parameters (the embedding table first, when trainable). */
@@ -121,6 +124,7 @@ export class SoftmaxTagger implements Tagger {
     this.rnn.dispose();
     this.out.dispose();
     this.nll.dispose();
+    this.packed.dispose();
   }
 
   /** `keep` false: inference only (the BiLSTM keeps nothing for backward). */
@@ -129,6 +133,7 @@ export class SoftmaxTagger implements Tagger {
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const x = this.embedding.forward(batch.ids, n);
+    if (!keep && this.rnn instanceof BiLstm) return this.packed.run(this.rnn, this.out, x, T, B, batch.lengths, null);
     const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths, keep) : this.rnn.forward(x, T, B, keep);
     return this.out.forward(h, n);
   }
