@@ -111,9 +111,10 @@ test("lstm-ner serve: --health-details, --allow-host, 415 without JSON, and a 1 
   const { child, url: started } = serve(["--model", file, "--health-details", "--allow-host", "ner.example", "--max-tokens", "5000"]);
   try {
     const url = await started;
-    const h = (await (await fetch(`${url}/health`)).json()) as { model: { file: string; training: { preset: string } }; limits: { maxTokens: number }; queue: { queued: number } };
+    const h = (await (await fetch(`${url}/health`)).json()) as { model: { file: string; quantized: boolean; training: { preset: string } }; limits: { maxTokens: number }; queue: { queued: number } };
     assert.equal(h.model.file, path.resolve(file));
     assert.equal(h.model.training.preset, "toy");
+    assert.equal(h.model.quantized, false);
     assert.equal(h.limits.maxTokens, 5000);
     assert.equal(h.queue.queued, 0);
     assert.equal((await getWithHost(url, "ner.example:8080")).status, 200);
@@ -140,6 +141,25 @@ test("lstm-ner serve: --health-details, --allow-host, 415 without JSON, and a 1 
     assert.equal(b.status, 413);
     assert.match(b.error, /too many tokens: more than 5000 \(the limit per request is maxTokens=5000\)/);
     assert.ok(answered >= 1);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.equal(await new Promise<number | null>((resolve) => child.on("exit", resolve)), 0);
+});
+
+test("lstm-ner serve --quantize: the tagging thread tags with the quantized model over HTTP, and /health details say so", async () => {
+  const { file } = await toyModel();
+  const { child, url: started } = serve(["--model", file, "--kernels", "wasm", "--quantize", "--health-details"]);
+  try {
+    const url = await started;
+    const h = (await (await fetch(`${url}/health`)).json()) as { status: string; model: { quantized: boolean; kernels: string } };
+    assert.deepEqual([h.status, h.model.quantized], ["ok", true]);
+    assert.match(h.model.kernels, /^wasm/);
+    const r = await fetch(`${url}/ner`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ texts: [TOY_TEXT, TOY_TEXT] }) });
+    assert.equal(r.status, 200);
+    const { docs } = (await r.json()) as { docs: { ents: { label: string }[] }[] };
+    assert.equal(docs.length, 2);
+    for (const d of docs) assert.deepEqual(d.ents.map((e) => e.label), ["PER", "LOC", "ORG"]);
   } finally {
     child.kill("SIGTERM");
   }

@@ -112,6 +112,7 @@ program.command("serve").description("serve a model over HTTP: POST /ner, GET /h
   .option("--allow-host <name>", "another name the Host header may give, e.g. behind a proxy (repeatable; DNS-rebinding guard)", collect, [])
   .option("--health-details", "GET /health also shows the model's recipe and file path, the limits and queue counters")
   .addOption(kernelsOption()).addOption(threadsOption())
+  .option("--quantize", QUANTIZE_HELP)
   .action(runServe);
 
 const redisOptions = (c: Command): Command => c

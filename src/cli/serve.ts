@@ -42,9 +42,9 @@ export async function runServe(o: ServeCliOptions): Promise<void> {
     port: o.port, host: o.host, maxBodyBytes: o.maxBody, requestTimeoutMs: timeoutMs, headersTimeoutMs: Math.min(10_000, timeoutMs),
     maxTokens: o.maxTokens, batchTokens: o.batchTokens, maxQueue: o.queue, maxConnections: o.maxConnections,
     allowedHosts: o.allowHost, healthDetails: o.healthDetails === true, kernels: o.kernels,
-    ...(o.threads === undefined ? {} : { threads: o.threads }),
+    ...(o.threads === undefined ? {} : { threads: o.threads }), quantize: o.quantize === true,
   });
-  process.stderr.write(`lstm-ner: serving ${o.model} at ${running.url}/ (POST /ner, GET /health; Ctrl-C stops)\n`);
+  process.stderr.write(`lstm-ner: serving ${o.model} at ${running.url}/ (${o.quantize === true ? "quantized; " : ""}POST /ner, GET /health; Ctrl-C stops)\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGINT", stop);

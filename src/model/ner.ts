@@ -104,6 +104,7 @@ export class NerModel {
   private readonly enc: Encoder;
   readonly unkId: number;
   readonly padId: number;
+  private isQuantized = false;
 
   private constructor(
     readonly kernels: Kernels,
@@ -294,6 +295,12 @@ export class NerModel {
    */
   quantize(): void {
     this.tagger.quantize();
+    this.isQuantized = true;
+  }
+
+  /** True after {@link quantize}, until a training step. */
+  get quantized(): boolean {
+    return this.isQuantized;
   }
 
   /** Dropout on (training) or off (evaluation, tagging). */
@@ -327,6 +334,7 @@ export class NerModel {
 
   /** Forward + backward on one batch (from {@link encoder}); accumulates gradients. */
   lossAndGrad(batch: Batch): Loss {
+    this.isQuantized = false; // the training forward returns the LSTM to fp32
     return this.tagger.lossAndGrad(batch);
   }
 

@@ -14,7 +14,7 @@ export interface ModelInfo {
   /** lstm-ner version that trained the model, when its file says. */
   version: string | null;
   sizes: { vocabulary: number; embedding: number; hidden: number; outputs: number; parameters: number };
-  details: { scheme: string; arch: string; bidirectional: boolean; kernels: string; config: Record<string, unknown>; training: Record<string, unknown> };
+  details: { scheme: string; arch: string; bidirectional: boolean; kernels: string; quantized: boolean; config: Record<string, unknown>; training: Record<string, unknown> };
 }
 
 /** The model's info (computed in the tagging thread, sent once to the HTTP side). */
@@ -25,6 +25,6 @@ export function modelInfo(m: NerModel, kernels: string): ModelInfo {
     labels: m.dataLabels,
     version: typeof v === "string" ? v : null,
     sizes: { vocabulary: m.words.length, embedding: m.config.embDim, hidden: m.config.hidden, outputs: m.config.outputs, parameters: m.parameterCount() },
-    details: { scheme: m.scheme, arch: m.config.arch, bidirectional: m.config.bidirectional, kernels, config: { ...config }, training: m.training },
+    details: { scheme: m.scheme, arch: m.config.arch, bidirectional: m.config.bidirectional, kernels, quantized: m.quantized, config: { ...config }, training: m.training },
   };
 }

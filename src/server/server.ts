@@ -38,6 +38,8 @@ export interface ServerOptions extends Partial<ServerLimits> {
   kernels?: "auto" | "wasm" | "reference";
   /** Compute threads of the tagging thread's kernels (1 or 2; default: the machine's, at most 2). */
   threads?: number;
+  /** Tag with the quantized model (`NerModel.quantize`; default false); `/health` details say so. */
+  quantize?: boolean;
   /**
    * Heap limit of the tagging thread in MB (default: Node's). The weights are
    * outside it; a thread that goes over is stopped, its requests get 500 and
@@ -88,7 +90,7 @@ export async function startServer(model: string | Uint8Array | NerModel, o: Serv
   const name = o.modelName ?? (typeof source === "string" ? path.basename(source) : "model");
   const tagger = await Tagger.start({
     model: source, name, kernels: o.kernels ?? "auto", ...(o.threads === undefined ? {} : { threads: o.threads }),
-    ...(o.tagHeapMb === undefined ? {} : { heapMb: o.tagHeapMb }),
+    ...(o.tagHeapMb === undefined ? {} : { heapMb: o.tagHeapMb }), ...(o.quantize === true ? { quantize: true } : {}),
     limits: { maxTokens: limits.maxTokens, batchTokens: limits.batchTokens },
   });
   const server = createNerServer(tagger, limits, hosts, { name, details: o.healthDetails === true ? { file: typeof source === "string" ? path.resolve(source) : null } : null });

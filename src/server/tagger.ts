@@ -16,6 +16,8 @@ export interface WorkerInit {
   name: string;
   kernels: "auto" | "wasm" | "reference";
   threads?: number;
+  /** Tag with the quantized model (see `NerModel.quantize`). */
+  quantize?: boolean;
   limits: SchedulerOptions;
   /** Heap limit of the thread in MB (model weights live outside it); a thread over it is stopped and replaced. */
   heapMb?: number;
