@@ -5,8 +5,10 @@
  * batch size with 1 and 2 kernel threads (the second thread's gain), and the
  * resident memory after loading against its peak while tagging at each batch
  * size (issue 11's target: peak at batch 256 ≤ after loading + 100 MB).
- * Then the same with the int16 weights (NerModel.quantize), and, for a model
- * file, the dev F1 of both (the quantized path's F1 change).
+ * Then the same quantized (NerModel.quantize: int16 LSTM weights, int8 word
+ * embedding; the resident memory after quantizing shows what the smaller
+ * table saves), and, for a model file, the dev F1 of both (the quantized
+ * path's F1 change).
  * Each inference row also gives the process's CPU seconds per rep and per wall
  * second (how busy the helper thread kept the second core).
  * Prints one JSON object per line. Run each thread setting in its own process
@@ -52,16 +54,24 @@ const enc = model.encoder();
 const dev = ds.validation.map((s) => enc.encode(s.tokens));
 const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
 // Let the loader's garbage go (file bytes, parse buffers) before taking the baseline.
-for (let i = 0; i < 3; i++) {
-  globalThis.gc?.();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
-const afterLoad = process.memoryUsage.rss();
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+await settle();
+let afterLoad = process.memoryUsage.rss();
 print({ bench: "setup", model: modelFile || "seed preset, untrained", kernels: kernels.name, threads, dev_tokens: devTokens, node: process.version });
 print({ bench: "memory", after: "loading", rss_mb: mb(afterLoad), peak_rss_mb_so_far: Math.round(process.resourceUsage().maxRSS / 1024) });
 
 for (const weights of variants) {
-if (weights === "int16") model.quantize();
+if (weights === "int16") {
+  model.quantize({ embedding: true });
+  await settle(); // the float32 word table is garbage now
+  afterLoad = process.memoryUsage.rss();
+  print({ bench: "memory", after: "quantizing (int16 LSTM, int8 embedding)", rss_mb: mb(afterLoad) });
+}
 for (const bs of batchSizes) {
   let peak = 0;
   const run = (b: Parameters<typeof model.predict>[0]): { pred: Int32Array } => {
@@ -82,7 +92,7 @@ for (const bs of batchSizes) {
   const wallSeconds = times.reduce((a, b) => a + b, 0);
   times.sort((a, b) => a - b);
   const s = times[Math.floor(times.length / 2)]!;
-  print({ bench: "inference", weights, batch: bs, sorted_by_length: true, threads, tokens: devTokens, seconds: +s.toFixed(3), tokens_per_s: Math.round(devTokens / s),
+  print({ bench: "inference", weights, ...(weights === "int16" ? { embedding: "int8" } : {}), batch: bs, sorted_by_length: true, threads, tokens: devTokens, seconds: +s.toFixed(3), tokens_per_s: Math.round(devTokens / s),
     best_tokens_per_s: Math.round(devTokens / times[0]!), cpu_seconds_per_rep: +(cpuSeconds / reps).toFixed(3), cpu_per_wall: +(cpuSeconds / wallSeconds).toFixed(2) });
   print({ bench: "memory", weights, while: `tagging at batch ${bs}`, rss_after_loading_mb: mb(afterLoad), peak_rss_mb: mb(peak), growth_mb: mb(peak - afterLoad),
     target_growth_mb: 100, wasm_memory_mb: mb((kernels as { memory?: WebAssembly.Memory }).memory?.buffer.byteLength ?? 0) });

@@ -14,7 +14,7 @@ export interface EvaluateCliOptions extends KernelCliOptions {
 
 export async function runEvaluate(o: EvaluateCliOptions): Promise<void> {
   const model = await loadNerModel(o.model, await cliKernels(o));
-  if (o.quantize === true) model.quantize();
+  if (o.quantize === true) model.quantize({ embedding: true });
   const sentences = await readConll(o.data, { labels: model.dataLabels, encoding: o.encoding });
   const score = evaluate(model, sentences, model.encoder());
   process.stdout.write(o.json ? JSON.stringify(scoreToJson(score)) + "\n" : formatConllevalReport(score));

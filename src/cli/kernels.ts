@@ -6,7 +6,7 @@ export interface KernelCliOptions {
   threads?: number;
   /** `--relaxed-simd`: prefer the relaxed-SIMD WASM build where the runtime has it. */
   relaxedSimd?: boolean;
-  /** `--quantize`: tag with int16 LSTM weights (commands that only tag). */
+  /** `--quantize`: tag with int16 LSTM weights and an int8 word embedding (commands that only tag). */
   quantize?: boolean;
 }
 

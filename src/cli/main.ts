@@ -38,7 +38,7 @@ const encodingOption = (what: string): Option =>
 // Options several commands share.
 const kernelsOption = (): Option => new Option("--kernels <kind>", "compute kernels").choices(["auto", "wasm", "reference"]).default("auto");
 const threadsOption = (): Option => new Option("--threads <n>", "compute threads (1 or 2; default: 2 where the machine has two cores)").argParser(int("--threads"));
-const QUANTIZE_HELP = "tag with int16 LSTM weights (faster; predictions may differ at a few tokens)";
+const QUANTIZE_HELP = "tag with int16 LSTM weights and an int8 word embedding (faster, less memory; predictions may differ at a few tokens)";
 const RELAXED_HELP = "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them";
 
 const program = new Command();

@@ -105,6 +105,10 @@ export class NerModel {
   readonly unkId: number;
   readonly padId: number;
   private isQuantized = false;
+  /** The float32 word table; null once {@link quantize} made it int8. */
+  private table: Float32Array | null;
+  /** {@link parameterCount} from before the embedding was quantized (its table stops being a parameter then). */
+  private countBefore: number | null = null;
 
   private constructor(
     readonly kernels: Kernels,
@@ -114,7 +118,7 @@ export class NerModel {
     /** Scheme of {@link labels}. */
     readonly trainScheme: TagScheme,
     readonly words: string[],
-    readonly embedding: Float32Array,
+    embedding: Float32Array,
     rng: Rng,
     /** How the model was trained, as stored in its file. */
     readonly training: Record<string, unknown>,
@@ -128,10 +132,17 @@ export class NerModel {
       words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
       addAliases(this.vocab, aliases);
     }
+    this.table = embedding;
     this.unkId = words.length;
     this.padId = words.length + 1;
     this.tagger = createTagger(kernels, config, labels, trainScheme, words.length + 2, embedding, rng);
     this.enc = this.makeEncoder();
+  }
+
+  /** The vocabSize×embDim word table, float32. @throws LstmNerError after `quantize({ embedding: true })`, which dropped it. */
+  get embedding(): Float32Array {
+    if (this.table === null) throw new LstmNerError("this model's word embedding was quantized to int8 for tagging: it cannot be saved, exported or trained; load the model again without quantize");
+    return this.table;
   }
 
   /** Scheme of the tags the model reads and writes (the data's). */
@@ -219,7 +230,7 @@ export class NerModel {
 
   /** Trainable tensors other than the word embedding (which is stored, trained or not, as `embedding.weight`; an ensemble's first member's too). */
   private ownParams(): Param[] {
-    return this.tagger.params().filter((p) => p.value !== this.embedding);
+    return this.tagger.params().filter((p) => p.value !== this.table);
   }
 
   /**
@@ -284,6 +295,7 @@ export class NerModel {
 
   /** Number of trainable values. */
   parameterCount(): number {
+    if (this.countBefore !== null) return this.countBefore;
     return this.tagger.params().reduce((s, p) => s + p.value.length, 0);
   }
 
@@ -292,9 +304,14 @@ export class NerModel {
    * quantized per row): faster, with predictions that may differ from the
    * fp32 model's at a few tokens. A snapshot of the current weights, for a
    * model that is done training; the next training step returns to fp32.
+   * With `embedding` the word table becomes int8 rows with per-row scales
+   * too (a quarter of its memory), for good: the float32 table is dropped, so
+   * the model can no longer be trained, saved or exported.
    */
-  quantize(): void {
-    this.tagger.quantize();
+  quantize(o: { embedding?: boolean } = {}): void {
+    if (o.embedding === true && this.table !== null) this.countBefore = this.parameterCount();
+    this.tagger.quantize(o.embedding === true ? { embedding: true } : {});
+    if (o.embedding === true) this.table = null;
     this.isQuantized = true;
   }
 
@@ -334,6 +351,7 @@ export class NerModel {
 
   /** Forward + backward on one batch (from {@link encoder}); accumulates gradients. */
   lossAndGrad(batch: Batch): Loss {
+    if (this.table === null) throw new LstmNerError("this model's word embedding was quantized to int8 for tagging; it cannot be trained");
     this.isQuantized = false; // the training forward returns the LSTM to fp32
     return this.tagger.lossAndGrad(batch);
   }

@@ -8,6 +8,7 @@
  * Used by model files (`embedding.*`, `vocab.*`) and by pruned vector files
  * alike; no Node imports, so the browser bundle uses it as it is.
  */
+import { quantizeRowsInt8 } from "../util/int8-rows.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Tensor } from "./safetensors.js";
 
@@ -106,16 +107,7 @@ export function encodeMatrix(prefix: string, data: Float32Array, rows: number, c
     for (let i = 0; i < data.length; i++) h[i] = toHalf(data[i]!);
     return { [`${prefix}.weight`]: { dtype: "F16", shape, data: h } };
   }
-  const q = new Int8Array(data.length);
-  const scale = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const off = r * cols;
-    let m = 0;
-    for (let k = 0; k < cols; k++) m = Math.max(m, Math.abs(data[off + k]!));
-    const s = m / 127;
-    scale[r] = s;
-    if (s > 0) for (let k = 0; k < cols; k++) q[off + k] = Math.round(data[off + k]! / s);
-  }
+  const { q, scale } = quantizeRowsInt8(data, rows, cols);
   return {
     [`${prefix}.weight`]: { dtype: "I8", shape, data: q },
     [`${prefix}.scale`]: { dtype: "F32", shape: [rows], data: scale },

@@ -3,6 +3,7 @@ import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
 import { KernelBuffer } from "./buffer.js";
 import { TouchedRows, type SparseRowsParam } from "./sparse.js";
+import { quantizeRowsInt8, type Int8Rows } from "../util/int8-rows.js";
 
 /** Options of {@link Embedding}. */
 export interface EmbeddingOptions {
@@ -22,10 +23,10 @@ export interface EmbeddingOptions {
  * a lazy update of just those rows instead of touching the whole table.
  */
 export class Embedding {
-  /** The table, size×dim, row-major. */
-  readonly matrix: Float32Array;
-  /** The table as a parameter, when trainable. */
-  readonly weight: SparseRowsParam | null;
+  private table: Float32Array | null;
+  private param: SparseRowsParam | null;
+  /** After {@link quantize}: the table as int8 rows with per-row scales. */
+  private int8: Int8Rows | null = null;
   private readonly out: KernelBuffer;
   private ids = new Int32Array(0);
   private n = 0;
@@ -38,11 +39,47 @@ export class Embedding {
     if (matrix.length !== size * dim) {
       throw new LstmNerError(`embedding matrix has ${matrix.length} values, expected ${size}×${dim} = ${size * dim}`);
     }
-    this.matrix = matrix;
-    this.weight = options.trainable === true
+    this.table = matrix;
+    this.param = options.trainable === true
       ? { name: "embedding.weight", shape: [size, dim], value: matrix, grad: new Float32Array(size * dim), rowDim: dim, touched: new TouchedRows(size) }
       : null;
     this.out = new KernelBuffer(k);
+  }
+
+  /** The table, size×dim, row-major. @throws LstmNerError after {@link quantize}, which dropped it. */
+  get matrix(): Float32Array {
+    if (this.table === null) throw new LstmNerError("the word embedding was quantized to int8 for tagging; its float32 table is gone");
+    return this.table;
+  }
+
+  /** The table as a parameter, when trainable (null after {@link quantize}: an int8 table is not trained). */
+  get weight(): SparseRowsParam | null {
+    return this.param;
+  }
+
+  /** True after {@link quantize}. */
+  get quantized(): boolean {
+    return this.int8 !== null;
+  }
+
+  /**
+   * Keep the table as int8 with one scale per row (`quantizeRowsInt8`, the
+   * values a model file exported with `--dtype i8` holds) and drop the
+   * float32 table and its gradient: a quarter of the memory, for tagging only
+   * (no parameter, no backward from now on). `shared` lets layers that read
+   * the same float32 table share one int8 copy.
+   */
+  quantize(shared?: WeakMap<Float32Array, Int8Rows>): void {
+    if (this.table === null) return;
+    const t = this.table;
+    let q = shared?.get(t);
+    if (q === undefined) {
+      q = quantizeRowsInt8(t, this.size, this.dim);
+      shared?.set(t, q);
+    }
+    this.int8 = q;
+    this.table = null;
+    this.param = null;
   }
 
   /** Trainable parameters: the table when trainable, else none. */
@@ -56,7 +93,7 @@ export class Embedding {
    * @throws LstmNerError naming the position of an id outside the table.
    */
   forward(ids: Int32Array, n = ids.length): Float32Array {
-    const { dim, size, matrix } = this;
+    const { dim, size, table, int8 } = this;
     if (n > ids.length) throw new LstmNerError(`embedding ids: expected ${n} values, got ${ids.length}`);
     if (this.ids.length < n) this.ids = new Int32Array(n);
     const out = this.out.get(n * dim);
@@ -66,7 +103,13 @@ export class Embedding {
       this.ids[i] = id;
       const s = id * dim;
       const o = i * dim;
-      for (let j = 0; j < dim; j++) out[o + j] = matrix[s + j]!;
+      if (table !== null) {
+        for (let j = 0; j < dim; j++) out[o + j] = table[s + j]!;
+      } else {
+        const { q, scale } = int8!;
+        const sc = scale[id]!;
+        for (let j = 0; j < dim; j++) out[o + j] = q[s + j]! * sc;
+      }
     }
     this.n = n;
     return out;
@@ -74,6 +117,7 @@ export class Embedding {
 
   /** Accumulate dL/d(table) from dL/d(output) (n×dim); nothing to do when frozen. */
   backward(dOut: Float32Array): void {
+    if (this.int8 !== null) throw new LstmNerError("the word embedding was quantized to int8 for tagging; it cannot be trained");
     const w = this.weight;
     if (w === null) return;
     const { dim } = this;

@@ -3,7 +3,7 @@ import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
 import type { Batch } from "./batch.js";
-import type { Loss, Prediction, Tagger, TaggerSizes } from "./tagger-common.js";
+import type { Loss, Prediction, QuantizeOptions, Tagger, TaggerSizes } from "./tagger-common.js";
 import { Crf } from "./crf.js";
 import type { FeatureTagger } from "./feature-tagger.js";
 
@@ -67,9 +67,10 @@ export class EnsembleTagger implements Tagger {
     return this.members[this.members.length - 1]!.decode(batch, mean!, this.crf);
   }
 
-  /** Every member's BiLSTM in int16 for prediction (see `FeatureTagger.quantize`). */
-  quantize(): void {
-    for (const m of this.members) m.quantize();
+  /** Every member's BiLSTM in int16 for prediction (see `FeatureTagger.quantize`); members sharing a word table share its int8 copy. */
+  quantize(o: QuantizeOptions = {}): void {
+    const shared = o.shared ?? new WeakMap();
+    for (const m of this.members) m.quantize({ ...o, shared });
   }
 
   setTraining(on: boolean): void {

@@ -3,7 +3,7 @@ import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
 import type { Batch } from "./batch.js";
-import { argmaxWithProb, checkBatch, type Loss, type Prediction, type Tagger } from "./tagger-common.js";
+import { argmaxWithProb, checkBatch, type Loss, type Prediction, type QuantizeOptions, type Tagger } from "./tagger-common.js";
 import { Embedding } from "./embedding.js";
 import { Lstm } from "./lstm.js";
 import { BiLstm } from "./bilstm.js";
@@ -114,8 +114,9 @@ export class SoftmaxTagger implements Tagger {
   setTraining(_on: boolean): void {}
 
   /** Int16 LSTM weights for prediction from now on (until the next training step); see {@link Lstm.quantize}. */
-  quantize(): void {
+  quantize(o: QuantizeOptions = {}): void {
     this.rnn.quantize();
+    if (o.embedding === true) this.embedding.quantize(o.shared);
   }
 
   /** Free kernel memory; the model is unusable afterwards. */

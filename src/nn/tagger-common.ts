@@ -5,6 +5,18 @@
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
 import type { Batch } from "./batch.js";
+import type { Int8Rows } from "../util/int8-rows.js";
+
+/** What a tagger's `quantize` converts besides the LSTM weights. */
+export interface QuantizeOptions {
+  /**
+   * The word embedding too, to int8 rows with per-row scales (`Embedding.quantize`):
+   * a quarter of its memory; one-way (the float32 table is dropped, no training afterwards).
+   */
+  embedding?: boolean;
+  /** Layers reading the same float32 table share one int8 copy through this map (an ensemble's members). */
+  shared?: WeakMap<Float32Array, Int8Rows>;
+}
 
 /** A loss over a batch: the mean loss and the tokens (or sentences) it covered. */
 export interface Loss {
@@ -54,8 +66,8 @@ export interface Tagger {
   predictWithScores(batch: Batch): Prediction;
   /** Dropout on (training) or off (evaluation); a no-op for taggers without dropout. */
   setTraining(on: boolean): void;
-  /** Int16 LSTM weights for prediction from now on, until the next training step (see Lstm.quantize). */
-  quantize(): void;
+  /** Int16 LSTM weights for prediction from now on, until the next training step (see Lstm.quantize); with `embedding`, the word table in int8 too, for good. */
+  quantize(o?: QuantizeOptions): void;
   /** Free kernel memory; the tagger is unusable afterwards. */
   dispose(): void;
 }

@@ -9,7 +9,12 @@ import { createNlp, type Nlp, type NlpOptions } from "./nlp.js";
 export interface LoadOptions extends NlpOptions {
   /** Kernels to run on, or which kind to load (default "auto": WASM when it loads, else the reference kernels). */
   kernels?: Kernels | "auto" | "wasm" | "reference";
-  /** Tag with int16 LSTM weights ({@link NerModel.quantize}): faster, predictions may differ at a few tokens. Default false. */
+  /**
+   * Tag with int16 LSTM weights and, for a model this call loads (a path or
+   * bytes, not a NerModel passed in, which stays trainable and savable), an
+   * int8 word embedding ({@link NerModel.quantize}): faster and smaller,
+   * predictions may differ at a few tokens. Default false.
+   */
   quantize?: boolean;
 }
 
@@ -24,6 +29,6 @@ export async function load(model: string | Uint8Array | NerModel, opts: LoadOpti
   const m = model instanceof NerModel ? model
     : typeof model === "string" ? await loadNerModel(model, kernels)
       : NerModel.fromBytes(model, kernels);
-  if (opts.quantize === true) m.quantize();
+  if (opts.quantize === true) m.quantize({ embedding: !(model instanceof NerModel) });
   return createNlp(m, opts);
 }

@@ -24,7 +24,7 @@ let scheduler: TagScheduler | undefined;
 try {
   const kernels = await getKernels(init.kernels, init.threads === undefined ? {} : { threads: init.threads });
   const model = typeof init.model === "string" ? await loadNerModel(init.model, kernels) : NerModel.fromBytes(init.model, kernels, init.name);
-  if (init.quantize === true) model.quantize();
+  if (init.quantize === true) model.quantize({ embedding: true });
   scheduler = new TagScheduler(model, init.limits, (id, outcome) => port.postMessage({ type: "done", id, outcome }));
   port.postMessage({ type: "ready", info: modelInfo(model, kernels.name) });
 } catch (e) {
