@@ -14,7 +14,7 @@
  * Prints one JSON object per line. Run each thread setting in its own process
  * (--threads) for memory figures that do not mix the two.
  *
- *   node dist/bench/infer.js [--model FILE] [--threads 1|2] [--batches 32,256] [--reps 3] [--relaxed-simd] [--no-quantized]
+ *   node --expose-gc dist/bench/infer.js [--model FILE] [--threads 1|2] [--batches 32,256] [--reps 3] [--relaxed-simd] [--no-quantized | --quantized-only]
  * Data: $LSTM_NER_DATA (default ../shared/data).
  */
 import * as path from "node:path";
@@ -36,7 +36,7 @@ const threadsArg = arg("--threads", "");
 const batchSizes = arg("--batches", "32,256").split(",").map(Number);
 const reps = Number(arg("--reps", "3"));
 const relaxedSimd = process.argv.includes("--relaxed-simd");
-const variants = process.argv.includes("--no-quantized") ? ["fp32"] : ["fp32", "int16"];
+const variants = process.argv.includes("--no-quantized") ? ["fp32"] : process.argv.includes("--quantized-only") ? ["int16"] : ["fp32", "int16"];
 const dataDir = process.env.LSTM_NER_DATA ?? path.resolve("../shared/data");
 const print = (o: Record<string, unknown>): void => console.log(JSON.stringify(o));
 const mb = (bytes: number): number => Math.round(bytes / 1048576);
