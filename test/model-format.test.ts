@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { referenceKernels } from "../src/engine/reference.js";
 import { NerModel } from "../src/model/ner.js";
-import { loadNerModel, saveNerModel } from "../src/model/file.js";
+import { loadNerModel, readAligned, saveNerModel } from "../src/model/file.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
 import { CONLL_LABELS } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
@@ -39,6 +39,38 @@ test("safetensors: round trip of tensors and metadata; data starts 8-byte aligne
   assert.deepEqual(f.tensors.get("a")!.shape, [2, 3]);
   assert.deepEqual([...f.tensors.get("b")!.data], [-7, 9]);
   assert.deepEqual([...f.tensors.get("c")!.data], [1, 2, 255]);
+});
+
+test("safetensors: tensors written in any order are each aligned to their element size, so loading views the file's bytes instead of copying", () => {
+  const bytes = concat(encodeSafetensors({
+    words: { dtype: "U8", shape: [5], data: new Uint8Array([1, 2, 3, 4, 5]) },
+    half: { dtype: "U16", shape: [3], data: new Uint16Array([1, 2, 3]) },
+    table: { dtype: "F32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) },
+    q: { dtype: "I8", shape: [3], data: new Int8Array([-1, 0, 1]) },
+    rows: { dtype: "I32", shape: [1], data: new Int32Array([7]) },
+  }, {}));
+  const f = decodeSafetensors(bytes, "x");
+  for (const [name, t] of f.tensors) assert.equal(t.data.buffer, bytes.buffer, `${name} is a view of the file's bytes`);
+  assert.deepEqual([...f.tensors.get("table")!.data], [1, 2, 3, 4]);
+  assert.deepEqual([...f.tensors.get("half")!.data], [1, 2, 3]);
+  assert.deepEqual([...f.tensors.get("q")!.data], [-1, 0, 1]);
+});
+
+test("a file with its float32 tensor after odd-length bytes (as older versions wrote models) is read so that the tensor is used in place, not copied", async () => {
+  let json = JSON.stringify({ w: { dtype: "U8", shape: [3], data_offsets: [0, 3] }, t: { dtype: "F32", shape: [2], data_offsets: [3, 11] } });
+  json += " ".repeat((8 - ((8 + json.length) % 8)) % 8);
+  const head = new Uint8Array(8);
+  new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
+  const file = path.join(dir, "unaligned.safetensors");
+  writeFileSync(file, concat([head, new TextEncoder().encode(json), new Uint8Array([7, 8, 9]), new Uint8Array(new Float32Array([1.5, -2]).buffer)]));
+  const plain = decodeSafetensors(new Uint8Array(readFileSync(file)), "x");
+  assert.notEqual(plain.tensors.get("t")!.data.buffer, plain.tensors.get("w")!.data.buffer, "read plainly, the tensor is a copy");
+  const bytes = await readAligned(file);
+  assert.deepEqual([...bytes], [...readFileSync(file)]);
+  const f = decodeSafetensors(bytes, "x");
+  assert.equal(f.tensors.get("t")!.data.buffer, bytes.buffer);
+  assert.deepEqual([...f.tensors.get("t")!.data], [1.5, -2]);
+  assert.deepEqual([...f.tensors.get("w")!.data], [7, 8, 9]);
 });
 
 test("a saved model loads with identical weights, vocabulary, labels and predictions", async () => {

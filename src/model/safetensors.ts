@@ -49,7 +49,11 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata: Rec
   const chunks: Uint8Array[] = [];
   const crcs: Record<string, string> = {};
   let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
+  // Wider types first: with the data 8-byte aligned, every tensor then starts at a multiple of its
+  // element size, so loading views the file's bytes instead of copying each tensor that follows an
+  // odd-length one (a model's 130 MB word table came after its vocabulary's UTF-8 bytes and was copied).
+  const ordered = Object.entries(tensors).sort(([, a], [, b]) => BYTES[b.dtype] - BYTES[a.dtype]);
+  for (const [name, t] of ordered) {
     const expected = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== expected) throw new Error(`tensor ${name}: shape [${t.shape}] needs ${expected} values, has ${t.data.length}`);
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
