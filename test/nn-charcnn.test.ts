@@ -4,7 +4,7 @@ import { referenceKernels as k } from "../src/engine/reference.js";
 import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { CharCnn, type CharIds } from "../src/nn/charcnn.js";
-import { assertGradClose, dot, numericGrad, randomArray, zeroGrads } from "./nn-helpers.js";
+import { assertGradClose, dot, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
 
 /** Words as char-id arrays → a CharIds padded to `maxChars` with junk ids (which must be ignored). */
 function charIds(words: number[][], maxChars: number, junk = 0): CharIds {
@@ -76,4 +76,21 @@ test("CharCnn rejects bad char ids, lengths and options with clear errors", () =
   assert.doesNotThrow(() => cnn.forward(charIds([[1]], 3, 99), 1));
   assert.throws(() => new CharCnn(k, 4, new Rng(1), "c", { window: 2 }), /window must be odd/);
   assert.throws(() => new CharCnn(k, 0, new Rng(1)), /vocabSize must be a positive integer/);
+});
+
+test("CharCnn for tagging (keep false) works through the words in chunks and gives the same features bit for bit; no backward after it", async () => {
+  const wasm = await wasmKernels();
+  for (const kern of [k, ...(typeof wasm === "string" ? [] : [wasm])]) {
+    const rng = new Rng(31);
+    const cnn = new CharCnn(kern, 20, rng, "char", { dim: 5, filters: 4, window: 3 });
+    // ~10k characters: three chunks of ≤ 4096, words of 0..17 chars.
+    const words = Array.from({ length: 1200 }, () => Array.from({ length: rng.int(18) }, () => rng.int(20)));
+    const chars = charIds(words, 17);
+    const want = cnn.forward(chars, words.length).slice();
+    const got = cnn.forward(chars, words.length, false);
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `${kern.name}: feature ${i}: ${got[i]} vs ${want[i]}`);
+    assert.throws(() => cnn.backward(new Float32Array(words.length * 4)), /backward called before forward/);
+    cnn.dispose();
+  }
 });

@@ -27,6 +27,8 @@ export interface CharCnnOptions {
 
 // A layer's reusable buffers: im2col rows, conv output, pooled features and their gradients.
 const CHAR_BUFFERS = ["x", "y", "out", "dy", "dx"] as const;
+/** Character rows per im2col chunk when tagging (at batch 256 the whole batch's were ~16 MB). */
+const INFER_CHUNK_CHARS = 4096;
 
 /**
  * Character-level word features (Ma & Hovy 2016): trainable character
@@ -85,10 +87,11 @@ export class CharCnn {
 
   /**
    * Features of the first `words` words of `chars`: words×filters, a view
-   * valid until the next forward.
+   * valid until the next forward. `keep` false (tagging) keeps nothing for
+   * {@link backward} and works through the words in chunks.
    * @throws LstmNerError for a length outside 0..maxChars or a char id outside the vocabulary.
    */
-  forward(chars: CharIds, words: number): Float32Array {
+  forward(chars: CharIds, words: number, keep = true): Float32Array {
     const { k, dim: D, filters: F, window: Wn, vocabSize } = this;
     const M = chars.maxChars;
     if (!Number.isInteger(M) || M < 0) throw new LstmNerError(`chars.maxChars must be a non-negative integer, got ${M}`);
@@ -109,55 +112,66 @@ export class CharCnn {
     if (this.source.length < N * Wn) this.source = new Int32Array(Math.max(N * Wn, Math.ceil(this.source.length * 1.5)));
     if (this.argmax.length < words * F) this.argmax = new Int32Array(Math.max(words * F, Math.ceil(this.argmax.length * 1.5)));
     const src = this.source;
-    const x = this.buf.x.get(N * wD);
+    // Training keeps every im2col row for backward; tagging runs the words in chunks of about
+    // INFER_CHUNK_CHARS characters (each row's result is the same), so its buffers stay small.
+    const cap = keep ? N : Math.min(N, Math.max(INFER_CHUNK_CHARS, M));
+    const x = this.buf.x.get(cap * wD);
+    const y = this.buf.y.get(cap * F);
+    const out = this.buf.out.get(words * F);
     const emb = this.emb.value;
-    // im2col: row r = one character position, its window's embeddings side by side.
-    let r = 0;
-    for (let w = 0; w < words; w++) {
-      const len = lengths[w]!;
-      for (let p = 0; p < len; p++, r++) {
-        for (let o = 0; o < Wn; o++) {
-          const q = p + o - half;
-          const dst = r * wD + o * D;
-          if (q < 0 || q >= len) {
-            src[r * Wn + o] = -1;
-            x.fill(0, dst, dst + D);
-          } else {
-            const c = ids[w * M + q]!;
-            src[r * Wn + o] = c;
-            x.set(emb.subarray(c * D, (c + 1) * D), dst);
+    const arg = this.argmax;
+    let r = 0; // global char row
+    for (let w0 = 0; w0 < words;) {
+      // Words [w0, w1) with rows [r0, r0 + rows): as many whole words as fit in cap.
+      let w1 = w0;
+      let rows = 0;
+      while (w1 < words && rows + lengths[w1]! <= cap) rows += lengths[w1++]!;
+      const r0 = r;
+      // im2col: row = one character position, its window's embeddings side by side.
+      for (let w = w0; w < w1; w++) {
+        const len = lengths[w]!;
+        for (let p = 0; p < len; p++, r++) {
+          for (let o = 0; o < Wn; o++) {
+            const q = p + o - half;
+            const dst = (r - r0) * wD + o * D;
+            if (q < 0 || q >= len) {
+              src[r * Wn + o] = -1;
+              x.fill(0, dst, dst + D);
+            } else {
+              const c = ids[w * M + q]!;
+              src[r * Wn + o] = c;
+              x.set(emb.subarray(c * D, (c + 1) * D), dst);
+            }
           }
         }
       }
-    }
-    const y = this.buf.y.get(N * F);
-    if (N > 0) {
-      k.gemm(false, false, N, F, wD, x, this.w.value, y, 0);
-      k.addBias(N, F, y, this.b.value);
-    }
-    // Max-pool over each word's rows.
-    const out = this.buf.out.get(words * F);
-    const arg = this.argmax;
-    r = 0;
-    for (let w = 0; w < words; w++) {
-      const len = lengths[w]!;
-      const o = w * F;
-      if (len === 0) {
-        out.fill(0, o, o + F);
-        arg.fill(-1, o, o + F);
-        continue;
+      if (rows > 0) {
+        k.gemm(false, false, rows, F, wD, x, this.w.value, y, 0);
+        k.addBias(rows, F, y, this.b.value);
       }
-      for (let f = 0; f < F; f++) {
-        let best = r;
-        for (let p = 1; p < len; p++) if (y[(r + p) * F + f]! > y[best * F + f]!) best = r + p;
-        out[o + f] = y[best * F + f]!;
-        arg[o + f] = best;
+      // Max-pool over each word's rows.
+      let lr = 0; // row within the chunk
+      for (let w = w0; w < w1; w++) {
+        const len = lengths[w]!;
+        const o = w * F;
+        if (len === 0) {
+          out.fill(0, o, o + F);
+          arg.fill(-1, o, o + F);
+          continue;
+        }
+        for (let f = 0; f < F; f++) {
+          let best = lr;
+          for (let p = 1; p < len; p++) if (y[(lr + p) * F + f]! > y[best * F + f]!) best = lr + p;
+          out[o + f] = y[best * F + f]!;
+          arg[o + f] = r0 + best;
+        }
+        lr += len;
       }
-      r += len;
+      w0 = w1;
     }
     this.rows = N;
     this.words = words;
-    this.ready = true;
+    this.ready = keep;
     return out;
   }
 

@@ -319,7 +319,7 @@ export class FeatureTagger implements Tagger {
     const c = this.config;
     const ids = dropout && this.wordDropRng !== null ? this.dropWords(batch) : batch.ids;
     const parts = [this.embedding.forward(ids, n)];
-    if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n));
+    if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n, keep));
     if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
     const w = this.concat.width;
     const x = this.inputDropout.forward(this.concat.forward(parts, n), n * w, dropout, c.lockedDropout ? B * w : n * w);
