@@ -4,7 +4,7 @@
 
 import { gemmBlocked, BEST_MICRO, NARROW_MICRO, GEMM_SCRATCH_BYTES } from "./gemm";
 
-export { gemmBlocked, gemmNaive, gemmSimple } from "./gemm";
+export { gemmBlocked, gemmNaive, gemmSimple, gemmDriver, packBAll, packedBFloats } from "./gemm";
 export { MICRO_COUNT, microMR, microNR, microUnroll } from "./micro";
 export { lstmCellForward, lstmCellBackward } from "./cell";
 export { lstmSeqForward, lstmSeqBackward, lstmSeqInfer, lstmWorkspaceBytes, lstmInferWorkspaceBytes } from "./lstmseq";

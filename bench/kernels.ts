@@ -7,8 +7,14 @@
  *   node dist/bench/kernels.js --json     # one JSON object per line
  *   node dist/bench/kernels.js --quick    # fewer repetitions
  *   node dist/bench/kernels.js --no-python  # skip the OpenBLAS column
+ *   node dist/bench/kernels.js --only recurrent  # GEMM / qgemm shapes whose use or shape contains the text (case-insensitive); skips the other kernels
+ *   node dist/bench/kernels.js --variants 2x16,best  # only variants whose name contains one of these
+ *   node dist/bench/kernels.js --wall-time   # time by the clock instead of CPU time
  *
- * Times are the best of several runs (the least disturbed by other processes).
+ * Times are the best of several runs (the least disturbed by other processes),
+ * in CPU time of this (single-threaded) process: on an idle machine the same as
+ * wall time, and on a busy one not inflated by waiting for a core (best-of
+ * wall times there swing by 2×, CPU times by a few %). --wall-time times by the clock.
  * After the GEMM table, each shape's best WASM variant is set against the
  * machine's OpenBLAS GEMM on one core (torch.matmul with 1 thread, measured by
  * bench/pytorch_batches.py --gemm in a /usr/bin/python3 — or $PYTHON — subprocess).
@@ -24,10 +30,17 @@ import type { Kernels, LstmSequenceGrad } from "../src/engine/kernels.js";
 import { lstmBackwardWith, lstmForwardWith } from "../src/engine/lstmseq.js";
 import { loadWasmKernels } from "../src/engine/wasm.js";
 import { gemmVariants, type GemmVariant } from "../src/engine/wasm-lab.js";
+import { labHooks } from "../src/engine/wasm.js";
 
 const json = process.argv.includes("--json");
 const budgetMs = process.argv.includes("--quick") ? 60 : 250;
 const withPython = !process.argv.includes("--no-python");
+const argValue = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+const only = argValue("--only")?.toLowerCase();
+const variantFilter = argValue("--variants")?.toLowerCase().split(",").filter((x) => x !== "");
+/** Whether a GEMM shape (its use and its "NN m×n×k" name) is selected by --only. */
+const shapeSelected = (use: string, shape: string): boolean => only === undefined || `${use} ${shape}`.toLowerCase().includes(only);
+const variantSelected = (name: string): boolean => variantFilter === undefined || variantFilter.some((f) => name.toLowerCase().includes(f));
 
 interface Row { kernel: string; shape: string; variant: string; maxRelErr: number; us: number; rate: number; unit: string }
 
@@ -37,17 +50,26 @@ function emit(r: Row): void {
   console.log(`${r.kernel.padEnd(16)} ${r.shape.padEnd(22)} ${r.variant.padEnd(26)} ${err.padStart(8)} ${r.us.toFixed(1).padStart(10)} µs ${r.rate.toFixed(1).padStart(7)} ${r.unit}`);
 }
 
-/** Best wall time of `fn` in µs over repetitions filling the time budget (at least 2). */
+const wallTime = process.argv.includes("--wall-time");
+
+/** Now in µs: CPU time (user + system) of this process, or wall time with --wall-time. */
+function clock(): number {
+  if (wallTime) return performance.now() * 1000;
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** Best time of `fn` in µs over repetitions filling the time budget (at least 2). */
 function time(fn: () => void): number {
   fn(); // warm-up (and tier-up of the WASM code)
   let best = Infinity;
   const end = performance.now() + budgetMs;
   for (let i = 0; i < 2 || performance.now() < end; i++) {
-    const t0 = performance.now();
+    const t0 = clock();
     fn();
-    best = Math.min(best, performance.now() - t0);
+    best = Math.min(best, clock() - t0);
   }
-  return best * 1000;
+  return best;
 }
 
 function maxRelErr(got: Float32Array, want: Float32Array): number {
@@ -79,6 +101,13 @@ const gemmShapes: { name: string; ta: boolean; tb: boolean; m: number; n: number
   { name: "backward dH A·Bᵀ", ta: false, tb: true, m: 32, n: 256, k: 1024 },
   { name: "weight grad Aᵀ·B", ta: true, tb: false, m: 256, n: 1024, k: 1000 },
   { name: "output layer", ta: false, tb: false, m: 1000, n: 10, k: 512 },
+  // The presets' own shapes: seed (GloVe 100d in, H 256, batch 32: ~450 tokens a batch), accurate (H 200, batch 10).
+  { name: "seed input proj.", ta: false, tb: false, m: 450, n: 1024, k: 100 },
+  { name: "seed weight grad", ta: true, tb: false, m: 256, n: 1024, k: 450 },
+  { name: "seed dx", ta: false, tb: true, m: 450, n: 100, k: 1024 },
+  { name: "accurate recurrent", ta: false, tb: false, m: 10, n: 800, k: 200 },
+  { name: "accurate dH", ta: false, tb: true, m: 10, n: 200, k: 800 },
+  { name: "accurate weight grad", ta: true, tb: false, m: 200, n: 800, k: 150 },
 ];
 
 // The relaxed-SIMD build (fused multiply-add), where the runtime has it; its buffers live in its own memory.
@@ -86,7 +115,7 @@ const kr = await loadWasmKernels({ relaxedSimd: true });
 const refVariant: GemmVariant = { name: "ts-reference", run: ref.gemm };
 const variants: (GemmVariant & { kern: Kernels })[] = [{ ...refVariant, kern: k }, ...gemmVariants(k).map((v) => ({ ...v, kern: k })),
   { name: "Kernels.gemm (best)", run: k.gemm, kern: k },
-  ...(kr.relaxedSimd ? [...gemmVariants(kr).filter((v) => v.name.startsWith("wasm-packed")).map((v) => ({ name: `relaxed-${v.name.slice(5)}`, run: v.run, kern: kr })),
+  ...(kr.relaxedSimd ? [...gemmVariants(kr).filter((v) => v.name.startsWith("wasm-packed") || v.name.startsWith("wasm-prepacked")).map((v) => ({ name: `relaxed-${v.name.slice(5)}`, run: v.run, kern: kr })),
     { name: "relaxed Kernels.gemm", run: kr.gemm, kern: kr }] : [])];
 if (!json) console.log(kr.relaxedSimd ? "relaxed SIMD: available (relaxed-* rows: the relaxed build, fused multiply-add)" : "relaxed SIMD: not available in this runtime");
 const bigFlops = 2e8;
@@ -95,6 +124,7 @@ const bestWasm: { shape: string; name: string; ta: boolean; tb: boolean; m: numb
 
 if (!json) console.log(`${"kernel".padEnd(16)} ${"shape".padEnd(22)} ${"variant".padEnd(26)} ${"rel.err".padStart(8)} ${"best time".padStart(13)} ${"rate".padStart(7)}`);
 for (const s of gemmShapes) {
+  if (!shapeSelected(s.name, `${s.ta ? "T" : "N"}${s.tb ? "T" : "N"} ${s.m}x${s.n}x${s.k}`)) continue;
   const a = filled(k, s.m * s.k, () => rng.uniform(-1, 1));
   const b = filled(k, s.k * s.n, () => rng.uniform(-1, 1));
   const c = k.alloc(s.m * s.n);
@@ -107,6 +137,7 @@ for (const s of gemmShapes) {
   for (const v of variants) {
     // The scalar loops take seconds on the big shapes; they are measured on the small ones.
     if ((v.name === "ts-reference" || v.name === "wasm-naive") && flops > bigFlops) continue;
+    if (!variantSelected(v.name)) continue;
     const [va, vb, vc] = v.kern === kr ? [ar, br, cr] : [a, b, c];
     vc.fill(NaN);
     v.run(s.ta, s.tb, s.m, s.n, s.k, va, vb, vc, 0);
@@ -131,6 +162,7 @@ for (const s of gemmShapes) {
 /** Runs `run(kernels, bufs)` on both implementations over copies of the same inputs; reports GB/s of `bytes`. */
 function lab(kernel: string, shape: string, bytes: number, sizes: number[], init: (i: number, j: number) => number,
   run: (kern: Kernels, bufs: Float32Array[]) => void, outputs: number[]): void {
+  if (only !== undefined && !kernel.toLowerCase().includes(only)) return;
   const inputs = sizes.map((n, i) => Float32Array.from({ length: n }, (_, j) => init(i, j)));
   const results: Float32Array[][] = [];
   for (const kern of [ref, k] as Kernels[]) {
@@ -162,7 +194,7 @@ lab("adam", "575488 params", 575488 * 4 * 6, [575488, 575488, 575488, 575488], (
   (kern, [p, g, m, v]) => kern.adam(575488, p!, g!, m!, v!, 1e-3, 0.9, 0.999, 1e-8), [0, 2, 3]);
 
 // logSoftmaxNll needs Int32 labels: its own small lab.
-{
+if (only === undefined || "logsoftmaxnll".includes(only)) {
   const rows = 1000, cols = 10;
   const z = Float32Array.from({ length: rows * cols }, () => rng.normal() * 3);
   const labels = Int32Array.from({ length: rows }, (_, r) => (r % 9 === 0 ? -1 : rng.int(cols)));
@@ -182,7 +214,7 @@ lab("adam", "575488 params", 575488 * 4 * 6, [575488, 575488, 575488, 575488], (
 // A whole LSTM direction (in 100, H 256, 20 steps of a 32-sentence packed batch):
 // the time loop in JavaScript over the basic kernels (W_hh packed again every
 // step) vs one call of the sequence kernel (loop in WASM, W_hh packed once).
-{
+if (only === undefined || "lstmforward lstmbackward lstminfer".includes(only)) {
   const inDim = 100, Hs = 256, steps = 20, n = 32 * steps;
   const mk = (): LstmSequenceGrad => {
     const r = new Rng(3);
@@ -226,6 +258,43 @@ lab("adam", "575488 params", 575488 * 4 * 6, [575488, 575488, 575488, 575488], (
     kr.lstmInfer([ri]);
     const ur = time(() => kr.lstmInfer([ri]));
     emit({ kernel: "lstmForward", shape, variant: "relaxed-infer", maxRelErr: maxRelErr(ri.h, want.h), us: ur, rate: fwdFlops / ur / 1e3, unit: "GFLOP/s" });
+  }
+}
+
+// ---- int16 GEMM (quantized inference): per-row activation quantization + qgemm --
+// GOP/s counts 2·m·n·k integer operations (comparable with the fp32 GFLOP/s);
+// the error is the dequantized result against the fp32 product.
+const qShapes: { name: string; m: number; n: number; k: number }[] = [
+  { name: "int16 recurrent step", m: 32, n: 1024, k: 256 },
+  { name: "int16 recurrent step", m: 10, n: 800, k: 200 },
+  { name: "int16 input proj.", m: 256, n: 1024, k: 100 },
+];
+{
+  const { exports: e } = labHooks(k);
+  for (const s of qShapes) {
+    const shape = `NN ${s.m}x${s.n}x${s.k}`;
+    if (!shapeSelected(s.name, shape)) continue;
+    const kp = (s.k + 1) & ~1;
+    const a = filled(k, s.m * s.k, () => rng.uniform(-1, 1));
+    const b = filled(k, s.k * s.n, () => rng.uniform(-0.1, 0.1));
+    const c = k.alloc(s.m * s.n);
+    const want = new Float32Array(s.m * s.n);
+    ref.gemm(false, false, s.m, s.n, s.k, a, b, want, 0);
+    const aq = k.allocInt32(Math.ceil((s.m * kp) / 2) + 4), sa = k.alloc(s.m + 4);
+    const bq = k.allocInt32(Math.ceil(e.qPackedBytes(s.k, s.n) / 4)), sb = k.alloc(s.n + 16), tmp = k.alloc(64);
+    e.packQ(s.k, s.n, b.byteOffset, bq.byteOffset, sb.byteOffset);
+    const run = (): void => {
+      e.quantizeRows(s.m, s.k, a.byteOffset, aq.byteOffset, sa.byteOffset);
+      e.qgemm(s.m, s.n, s.k, aq.byteOffset, sa.byteOffset, bq.byteOffset, sb.byteOffset, c.byteOffset, 0, tmp.byteOffset);
+    };
+    run();
+    const err = maxRelErr(c, want);
+    const us = time(run);
+    const rate = (2 * s.m * s.n * s.k) / us / 1e3;
+    emit({ kernel: "qgemm", shape, variant: "wasm-int16 (quantize A + qgemm)", maxRelErr: err, us, rate, unit: "GOP/s" });
+    bestWasm.push({ shape, name: s.name, ta: false, tb: false, m: s.m, n: s.n, k: s.k, variant: "wasm-int16", gflops: rate, plain: rate });
+    for (const x of [a, b, c, sa, sb, tmp]) k.free(x);
+    for (const x of [aq, bq]) k.free(x);
   }
 }
 

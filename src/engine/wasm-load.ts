@@ -15,6 +15,10 @@ export interface RawExports {
   gemmBlocked(kid: number, ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number, scratch: number): void;
   gemmNaive(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number): void;
   gemmSimple(ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, c: number, beta: number): void;
+  /** Lab: the driver over a B packed once by packBAll (bPre ≠ 0), as the sequence kernels run the recurrent step. */
+  gemmDriver(kid: number, ta: number, tb: number, m: number, n: number, k: number, a: number, b: number, bPre: number, c: number, beta: number, scratch: number): void;
+  packBAll(kid: number, tb: number, k: number, n: number, b: number, dst: number): void;
+  packedBFloats(kid: number, n: number, k: number): number;
   microMR(kid: number): number;
   microNR(kid: number): number;
   microUnroll(kid: number): number;
@@ -30,6 +34,9 @@ export interface RawExports {
   lstmInferQWorkspaceBytes(inDim: number, hidden: number, b0: number): number;
   qPackedBytes(k: number, n: number): number;
   packQ(k: number, n: number, b: number, dst: number, scales: number): void;
+  /** Lab: the int16 GEMM's two steps (per-row quantization of A, then the product), timed on their own. */
+  quantizeRows(rows: number, cols: number, src: number, dst: number, scales: number): void;
+  qgemm(m: number, n: number, k: number, aq: number, sa: number, bq: number, sb: number, c: number, beta: number, tmp: number): void;
   // lstmSeqForward / lstmSeqBackward / lstmSeqInfer / lstmSeqInferQ are called by name through wasm-ops.ts.
 }
 
