@@ -36,12 +36,24 @@ export function qPackedBytes(k: i32, n: i32): usize {
 export function quantizeRows(rows: i32, cols: i32, src: usize, dst: usize, scales: usize): void {
   const kp = evenUp(cols);
   const qa = <f32>QA;
+  // As in mathx4.ts, written for V8's x64 code: f32x4.max, f32x4.nearest and
+  // i32x4.trunc_sat_f32x4_s are several instructions each. pmax is one, with a
+  // separate NaN flag so that a NaN still makes the scale NaN; a product
+  // |x·inv| ≤ QA < 2^22 plus 1.5·2^23 is rounded half to even, as nearest, and
+  // leaves the integer in the low bits; NaN lanes are zeroed, as trunc_sat
+  // gave 0 for them. Same integers and scales as before for every input.
+  const magic = f32x4.splat(12582912.0), magicBits = i32x4.splat(0x4b400000);
   for (let r = 0; r < rows; r++) {
     const s = src + (<usize>r * cols << 2), d = dst + (<usize>r * kp << 1);
-    let mx = f32x4.splat(0);
+    let mx = f32x4.splat(0), nan = i32x4.splat(0);
     let j = 0;
-    for (; j + 3 < cols; j += 4) mx = f32x4.max(mx, f32x4.abs(v128.load(s + (<usize>j << 2))));
+    for (; j + 3 < cols; j += 4) {
+      const v = v128.load(s + (<usize>j << 2));
+      mx = f32x4.pmax(mx, f32x4.abs(v));
+      nan = v128.or(nan, f32x4.ne(v, v));
+    }
     let m = Mathf.max(Mathf.max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), Mathf.max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+    if (v128.any_true(nan)) m = NaN;
     for (; j < cols; j++) m = Mathf.max(m, Mathf.abs(load<f32>(s + (<usize>j << 2))));
     const scale: f32 = m / qa;
     const inv: f32 = m > 0 ? qa / m : 0;
@@ -49,8 +61,9 @@ export function quantizeRows(rows: i32, cols: i32, src: usize, dst: usize, scale
     const iv = f32x4.splat(inv);
     j = 0;
     for (; j + 7 < cols; j += 8) {
-      const lo = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (<usize>j << 2)), iv)));
-      const hi = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(s + (<usize>j << 2), 16), iv)));
+      const p0 = f32x4.mul(v128.load(s + (<usize>j << 2)), iv), p1 = f32x4.mul(v128.load(s + (<usize>j << 2), 16), iv);
+      const lo = v128.and(i32x4.sub(f32x4.add(p0, magic), magicBits), f32x4.eq(p0, p0));
+      const hi = v128.and(i32x4.sub(f32x4.add(p1, magic), magicBits), f32x4.eq(p1, p1));
       v128.store(d + (<usize>j << 1), i16x8.narrow_i32x4_s(lo, hi));
     }
     for (; j < cols; j++) store<i16>(d + (<usize>j << 1), <i16><i32>nearest<f32>(load<f32>(s + (<usize>j << 2)) * inv));
