@@ -20,6 +20,7 @@
  * bench/pytorch_batches.py --gemm in a /usr/bin/python3 — or $PYTHON — subprocess).
  */
 import { spawnSync } from "node:child_process";
+import * as v8 from "node:v8";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -80,6 +81,12 @@ function maxRelErr(got: Float32Array, want: Float32Array): number {
   }
   return maxErr / (maxAbs || 1);
 }
+
+// Every WASM function straight to the optimizing compiler: with the default
+// dynamic tiering, a variant timed soon after its first call (the rarely used
+// micro-kernels, --quick) could still run its baseline (Liftoff) code, 3-5×
+// slower. Must precede the first module compilation.
+v8.setFlagsFromString("--no-liftoff");
 
 const rng = new Rng(42);
 const k = await loadWasmKernels();
