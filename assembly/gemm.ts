@@ -50,6 +50,9 @@ function packA(transA: bool, m: i32, k: i32, a: usize, i0: i32, p0: i32, mc: i32
         for (let p = 0; p < kc; p++) { v128.store(dst, v128.load(src)); dst += 16; src += ld; }
       } else if (mr == MR && MR == 8) {
         for (let p = 0; p < kc; p++) { v128.store(dst, v128.load(src)); v128.store(dst, v128.load(src, 16), 16); dst += 32; src += ld; }
+      } else if (mr == MR && MR == 2) {
+        // The 2×16 kernel's panels (the weight gradients' Aᵀ): two floats per p, one 64-bit move.
+        for (let p = 0; p < kc; p++) { store<u64>(dst, load<u64>(src)); dst += 8; src += ld; }
       } else {
         for (let p = 0; p < kc; p++) {
           for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), r < mr ? load<f32>(src + (<usize>r << 2)) : 0);
@@ -61,6 +64,27 @@ function packA(transA: bool, m: i32, k: i32, a: usize, i0: i32, p0: i32, mc: i32
       const row0 = a + ((<usize>(i0 + ir) * k + p0) << 2);
       const ld = <usize>k << 2;
       const step = <usize>MR << 2;
+      if (MR == 2 && mr == 2) {
+        // The 2×16 kernel's panels (h_{t−1} and dGates rows at every step): interleave
+        // two rows four floats at a time (2 loads, 2 shuffles, 2 stores per 8 floats).
+        const s0 = row0, s1 = row0 + ld;
+        let d = dst;
+        let p = 0;
+        for (; p + 3 < kc; p += 4) {
+          const o = <usize>p << 2;
+          const x0 = v128.load(s0 + o), x1 = v128.load(s1 + o);
+          v128.store(d, v128.shuffle<f32>(x0, x1, 0, 4, 1, 5));
+          v128.store(d, v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), 16);
+          d += 32;
+        }
+        for (; p < kc; p++) {
+          const o = <usize>p << 2;
+          store<f32>(d, load<f32>(s0 + o)); store<f32>(d, load<f32>(s1 + o), 4);
+          d += 8;
+        }
+        dst += <usize>kc * step;
+        continue;
+      }
       let r = 0;
       for (; r + 3 < mr; r += 4) {
         const s = row0 + <usize>r * ld;
