@@ -56,7 +56,10 @@ export function quantizeRows(rows: i32, cols: i32, src: usize, dst: usize, scale
     if (v128.any_true(nan)) m = NaN;
     for (; j < cols; j++) m = Mathf.max(m, Mathf.abs(load<f32>(s + (<usize>j << 2))));
     const scale: f32 = m / qa;
-    const inv: f32 = m > 0 ? qa / m : 0;
+    // For m < 2047/f32.MAX (denormal rows) qa/m overflows: the reference then gets
+    // x·∞ → 0 for every integer (and the scale is 0 or denormal), so inv = 0 does too.
+    const q: f32 = m > 0 ? qa / m : 0;
+    const inv: f32 = q < Infinity ? q : 0;
     store<f32>(scales + (<usize>r << 2), scale);
     const iv = f32x4.splat(inv);
     j = 0;

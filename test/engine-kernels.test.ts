@@ -2,8 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../src/util/random.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
-import { loadWasmKernels, type WasmKernels } from "../src/engine/wasm.js";
+import { labHooks, loadWasmKernels, type WasmKernels } from "../src/engine/wasm.js";
 import { gemmVariants } from "../src/engine/wasm-lab.js";
+import { quantizeRows } from "../src/engine/quantized.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { spawnSync } from "node:child_process";
 
@@ -151,6 +152,63 @@ test("SIMD sigmoid and tanh are accurate to ~1e-6 relative over a dense sweep", 
   k.lstmCellForward(1, H, gates, zeros, k.alloc(H), k.alloc(H), H);
   ref.lstmCellForward(1, H, gates0, new Float32Array(H), new Float32Array(H), new Float32Array(H), H);
   close(gates, gates0, "σ/tanh sweep", 1.5e-6, 1e-30);
+});
+
+test("SIMD sigmoid and tanh past their clamps and on non-finite inputs: NaN stays NaN, ±Inf and huge values saturate", async () => {
+  const k = await wasmP;
+  // The clamps are pmin/pmax and 2^n is built from a rounding constant (mathx4.ts): a NaN
+  // must still pass through, and every extreme must give the reference's saturated value.
+  const xs = [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 88.3, 88.4, -88.4, 89, -89, 7.9, 8.1, -8.1, 1e30, -1e30, 3.4e38, -3.4e38, 0.5, -3];
+  const H = xs.length;
+  for (let rot = 0; rot < 4; rot++) {
+    // Each gate block gets the values in another order, so every value meets every gate.
+    const [gates, gates0] = pair(k, 4 * H, (i) => xs[(i + rot * 5) % H]!);
+    const [cPrev, cPrev0] = pair(k, H, (j) => (j % 3) - 1);
+    const [c, c0] = pair(k, H, () => 0);
+    const [h, h0] = pair(k, H, () => 0);
+    k.lstmCellForward(1, H, gates, cPrev, c, h, H);
+    ref.lstmCellForward(1, H, gates0, cPrev0, c0, h0, H);
+    close(gates, gates0, `σ/tanh extremes (rotation ${rot})`, 1.5e-6, 1e-30);
+    // c = f·cPrev + i·g can cancel to ~1e-7 from terms of order 1: absolute tolerance.
+    close(c, c0, `c extremes (rotation ${rot})`, 1.5e-6, 2e-6);
+    close(h, h0, `h extremes (rotation ${rot})`, 1.5e-6, 2e-6);
+    for (let j = 0; j < 4 * H; j++) if (Number.isNaN(gates0[j]!)) assert.ok(Number.isNaN(gates[j]!), `gate ${j}: NaN in, NaN out`);
+  }
+});
+
+test("int16 quantizeRows gives the reference's integers and scales exactly (ties, ±0, zero, NaN and ±Inf rows, column tail)", async () => {
+  const k = await wasmP;
+  const { exports: e } = labHooks(k);
+  const cols = 37, kp = 38;
+  const rng = new Rng(11);
+  const rows: number[][] = [
+    // max 2047 → inv = 1: every .5 is a tie, rounded half to even
+    [2047, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 1000.5, -1000.5, -0, 0, 3.5, -3.5, 2046.5],
+    Array.from({ length: cols }, () => 0),
+    Array.from({ length: cols }, (_, j) => (j === 9 ? NaN : rng.uniform(-3, 3))),
+    Array.from({ length: cols }, (_, j) => (j === 35 ? NaN : rng.uniform(-3, 3))), // NaN in the scalar tail
+    Array.from({ length: cols }, (_, j) => (j === 4 ? Infinity : rng.uniform(-3, 3))),
+    Array.from({ length: cols }, (_, j) => (j === 20 ? -Infinity : rng.uniform(-3, 3))),
+    Array.from({ length: cols }, (_, j) => (j === 2 ? 1e-45 : -1e-45)), // 2047/max overflows: all 0, scale 0
+    Array.from({ length: cols }, (_, j) => (j === 3 ? 2e-37 : -1e-37)), // 2047/max overflows, denormal scale
+    Array.from({ length: cols }, () => rng.uniform(-1e30, 1e30)),
+    ...Array.from({ length: 8 }, () => Array.from({ length: cols }, () => rng.normal())),
+  ].map((r) => Array.from({ length: cols }, (_, j) => r[j % r.length]!));
+  const n = rows.length;
+  const src = k.alloc(n * cols);
+  rows.forEach((r, i) => src.set(r, i * cols));
+  const dst = k.allocInt32((n * kp) / 2), scales = k.alloc(n);
+  dst.fill(0x5a5a5a5a); // the padding column must be written
+  e.quantizeRows(n, cols, src.byteOffset, dst.byteOffset, scales.byteOffset);
+  const want = quantizeRows(n, cols, Float32Array.from(src));
+  const got = new Int16Array(dst.buffer, dst.byteOffset, n * kp);
+  for (let r = 0; r < n; r++) {
+    assert.ok(Object.is(scales[r], want.scales[r]), `row ${r} scale: got ${scales[r]}, want ${want.scales[r]}`);
+    for (let j = 0; j < cols; j++) assert.equal(got[r * kp + j], want.q[r * cols + j], `row ${r} column ${j} (x = ${src[r * cols + j]})`);
+    assert.equal(got[r * kp + cols], 0, `row ${r}: padding column is 0`);
+  }
+  assert.ok(Number.isNaN(scales[2]!) && Number.isNaN(scales[3]!), "a NaN in a row makes its scale NaN");
+  assert.deepEqual([...got.subarray(0, 14)], [2047, 0, 2, 2, 0, -2, -2, 1000, -1000, 0, 0, 4, -4, 2046]);
 });
 
 test("lstmCellBackward matches the reference (strided dh, dc in place)", async () => {
