@@ -5,6 +5,7 @@
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
 import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
+import type { CharLmConfig } from "../nn/char-lm.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors.js";
 import { checkContext, type ContextOptions } from "../infer/context.js";
 import { decodeMatrix, decodeParam, decodeWords, encodeMatrix, encodeParam, encodeWords, storedDType, type Aliases, type StorageDType } from "./storage.js";
@@ -46,9 +47,11 @@ export interface ModelConfig {
 }
 
 /** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
-export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId"> & {
+export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM"> & {
   /** CRF transitions constrained to valid sequences of the label scheme. */
   constrained: boolean;
+  /** The character language model's settings (see `CharLm`); absent: none. */
+  charLM?: CharLmConfig;
 };
 
 /** Everything a model file holds. */

@@ -17,6 +17,7 @@ import { copyParams, loadParams, type Param } from "../nn/param.js";
 import { encodeAll, featureEncoder, wordEncoder, type Encoder } from "../infer/encoder.js";
 import { buildCharVocab, charVocabFromList } from "../infer/features.js";
 import { checkContext } from "../infer/context.js";
+import { lmClassesOf, type CharLmConfig } from "../nn/char-lm.js";
 import { predictBatched, predictTags } from "../infer/predict.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
@@ -44,6 +45,8 @@ export interface FeatureOptions {
   lockedDropout?: boolean;
   /** Word dropout: probability that a training token's word becomes UNK (default 0). */
   wordDropout?: number;
+  /** A character language model trained with the tagger (Liu et al. 2018; see `CharLm`); fields left out take their defaults; null or absent: off. Needs `chars`. */
+  charLM?: Partial<CharLmConfig> | null;
 }
 
 /** What {@link NerModel.create} needs. */
@@ -76,7 +79,7 @@ export interface NerModelOptions {
  * `embedding` is the vocabSize×embDim word table, used in place.
  */
 function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly string[], trainScheme: TagScheme,
-  vocabSize: number, embedding: Float32Array, rng: Rng): Tagger {
+  vocabSize: number, embedding: Float32Array, rng: Rng, lmClasses: Int32Array | null): Tagger {
   const sizes = {
     vocabSize, embDim: config.embDim, hidden: config.hidden,
     outputs: config.outputs, trainableEmbeddings: config.trainableEmbeddings,
@@ -85,7 +88,7 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
   const { constrained, ...layers } = config.tagger!;
   // The UNK row follows the words (see NerModel.unkId); word dropout substitutes it.
   const feature = (table: Float32Array): FeatureTagger => new FeatureTagger(kernels,
-    { ...sizes, ...layers, unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null }, table, rng);
+    { ...sizes, ...layers, unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null, lmClasses }, table, rng);
   if (!config.ensemble) return feature(embedding);
   // Members with fine-tuned word tables each have their own (loaded as m<i>.embedding.weight); frozen ones share it.
   return new EnsembleTagger(kernels, Array.from({ length: config.ensemble }, (_, i) =>
@@ -126,6 +129,8 @@ export class NerModel {
     vocab?: Map<string, number>,
     /** A pruned vocabulary's dropped words and the kept rows they read. */
     readonly aliases?: Aliases,
+    /** The char LM's class of every word row (training a model with `charLM`: builds its LM head). */
+    lmClasses: Int32Array | null = null,
   ) {
     this.vocab = vocab ?? new Map();
     if (!vocab) {
@@ -135,7 +140,7 @@ export class NerModel {
     this.table = embedding;
     this.unkId = words.length;
     this.padId = words.length + 1;
-    this.tagger = createTagger(kernels, config, labels, trainScheme, words.length + 2, embedding, rng);
+    this.tagger = createTagger(kernels, config, labels, trainScheme, words.length + 2, embedding, rng, lmClasses);
     this.enc = this.makeEncoder();
   }
 
@@ -175,14 +180,15 @@ export class NerModel {
       chars = [...buildCharVocab(o.trainTokens).chars];
     }
     const tagger: FeatureLayers | undefined = f ? (() => {
-      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, ...rest } = resolveFeatureTaggerConfig({
+      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, ...rest } = resolveFeatureTaggerConfig({
         vocabSize: 1, embDim: 1, outputs, unkId: 0,
         charVocabSize: chars?.length ?? 0,
         ...(f.chars ? { charDim: f.chars.dim, charFilters: f.chars.filters, charWindow: f.chars.window } : {}),
         casingDim: f.casingDim, inputDropout: f.inputDropout, outputDropout: f.outputDropout, output: f.output,
-        lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0,
+        lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0, charLM: f.charLM ?? null,
       });
-      return { ...rest, constrained: f.constrained && f.output === "crf" };
+      // Stored only when on, so the files of models without it stay as they were.
+      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}) };
     })() : undefined;
     const config: ModelConfig = {
       arch: f ? "feature" : "softmax", embDim: vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,
@@ -194,7 +200,17 @@ export class NerModel {
       ...(f?.docContext ? { context: checkContext({ sentences: f.docContext, maxTokens: f.contextTokens ?? 256 }) } : {}),
     };
     const emb = buildEmbedding(vectors);
-    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab, vectors.aliases);
+    let lmClasses: Int32Array | null = null;
+    if (tagger?.charLM !== undefined && o.trainTokens) {
+      // The LM predicts word-table rows: the tokens as the tagger reads them (lowercased, digits normalised as configured).
+      const unk = vectors.words.length;
+      const digits = o.normalizeDigits === true;
+      const rows = (function* (): Generator<number> {
+        for (const s of o.trainTokens!) for (const t of s) yield tokenId(emb.vocab, t, unk, { normalizeDigits: digits });
+      })();
+      lmClasses = lmClassesOf(rows, unk + 2, tagger.charLM.vocab, [unk, unk + 1]);
+    }
+    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab, vectors.aliases, lmClasses);
   }
 
   /** A model from the bytes of a model file (e.g. fetched in a browser); `name` is used in errors. */
@@ -228,9 +244,12 @@ export class NerModel {
     };
   }
 
-  /** Trainable tensors other than the word embedding (which is stored, trained or not, as `embedding.weight`; an ensemble's first member's too). */
+  /**
+   * Trainable tensors other than the word embedding (which is stored, trained or not, as `embedding.weight`; an ensemble's first member's too),
+   * and other than the char LM's LM head, which only training uses.
+   */
   private ownParams(): Param[] {
-    return this.tagger.params().filter((p) => p.value !== this.table);
+    return this.tagger.params().filter((p) => p.value !== this.table && !p.name.startsWith("charlm.lm."));
   }
 
   /**

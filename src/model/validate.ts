@@ -77,6 +77,13 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
       charVocabSize: "count", charDim: "positive", charFilters: "positive", charWindow: "positive", casingDim: "count",
       inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"], crfReduction: ["mean", "sum"], constrained: "boolean",
     });
+    if (t.charLM !== undefined) {
+      if (!isObject(t.charLM)) throw fail(`config.tagger.charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
+      checkFields(t.charLM, "config.tagger.charLM.", fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });
+      const w = t.charLM.lmWeight;
+      if (typeof w !== "number" || !(w >= 0 && Number.isFinite(w))) throw fail(`config.tagger.charLM.lmWeight must be a number ≥ 0, got ${JSON.stringify(w)}`);
+      if (!((t.charVocabSize as number) > 0)) throw fail("config.tagger.charLM needs char features (config.tagger.charVocabSize > 0)");
+    }
     if ((t.charVocabSize as number) > 0) {
       const chars = config.chars;
       if (!Array.isArray(chars) || chars.length !== t.charVocabSize || !chars.every((c) => typeof c === "string")) {

@@ -16,6 +16,7 @@ import { Dropout } from "./dropout.js";
 import { ConcatColumns } from "./concat.js";
 import { GatherSpans, gatherSpanInts, scatterSpanInts } from "./gather.js";
 import { PackedScores } from "./packed-scores.js";
+import { CharLm, resolveCharLmConfig, type CharLmConfig } from "./char-lm.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
@@ -59,6 +60,13 @@ export interface FeatureTaggerConfig {
   wordDropout?: number;
   /** Word id that word dropout substitutes (the UNK row); needed when `wordDropout` > 0. Not stored in model files. */
   unkId?: number;
+  /** A character language model trained with the tagger (see `CharLm`); needs the char vocabulary. Null (default): off. */
+  charLM?: Partial<CharLmConfig> | null;
+  /**
+   * The char LM's word class of every word-table row (see `lmClassesOf`): given in training, it builds the LM head;
+   * null (default, e.g. a model loaded for tagging): the char LM's features without the head. Not stored in model files.
+   */
+  lmClasses?: Int32Array | null;
   /** Output layer: a linear-chain CRF (default) or per-token softmax. */
   output?: "crf" | "softmax";
   /** Output classes (labels). */
@@ -70,7 +78,7 @@ export interface FeatureTaggerConfig {
 }
 
 /** {@link FeatureTaggerConfig} with the defaults filled in. */
-export type ResolvedFeatureTaggerConfig = Required<FeatureTaggerConfig>;
+export type ResolvedFeatureTaggerConfig = Required<Omit<FeatureTaggerConfig, "charLM">> & { charLM: CharLmConfig | null };
 
 /** Fill in the defaults and validate. @throws LstmNerError naming the bad field. */
 export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): ResolvedFeatureTaggerConfig {
@@ -89,6 +97,8 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     lockedDropout: config.lockedDropout ?? false,
     wordDropout: config.wordDropout ?? 0,
     unkId: config.unkId ?? -1,
+    charLM: config.charLM === undefined || config.charLM === null ? null : resolveCharLmConfig(config.charLM, "feature tagger config: charLM"),
+    lmClasses: config.lmClasses ?? null,
     output: config.output ?? "crf",
     outputs: config.outputs,
     constraints: config.constraints ?? null,
@@ -113,6 +123,10 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
   for (const f of ["inputDropout", "outputDropout", "wordDropout"] as const) {
     if (!(c[f] >= 0 && c[f] < 1)) throw new LstmNerError(`feature tagger config: ${f} must be in [0, 1), got ${c[f]}`);
   }
+  if (c.charLM !== null && c.charVocabSize === 0) throw new LstmNerError("feature tagger config: charLM needs the char vocabulary (charVocabSize > 0, i.e. char features on)");
+  if (c.lmClasses !== null && c.lmClasses.length !== c.vocabSize) {
+    throw new LstmNerError(`feature tagger config: lmClasses has ${c.lmClasses.length} entries, expected one per word row (${c.vocabSize})`);
+  }
   if (c.output !== "crf" && c.output !== "softmax") throw new LstmNerError(`feature tagger config: output must be "crf" or "softmax", got ${String(c.output)}`);
   if (c.constraints !== null && c.output !== "crf") throw new LstmNerError("feature tagger config: constraints need output \"crf\"");
   if (c.constraints !== null && c.constraints.labels.length !== c.outputs) {
@@ -131,8 +145,13 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * when it has char or casing features. Parameters, named stably:
  * `embedding.weight` (only when trainable), `char.emb`, `char.conv.w`,
  * `char.conv.b` (with chars), `casing.weight` (with casing),
+ * `charlm.*` (with the char LM, see `CharLm`),
  * `lstm.{fwd,bwd}.{w_ih,w_hh,b}`, `out.w`, `out.b`, and
  * `crf.transitions`, `crf.start`, `crf.end` (with the CRF).
+ *
+ * Char LM (Liu et al. 2018): its 2·hidden word features join the BiLSTM input
+ * after the casing embedding; in training its LM losses are added to the
+ * tagger's ({@link lossAndGrad} and {@link loss} report the sum).
  *
  * Dropout is applied by {@link lossAndGrad} and {@link loss} while in
  * training mode ({@link setTraining}(true), the initial mode), never by {@link predict}.
@@ -148,6 +167,8 @@ export class FeatureTagger implements Tagger {
   readonly embedding: Embedding;
   readonly chars: CharCnn | null;
   readonly casing: CasingEmbedding | null;
+  /** The character language model's features (with its LM head in training), when `charLM` is set. */
+  readonly charLm: CharLm | null;
   readonly inputDropout: Dropout;
   readonly rnn: BiLstm;
   readonly outputDropout: Dropout;
@@ -177,6 +198,7 @@ export class FeatureTagger implements Tagger {
     const widths = [c.embDim];
     if (this.chars !== null) widths.push(c.charFilters);
     if (this.casing !== null) widths.push(c.casingDim);
+    if (c.charLM !== null) widths.push(2 * c.charLM.hidden);
     this.concat = new ConcatColumns(k, widths);
     const dropRng = new Rng(rng.nextUint32());
     this.dropoutRng = dropRng;
@@ -196,6 +218,8 @@ export class FeatureTagger implements Tagger {
       this.crf = null;
       this.nll = new SoftmaxNll(k);
     }
+    // Built last, so the other layers' initial weights and random streams are those of the model without it.
+    this.charLm = c.charLM === null ? null : new CharLm(k, c.charVocabSize, c.charLM, rng, c.lmClasses, dropRng);
   }
 
   /** Switch dropout on (training, the initial mode) or off. */
@@ -210,7 +234,7 @@ export class FeatureTagger implements Tagger {
 
   /** All trainable parameters, in the order of the class doc. */
   params(): Param[] {
-    return [...this.embedding.params(), ...(this.chars?.params() ?? []), ...(this.casing?.params() ?? []),
+    return [...this.embedding.params(), ...(this.chars?.params() ?? []), ...(this.casing?.params() ?? []), ...(this.charLm?.params() ?? []),
       ...this.rnn.params(), ...this.out.params(), ...(this.crf?.params() ?? [])];
   }
 
@@ -221,7 +245,7 @@ export class FeatureTagger implements Tagger {
     let dhd = this.out.backward(dScores);
     if (this.view.spans !== null) dhd = this.centre.backward(dhd);
     const dh = this.outputDropout.backward(dhd);
-    const needInput = this.config.trainableEmbeddings || this.chars !== null || this.casing !== null;
+    const needInput = this.config.trainableEmbeddings || this.chars !== null || this.casing !== null || this.charLm !== null;
     const dx = this.rnn.backward(dh, needInput);
     if (dx === null) return result;
     const parts = this.concat.backward(this.inputDropout.backward(dx));
@@ -229,6 +253,7 @@ export class FeatureTagger implements Tagger {
     this.embedding.backward(parts[i++]!); // a no-op when frozen
     if (this.chars !== null) this.chars.backward(parts[i++]!);
     if (this.casing !== null) this.casing.backward(parts[i++]!);
+    if (this.charLm !== null) this.charLm.backward(parts[i++]!);
     return result;
   }
 
@@ -280,6 +305,7 @@ export class FeatureTagger implements Tagger {
   quantize(o: QuantizeOptions = {}): void {
     this.rnn.quantize();
     if (o.embedding === true) this.embedding.quantize(o.shared);
+    this.charLm?.quantize();
   }
 
   /** Free kernel memory; the model is unusable afterwards. */
@@ -287,6 +313,7 @@ export class FeatureTagger implements Tagger {
     this.embedding.dispose();
     this.chars?.dispose();
     this.casing?.dispose();
+    this.charLm?.dispose();
     this.concat.dispose();
     this.inputDropout.dispose();
     this.rnn.dispose();
@@ -298,21 +325,23 @@ export class FeatureTagger implements Tagger {
     this.packed.dispose();
   }
 
+  /** The tagger's loss, plus the char LM's λ·(L_fwd + L_bwd) when it trains one. */
   private lossOf(batch: Batch, withGrad: boolean): Loss {
-    const scores = this.scores(batch, this.training, withGrad);
+    const scores = this.scores(batch, this.training, withGrad, true);
     const { size: B } = batch;
     const { T, lengths, spans } = this.view;
     const labels = spans === null ? batch.labels : gatherSpanInts(batch.labels, batch.maxLen, B, spans.start, spans.length, -1);
-    if (this.crf !== null) return this.crf.forward(scores, labels, T, B, lengths, withGrad);
-    return this.nll!.forward(scores, labels, T * B, this.config.outputs, withGrad);
+    const tag = this.crf !== null ? this.crf.forward(scores, labels, T, B, lengths, withGrad) : this.nll!.forward(scores, labels, T * B, this.config.outputs, withGrad);
+    return this.charLm === null ? tag : { loss: tag.loss + this.charLm.weightedLoss, count: tag.count };
   }
 
   /**
    * Emission scores, T·B×outputs, or max(span)·B×outputs for the centre spans
    * (see {@link view}); `keep` false runs the BiLSTM inference-only (no backward after it),
-   * and without dropout too, only the real tokens go through the output layer ({@link PackedScores}).
+   * and without dropout too, only the real tokens go through the output layer ({@link PackedScores});
+   * `lm`: the char LM computes its LM losses too (training and loss, never prediction).
    */
-  private scores(batch: Batch, dropout: boolean, keep: boolean): Float32Array {
+  private scores(batch: Batch, dropout: boolean, keep: boolean, lm = false): Float32Array {
     this.check(batch);
     const { size: B, maxLen: T } = batch;
     const n = T * B;
@@ -321,6 +350,8 @@ export class FeatureTagger implements Tagger {
     const parts = [this.embedding.forward(ids, n)];
     if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n, keep));
     if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
+    // The LM targets are the words as they are, not as word dropout hid them.
+    if (this.charLm !== null) parts.push(this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep, lm }));
     const w = this.concat.width;
     const x = this.inputDropout.forward(this.concat.forward(parts, n), n * w, dropout, c.lockedDropout ? B * w : n * w);
     const spans = batch.centre ?? null;
@@ -366,7 +397,7 @@ export class FeatureTagger implements Tagger {
       }
     }
     const fb = batch as Partial<FeatureBatch>;
-    if (this.chars !== null) {
+    if (this.chars !== null || this.charLm !== null) {
       if (fb.chars === undefined) throw new LstmNerError("batch.chars is missing (the model has char features)");
       if (fb.chars.lengths.length !== n) throw new LstmNerError(`batch.chars.lengths has ${fb.chars.lengths.length} values, expected maxLen×size = ${n}`);
     }

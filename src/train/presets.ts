@@ -7,6 +7,7 @@
 import type { Batching } from "./trainer.js";
 import type { FeatureOptions } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
+import type { CharLmConfig } from "../nn/char-lm.js";
 
 /** A complete training recipe. */
 export interface Preset {
@@ -95,6 +96,7 @@ export const PRESETS: Record<string, Preset> = {
       contextTokens: 256,
       lockedDropout: false,
       wordDropout: 0,
+      charLM: null,
     },
     normalizeDigits: true,
     extendVocab: 2,
@@ -154,12 +156,13 @@ const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
   batching: ["plain", "bucket"], extraOutputs: "count", patience: "count", optimizer: ["adam", "sgd"],
   momentum: "fraction", lrDecay: "nonneg", clipNorm: "nonneg", normalizeDigits: "boolean", extendVocab: "count", averageLast: "count",
 };
-const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars">, FieldRule> = {
+const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM">, FieldRule> = {
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
   trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
   docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction",
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
+const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = { dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction" };
 
 /** Fields of FeatureOptions that may be left out (they default to off). */
 const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout"];
@@ -207,8 +210,13 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
 export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
   checkFields(p, PRESET_RULES, "", where, ["feature"]);
   if (p.feature !== null) {
-    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars"], OPTIONAL_FEATURE);
+    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars", "charLM"], OPTIONAL_FEATURE);
     if (f.chars !== null) checkFields(f.chars, CHAR_RULES, "feature.chars.", where);
+    // The char LM: fields left out take their defaults (CHAR_LM_DEFAULTS).
+    if (f.charLM !== undefined && f.charLM !== null) {
+      checkFields(f.charLM, CHAR_LM_RULES, "feature.charLM.", where, [], Object.keys(CHAR_LM_RULES));
+      if (f.chars === null) throw new LstmNerError(`${where}: feature.charLM needs feature.chars (the char LM reads the char vocabulary)`);
+    }
     // The feature architecture has no use for these: refuse them rather than train something other than asked.
     if (!p.bidirectional) {
       throw new LstmNerError(`${where}: bidirectional=false (--unidirectional) does not apply to the feature architecture, which is always a BiLSTM; drop it or use a preset with feature=null`);

@@ -66,6 +66,6 @@ export function trainOptions(preset: Preset, seed: number): TrainOptions {
 /** A short name of the preset's architecture, e.g. "BiLSTM-CNN-CRF (BIOES)" or "BiLSTM". */
 export function architectureName(preset: Preset): string {
   const f = preset.feature;
-  if (f) return `BiLSTM${f.chars ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})`;
+  if (f) return `BiLSTM${f.chars ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})${f.charLM ? " + char LM" : ""}`;
   return preset.bidirectional ? "BiLSTM" : "LSTM";
 }
