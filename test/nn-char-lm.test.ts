@@ -18,6 +18,7 @@ import { CONLL_LABELS } from "../src/data/types.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadModel, loadNerModel, saveNerModel } from "../src/model/file.js";
 import { encodeSentences } from "../src/infer/encoder.js";
+import { encodeModel, parseModel } from "../src/model/format.js";
 import { train, type TrainOptions } from "../src/train/trainer.js";
 import { createOptimizer } from "../src/train/optimizer.js";
 import { loadCheckpoint, saveCheckpoint } from "../src/train/checkpoint.js";
@@ -25,6 +26,7 @@ import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { assertGradClose, assertSameStep, dot, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
+import { concatBytes } from "./helpers.js";
 
 test("Highway: input, weight and bias gradients match finite differences", () => {
   const rng = new Rng(1);
@@ -284,6 +286,12 @@ test("a model with the char LM learns the toy corpus (loss falls, dev F1 rises, 
   const back = await loadNerModel(file, k);
   const sents = dev.map((s) => s.tokens);
   assert.deepEqual(back.tag(sents), model.tag(sents));
+  // A file whose char LM settings were damaged is refused with one line naming the field.
+  const damaged = (charLM: unknown): Uint8Array => concatBytes(encodeModel({ ...saved, config: { ...saved.config, tagger: { ...saved.config.tagger!, charLM } as never } }));
+  for (const [charLM, re] of [[{ ...FEATURE.charLM, hidden: 0 }, /config\.tagger\.charLM\.hidden must be a whole number ≥ 1, got 0/],
+    [{ ...FEATURE.charLM, lmWeight: "x" }, /config\.tagger\.charLM\.lmWeight must be a number ≥ 0/], [7, /config\.tagger\.charLM must be a JSON object, got 7/]] as const) {
+    assert.throws(() => parseModel(damaged(charLM), "m.safetensors"), (e: unknown) => e instanceof LstmNerError && re.test(e.message) && /m\.safetensors/.test(e.message));
+  }
 });
 
 test("a run with the char LM stopped mid-epoch and resumed from its checkpoint ends with the uninterrupted run's weights, LM head included", async () => {

@@ -218,7 +218,8 @@ export class FeatureTagger implements Tagger {
       this.crf = null;
       this.nll = new SoftmaxNll(k);
     }
-    // Built last, so the other layers' initial weights and random streams are those of the model without it.
+    // Built last (and its LM head last of all), so the same seed gives a model with and without the head
+    // (training / loaded for tagging) the same other weights.
     this.charLm = c.charLM === null ? null : new CharLm(k, c.charVocabSize, c.charLM, rng, c.lmClasses, dropRng);
   }
 
