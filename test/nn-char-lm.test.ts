@@ -27,6 +27,7 @@ import { LstmNerError } from "../src/util/errors.js";
 import { assertGradClose, assertSameStep, dot, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
 import { concatBytes } from "./helpers.js";
+import { epochLine } from "../src/report/log.js";
 
 test("Highway: input, weight and bias gradients match finite differences", () => {
   const rng = new Rng(1);
@@ -275,6 +276,9 @@ test("a model with the char LM learns the toy corpus (loss falls, dev F1 rises, 
   assert.ok(last.loss < 0.5 * first.loss, `training loss ${first.loss} → ${last.loss}`);
   assert.ok(last.dev_f1! > first.dev_f1! && r.bestDevF1! > 90, `dev F1 ${r.epochs.map((e) => e.dev_f1).join(" → ")}`);
   assert.ok(lm1 < 0.8 * lm0, `dev LM loss ${lm0} → ${lm1}`);
+  // The log's lm_loss: the training LM loss, part of `loss`.
+  assert.ok(last.lm_loss! < 0.8 * first.lm_loss! && first.lm_loss! < first.loss, `training LM loss ${first.lm_loss} → ${last.lm_loss}`);
+  assert.deepEqual(Object.keys(epochLine(last, null)).filter((key) => key === "lm_loss"), ["lm_loss"]);
 
   const file = path.join(mkdtempSync(path.join(tmpdir(), "lstm-ner-charlm-")), "m.safetensors");
   await saveNerModel(file, model, {});
@@ -308,7 +312,7 @@ test("a run with the char LM stopped mid-epoch and resumed from its checkpoint e
     return { model, opt: createOptimizer(k, model.params(), { kind: "sgd", lr: 0.05, momentum: 0.9, clipNorm: 5 }) };
   };
   const a = make();
-  await train(a.model, a.opt, small, dev, a.model.encoder(), opts);
+  const whole = await train(a.model, a.opt, small, dev, a.model.encoder(), opts);
   const b = make();
   let batches = 0;
   const file = path.join(mkdtempSync(path.join(tmpdir(), "lstm-ner-charlm-")), "run.checkpoint");
@@ -319,7 +323,8 @@ test("a run with the char LM stopped mid-epoch and resumed from its checkpoint e
   const cp = await loadCheckpoint(file);
   assert.ok(Object.keys(cp.state.weights).includes("charlm.lm.fwd.out.w"), "the checkpoint carries the LM head");
   const c = make();
-  await train(c.model, c.opt, small, dev, c.model.encoder(), { ...opts, resume: cp.state });
+  const rest = await train(c.model, c.opt, small, dev, c.model.encoder(), { ...opts, resume: cp.state });
+  assert.deepEqual(rest.epochs.map((e) => [e.loss, e.lm_loss, e.dev_f1]), whole.epochs.map((e) => [e.loss, e.lm_loss, e.dev_f1]));
   const wa = a.model.snapshot();
   const wc = c.model.snapshot();
   for (const key of Object.keys(wa)) assert.deepEqual(wc[key], wa[key], key);

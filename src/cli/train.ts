@@ -269,7 +269,7 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
         }
       }
       if (reportFile) await writeTrainingReport(lines, reportFile, path.basename(out));
-      say(`epoch ${r.epoch}: loss ${line.loss}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
+      say(`epoch ${r.epoch}: loss ${line.loss}${line.lm_loss === undefined ? "" : ` (char LM ${line.lm_loss})`}, ${line.train_tokens_per_s} tokens/s, ${line.train_seconds} s` +
         (r.dev_f1 === null ? "" : `, dev F1 ${line.dev_f1}`) + (line.dev_f1_last === undefined ? "" : ` averaged (${line.dev_f1_last} alone)`) +
         (r.best ? ` (best so far: saved to ${out})` : ""));
     },

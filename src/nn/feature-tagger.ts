@@ -333,7 +333,8 @@ export class FeatureTagger implements Tagger {
     const { T, lengths, spans } = this.view;
     const labels = spans === null ? batch.labels : gatherSpanInts(batch.labels, batch.maxLen, B, spans.start, spans.length, -1);
     const tag = this.crf !== null ? this.crf.forward(scores, labels, T, B, lengths, withGrad) : this.nll!.forward(scores, labels, T * B, this.config.outputs, withGrad);
-    return this.charLm === null ? tag : { loss: tag.loss + this.charLm.weightedLoss, count: tag.count };
+    const lm = this.charLm?.lastLoss;
+    return lm == null ? tag : { loss: tag.loss + this.charLm!.weightedLoss, count: tag.count, lm: lm.fwd + lm.bwd };
   }
 
   /**

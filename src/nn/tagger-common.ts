@@ -22,6 +22,8 @@ export interface QuantizeOptions {
 export interface Loss {
   loss: number;
   count: number;
+  /** A tagger with a char language model: its unweighted LM loss (NLL_fwd + NLL_bwd), already included in `loss`. */
+  lm?: number;
 }
 
 /** The sizes every tagger has (each tagger's config adds its own settings). */

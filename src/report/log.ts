@@ -33,6 +33,7 @@ export function epochLine(r: EpochRecord, dev: Score | null): EpochLine {
     train_tokens_per_s: Math.round(r.train_tokens_per_s), dev_f1: pct(r.dev_f1),
     dev_precision: pct(r.dev_precision), dev_recall: pct(r.dev_recall), best: r.best,
     ...(r.dev_f1_last != null ? { dev_f1_last: round(r.dev_f1_last, 2) } : {}),
+    ...(r.lm_loss !== undefined ? { lm_loss: round(r.lm_loss, 5) } : {}),
   };
   if (dev) {
     line.dev_per_type = Object.fromEntries(Object.entries(dev.perType).map(([t, s]) => [t, {

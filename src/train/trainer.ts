@@ -18,8 +18,8 @@ import { LstmNerError } from "../util/errors.js";
 
 /** What the trainer needs of a model. */
 export interface TrainableModel extends Predictor {
-  /** Forward + backward on one batch; accumulates gradients. Returns the mean loss and the tokens it covered. */
-  lossAndGrad(batch: Batch): { loss: number; count: number };
+  /** Forward + backward on one batch; accumulates gradients. Returns the mean loss and the tokens it covered (and a char LM's loss, part of it). */
+  lossAndGrad(batch: Batch): { loss: number; count: number; lm?: number };
   /** Copies of every trainable tensor by name (a snapshot). */
   snapshot(): Record<string, Float32Array>;
   /** Restore tensors taken by {@link snapshot}. */
@@ -60,6 +60,8 @@ export interface EpochRecord {
   best: boolean;
   /** With `averageLast`: dev F1 of the epoch's own weights (dev_f1 is the average's). */
   dev_f1_last?: number | null;
+  /** With a char language model: its mean training LM loss (NLL_fwd + NLL_bwd, before the weight λ; part of `loss`). */
+  lm_loss?: number;
 }
 
 /** Options of {@link train}. */
@@ -112,6 +114,8 @@ export interface TrainState {
   epochRng: number[];
   /** Loss sum, tokens and seconds of the batches of `epoch` already done. */
   lossSum: number;
+  /** Sum of the char LM's losses over those batches (absent without one). */
+  lmSum?: number;
   tokens: number;
   seconds: number;
   records: EpochRecord[];
@@ -146,7 +150,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
   const averaging = (opts.averageLast ?? 0) > 1;
   let recent: Record<string, Float32Array>[] = [];
   const mean: Record<string, Float32Array> = {};
-  let start = { epoch: 1, batch: 0, lossSum: 0, tokens: 0, seconds: 0 };
+  let start = { epoch: 1, batch: 0, lossSum: 0, lmSum: 0, tokens: 0, seconds: 0 };
   const r = opts.resume;
   if (r) {
     if (!optimizer.importState) throw new LstmNerError("this optimiser cannot resume from a checkpoint");
@@ -158,10 +162,10 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     best = r.best;
     sinceBest = r.sinceBest;
     recent = [...(r.recent ?? [])];
-    start = { epoch: r.epoch, batch: r.batch, lossSum: r.lossSum, tokens: r.tokens, seconds: r.seconds };
+    start = { epoch: r.epoch, batch: r.batch, lossSum: r.lossSum, lmSum: r.lmSum ?? 0, tokens: r.tokens, seconds: r.seconds };
   }
-  const state = (epoch: number, batchesDone: number, epochRng: number[], lossSum: number, tokens: number, seconds: number): TrainState => ({
-    epoch, batch: batchesDone, epochRng, lossSum, tokens, seconds, records: [...records], best, sinceBest,
+  const state = (epoch: number, batchesDone: number, epochRng: number[], lossSum: number, tokens: number, seconds: number, lmSum = 0): TrainState => ({
+    epoch, batch: batchesDone, epochRng, lossSum, ...(lmSum !== 0 ? { lmSum } : {}), tokens, seconds, records: [...records], best, sinceBest,
     weights: model.snapshot(), modelRng: model.randomState?.() ?? null, optimizer: optimizer.exportState?.() ?? null,
     recent: [...recent],
   });
@@ -179,15 +183,16 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     if (opts.maxBatches) batches = batches.slice(0, opts.maxBatches);
     optimizer.setEpoch?.(epoch - 1);
     model.setTraining?.(true);
-    const resumed = epoch === start.epoch ? start : { batch: 0, lossSum: 0, tokens: 0, seconds: 0 };
+    const resumed = epoch === start.epoch ? start : { batch: 0, lossSum: 0, lmSum: 0, tokens: 0, seconds: 0 };
     const t0 = performance.now();
     const elapsed = (): number => resumed.seconds + (performance.now() - t0) / 1000;
     let tokens = resumed.tokens;
     let lossSum = resumed.lossSum;
+    let lmSum = resumed.lmSum;
     let done = resumed.batch;
     for (let i = resumed.batch; i < batches.length; i++) {
       const b = enc.collate(batches[i]!);
-      const { loss } = model.lossAndGrad(b);
+      const { loss, lm } = model.lossAndGrad(b);
       if (!Number.isFinite(loss)) {
         throw new LstmNerError(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${i + 1} (try a lower learning rate or gradient clipping)`);
       }
@@ -195,6 +200,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       optimizer.zeroGrad();
       tokens += b.tokens;
       lossSum += loss;
+      if (lm !== undefined) lmSum += lm;
       done = i + 1;
       const wait = opts.onBatch?.({ epoch, batch: i + 1, batches: batches.length, loss: lossSum / (i + 1), tokensPerSecond: tokens / elapsed() });
       if (wait) await wait;
@@ -202,7 +208,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       // Let signal handlers (Ctrl-C) run between batches: the loop is otherwise synchronous.
       if (opts.shouldStop) await new Promise<void>((resolve) => setImmediate(resolve));
       if (i + 1 < batches.length && opts.shouldStop?.()) {
-        await opts.onCheckpoint?.(state(epoch, i + 1, epochRng, lossSum, tokens, elapsed()));
+        await opts.onCheckpoint?.(state(epoch, i + 1, epochRng, lossSum, tokens, elapsed(), lmSum));
         return finish(true);
       }
     }
@@ -240,6 +246,7 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       dev_recall: devScore ? devScore.recall : null,
       best: isBest,
       ...(lastF1 !== undefined ? { dev_f1_last: lastF1 } : {}),
+      ...(lmSum !== 0 ? { lm_loss: lmSum / Math.max(1, done) } : {}),
     };
     records.push(rec);
     // onEpoch sees (and saves) the weights scored; training goes on from the epoch's own.
