@@ -322,6 +322,10 @@ test("a run with the char LM stopped mid-epoch and resumed from its checkpoint e
   assert.equal(stopped.stopped, true);
   const cp = await loadCheckpoint(file);
   assert.ok(Object.keys(cp.state.weights).includes("charlm.lm.fwd.out.w"), "the checkpoint carries the LM head");
+  assert.ok(cp.state.lmSum! > 0, "and the epoch's running LM loss");
+  const edited = `${file}.edited`;
+  await saveCheckpoint(edited, { state: { ...cp.state, lmSum: "x" as never }, run: {} });
+  await assert.rejects(loadCheckpoint(edited), /not a valid checkpoint \(state\.lmSum must be a number\)/);
   const c = make();
   const rest = await train(c.model, c.opt, small, dev, c.model.encoder(), { ...opts, resume: cp.state });
   assert.deepEqual(rest.epochs.map((e) => [e.loss, e.lm_loss, e.dev_f1]), whole.epochs.map((e) => [e.loss, e.lm_loss, e.dev_f1]));

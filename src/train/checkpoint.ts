@@ -94,6 +94,7 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
     if (!Number.isInteger(s[f]) || (s[f] as number) < 0) throw bad(`state.${f} must be a whole number ≥ 0`);
   }
   if (!Array.isArray(s.epochRng) || s.epochRng.length !== 4) throw bad("state.epochRng must hold four numbers");
+  if (s.lmSum !== undefined && !(typeof s.lmSum === "number" && Number.isFinite(s.lmSum))) throw bad("state.lmSum must be a number");
   if (!Array.isArray(s.records)) throw bad("state.records must be a list");
   if (typeof s.weights !== "object" || s.weights === null) throw bad("state.weights is missing");
   if (typeof run !== "object" || run === null || Array.isArray(run)) throw bad("run must be a JSON object");
