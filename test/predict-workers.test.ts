@@ -9,10 +9,18 @@ import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { gzipSync, gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { CLI, toyModel, TOY_TEXT } from "./pipeline-helpers.js";
+import { CLI, parseGlove, toyModel, TOY_TEXT } from "./pipeline-helpers.js";
+import { toyGlove } from "./toy-corpus.js";
 import { tagInOrder } from "../src/predict/run.js";
-import type { GroupTagger } from "../src/predict/pool.js";
-import type { PredictItem, TaggedGroup } from "../src/predict/items.js";
+import { defaultThreads, readShared, TaggerPool, type GroupTagger } from "../src/predict/pool.js";
+import { tagItems, type PredictItem, type TaggedGroup } from "../src/predict/items.js";
+import { getKernels } from "../src/engine/index.js";
+import { NerModel } from "../src/model/ner.js";
+import { parseModel } from "../src/model/format.js";
+import { saveNerModel } from "../src/model/file.js";
+import { createNlp } from "../src/pipeline/nlp.js";
+import { load } from "../src/pipeline/load.js";
+import { CONLL_LABELS } from "../src/data/types.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-predict-workers-"));
 
@@ -34,9 +42,14 @@ test("--workers 1, 2 and 3 give byte-identical output, in input order, over many
   const input = path.join(dir, "many.txt");
   const lines = Array.from({ length: 900 }, (_, i) => line(i));
   writeFileSync(input, lines.join("\n") + "\n");
+  // The reference: the same groups tagged on this thread, with the library.
+  const nlp = await load(file);
   for (const [format, counts] of [["jsonl", ["2", "3"]], ["conll", ["2"]]] as const) {
     const one = cli(["predict", "--model", file, "--input", input, "--format", format, "--workers", "1"]);
     assert.equal(one.code, 0, one.stderr);
+    const here = Array.from({ length: Math.ceil(lines.length / 256) }, (_, g) =>
+      tagItems(nlp, lines.slice(g * 256, (g + 1) * 256).map((text) => ({ kind: "text" as const, text })), format).out).join("");
+    assert.ok(one.stdout === here, `--workers 1 --format ${format} differs from tagging in-process`);
     for (const w of counts) {
       const many = cli(["predict", "--model", file, "--input", input, "--format", format, "--workers", w]);
       assert.equal(many.code, 0, many.stderr);
@@ -87,6 +100,14 @@ test("bad JSON lines: one clear line naming the file, the line and the field", a
   const w = cli(["predict", "--model", file, "--workers", "0", TOY_TEXT]);
   assert.equal(w.code, 1);
   assert.match(w.stderr, /--workers must be a positive integer, got 0/);
+  const input = path.join(dir, "ok.txt");
+  writeFileSync(input, `${TOY_TEXT}\n`);
+  for (const [v, re] of [["0", /--threads must be 1 or 2, got 0/], ["two", /--threads must be an integer, got "two"/]] as const) {
+    const t = cli(["predict", "--model", file, "--input", input, "--workers", "2", "--threads", v]);
+    assert.equal(t.code, 1, v);
+    assert.equal(t.stderr.trim().split("\n").length, 1, t.stderr);
+    assert.match(t.stderr, re);
+  }
 });
 
 test("on a terminal: a progress bar with docs/s, tokens/s and an ETA; none when stderr is piped", async (t) => {
@@ -135,4 +156,52 @@ test("tagInOrder: output in input order however groups finish, never more than i
   assert.equal(totals.docs, 5000);
   assert.equal(calls, 500);
   assert.ok(maxHeld <= 4 && maxHeld >= 2, `held at most ${maxHeld} groups`);
+});
+
+test("worker threads share the model's float32 weights: readShared aligns a file whose tensors sit off 4-byte boundaries, and tagging is unchanged", async () => {
+  // A word list whose "\n"-joined UTF-8 is 1 mod 4 bytes long: every tensor stored after it is misaligned in the file.
+  const base = parseGlove(toyGlove(12, 3));
+  const joined = new TextEncoder().encode(base.words.join("\n")).length;
+  const extra = "q".repeat(((1 - (joined + 1)) % 4 + 4) % 4 || 4); // plus its "\n"
+  const vectors = { words: [...base.words, extra], dim: base.dim, data: new Float32Array([...base.data, ...new Float32Array(base.dim).fill(0.1)]) };
+  const kernels = await getKernels("auto");
+  const model = NerModel.create(kernels, {
+    vectors, labels: CONLL_LABELS, scheme: "IOB2", hidden: 8, bidirectional: true, outputs: CONLL_LABELS.length + 1, trainableEmbeddings: false, seed: 5,
+  });
+  const file = path.join(dir, "misaligned.safetensors");
+  await saveNerModel(file, model, { preset: "test" });
+  const raw = readFileSync(file);
+  const headerLen = Number(raw.readBigUInt64LE(0));
+  const header = JSON.parse(raw.subarray(8, 8 + headerLen).toString("utf8")) as Record<string, { data_offsets: [number, number] }>;
+  assert.notEqual((8 + headerLen + header["embedding.weight"]!.data_offsets[0]) % 4, 0, "the test file must be misaligned");
+
+  const bytes = await readShared(file);
+  assert.ok(bytes.buffer instanceof SharedArrayBuffer);
+  assert.deepEqual(Buffer.from(bytes), raw);
+  const saved = parseModel(bytes, file);
+  // Views of the one shared copy, not copies of their own (what each worker would otherwise hold).
+  assert.equal(saved.embedding.buffer, bytes.buffer);
+  for (const [name, p] of Object.entries(saved.params)) assert.equal(p.data.buffer, bytes.buffer, name);
+
+  const items: PredictItem[] = Array.from({ length: 300 }, (_, i) => ({ kind: "text", text: line(i) }));
+  const here = tagItems(createNlp(NerModel.fromBytes(bytes, kernels, file)), items, "jsonl");
+  // Shared bytes, the file's path and bytes outside shared memory: all tag alike.
+  for (const source of [bytes, file, new Uint8Array(raw)]) {
+    const pool = await TaggerPool.start(source, { workers: 2, format: "jsonl" });
+    try {
+      const got = await Promise.all([pool.tag(items.slice(0, 150)), pool.tag(items.slice(150))]);
+      assert.ok(got.map((g) => g.out).join("") === here.out, `pool on ${typeof source === "string" ? "a path" : source.buffer instanceof SharedArrayBuffer ? "shared bytes" : "bytes"} differs`);
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
+test("kernel threads per worker: the cores shared out (at most 2), bad values refused", async () => {
+  assert.deepEqual([1, 2, 3].map((w) => defaultThreads(w, 2)), [2, 1, 1]);
+  assert.deepEqual([1, 2, 4, 5, 8].map((w) => defaultThreads(w, 8)), [2, 2, 2, 1, 1]);
+  assert.equal(defaultThreads(1, 1), 1);
+  const { file } = await toyModel();
+  await assert.rejects(TaggerPool.start(file, { workers: 1, format: "conll", threads: 3 }), /threads must be 1 or 2, got 3/);
+  await assert.rejects(TaggerPool.start(path.join(dir, "missing.safetensors"), { workers: 1, format: "conll" }), /missing\.safetensors: cannot read model file \(ENOENT\)/);
 });

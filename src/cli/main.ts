@@ -91,10 +91,11 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .option("--text-field <name>", "JSON-lines input: the field holding the text", "text")
   .addOption(new Option("--format <fmt>", "output: conll (token tag), jsonl (one Doc JSON per text), html (displaCy-style page)").choices(["conll", "jsonl", "html"]).default("conll"))
   .option("--output <file>", "output file (default: standard output); written to a temporary file and renamed on success; *.gz is gzipped (so is *.gz input)")
-  .option("--workers <n>", "worker threads tagging in parallel, output kept in input order (default: the number of cores, fewer if free memory cannot hold a model copy each)", int("--workers"))
+  .option("--workers <n>", "worker threads tagging in parallel, output kept in input order (default: the number of cores, fewer if free memory cannot hold one more worker)", int("--workers"))
   .option("--no-progress", "no progress bar (there is none anyway when standard error is not a terminal)")
   .addOption(encodingOption("the input"))
-  .addOption(kernelsOption()).addOption(threadsOption())
+  .addOption(kernelsOption())
+  .addOption(new Option("--threads <n>", "compute threads per worker (1 or 2; default: the cores shared out among the workers, at most 2)").argParser(int("--threads")))
   .option("--quantize", QUANTIZE_HELP).option("--relaxed-simd", RELAXED_HELP)
   .argument("[text...]", "texts to tag (instead of --input)")
   .action(runPredict);

@@ -52,9 +52,12 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
     process.off("SIGTERM", interrupted);
     throw e;
   }
+  // A few texts from the command line are not worth starting threads for; a
+  // stream is tagged on worker threads (even one), so this thread only reads
+  // and writes while they tag.
+  const local = fromArgs || inProcess;
   try {
-    // A few texts from the command line are not worth starting threads for.
-    tagger = workers === 1 || fromArgs
+    tagger = local
       ? new LocalTagger(await load(o.model, { kernels: await cliKernels(o), quantize: o.quantize === true }), o.format)
       : await TaggerPool.start(o.model, { workers, format: o.format, kernels: o.kernels, ...(o.threads === undefined ? {} : { threads: o.threads }) });
     const items: AsyncIterable<PredictItem> = input ? input.items() : (async function* () {
@@ -66,7 +69,7 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
     let tokens = 0;
     if (o.format === "html") await out.write(pageHead("lstm-ner predict"));
     await tagInOrder(items, tagger, (s) => out.write(s), {
-      inFlight: workers === 1 ? 1 : 2 * workers,
+      inFlight: local ? 1 : 2 * workers,
       stopped: () => out.closed,
       onGroup: (g) => {
         if (!bar || !input) return;
@@ -101,12 +104,14 @@ function progressBar(size: number | undefined): cliProgress.SingleBar {
 }
 
 /**
- * The cores, but no more workers than free memory holds: each keeps its own
- * copy of the weights (about 3× the model file at its peak, measured with
- * the 142 MB seed model).
+ * The cores, but no more workers than free memory holds. The model file is
+ * held once, shared; each worker adds its own vocabulary, kernels and
+ * working memory, and any weights not stored as float32 (converted per
+ * worker): counted as the file's size plus 64 MB per worker (measured with
+ * the 142 MB seed model: 65–130 MB per worker at its peak).
  */
 async function defaultWorkers(model: string): Promise<number> {
   const size = await stat(model).then((s) => s.size, () => 0);
-  const fit = size > 0 ? Math.floor(freemem() / (3 * size)) : Infinity;
+  const fit = size > 0 ? Math.floor((freemem() - size) / (size + (64 << 20))) : Infinity;
   return Math.max(1, Math.min(availableParallelism(), fit));
 }

@@ -1,10 +1,14 @@
 /**
- * Tagging on N worker threads. Each worker has its own WebAssembly kernels
- * (one thread each) and its own copy of the weights; the model file's bytes
- * are read once into a SharedArrayBuffer that every worker parses. Groups are
- * handed to idle workers; {@link tagInOrder} keeps the output in input order.
+ * Tagging on N worker threads. The model file is read once into a
+ * SharedArrayBuffer, placed so that its float32 tensors are 4-byte aligned:
+ * every worker's word table (most of the file) is then a view of that one
+ * copy, not a copy of its own. Each worker has its own WebAssembly kernels
+ * (holding the other weights, which are small) and what JavaScript cannot
+ * share between threads (the vocabulary's strings and map). Groups are handed to idle workers;
+ * {@link tagInOrder} keeps the output in input order.
  */
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { LstmNerError } from "../util/errors.js";
 import type { PredictFormat, PredictItem, TaggedGroup } from "./items.js";
@@ -17,7 +21,8 @@ export interface GroupTagger {
 
 /** @internal What a worker is started with. */
 export interface WorkerData {
-  model: SharedArrayBuffer;
+  /** The model file's bytes, a view of a SharedArrayBuffer. */
+  model: Uint8Array;
   name: string;
   kernels: "auto" | "wasm" | "reference";
   threads: number;
@@ -42,7 +47,7 @@ export interface TaggerPoolOptions {
   format: PredictFormat;
   /** Kernels in each worker (default "auto"). */
   kernels?: "auto" | "wasm" | "reference";
-  /** Kernel threads per worker (default 1: the workers are the parallelism). */
+  /** Kernel threads per worker, 1 or 2 (default {@link defaultThreads}: the cores shared out among the workers). */
   threads?: number;
 }
 
@@ -51,17 +56,87 @@ interface Slot {
   busy: { seq: number; resolve: (g: TaggedGroup) => void; reject: (e: Error) => void } | undefined;
 }
 
-/** Read a file into shared memory, so worker threads can read it without a copy each. */
-export async function readShared(file: string): Promise<SharedArrayBuffer> {
-  let buf: Buffer;
+/**
+ * Kernel threads per worker when not given: the cores shared out among the
+ * workers, at least 1 and at most 2 (the kernels use 1 or 2), so 1 worker on
+ * 2 cores gets 2 threads and 2 workers get 1 each.
+ */
+export function defaultThreads(workers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(2, Math.floor(cores / Math.max(1, workers))));
+}
+
+const DTYPE_BYTES: Record<string, number> = { F32: 4, I32: 4, F16: 2, U16: 2 };
+
+/**
+ * Where in a shared buffer to place the file's first byte (0–3) so that most
+ * tensor bytes are aligned for their type: tensors follow each other
+ * unpadded (a word list of odd length shifts all that come after it), and a
+ * misaligned tensor is copied by the parser, once per worker. Reads the
+ * safetensors header only; a header that does not parse gives 0 (the parser
+ * then reports what is wrong).
+ */
+function alignmentPad(head: Uint8Array, size: number): number {
+  if (head.length < 8) return 0;
+  const len = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
+  if (len < 2 || 8 + len > head.length || 8 + len > size) return 0;
+  let header: unknown;
   try {
-    buf = await readFile(file);
-  } catch (err) {
-    throw new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
+    header = JSON.parse(new TextDecoder().decode(head.subarray(8, 8 + len)));
+  } catch {
+    return 0;
   }
-  const shared = new SharedArrayBuffer(buf.length);
-  new Uint8Array(shared).set(buf);
-  return shared;
+  if (typeof header !== "object" || header === null) return 0;
+  const aligned = [0, 0, 0, 0];
+  for (const t of Object.values(header as Record<string, { dtype?: unknown; data_offsets?: unknown }>)) {
+    const width = typeof t?.dtype === "string" ? DTYPE_BYTES[t.dtype] : undefined;
+    const offs = t?.data_offsets;
+    if (width === undefined || !Array.isArray(offs) || typeof offs[0] !== "number" || typeof offs[1] !== "number") continue;
+    for (let pad = 0; pad < 4; pad++) if ((pad + 8 + len + offs[0]) % width === 0) aligned[pad]! += offs[1] - offs[0];
+  }
+  return aligned.indexOf(Math.max(...aligned));
+}
+
+/** A copy of a model file's bytes in shared memory, aligned like {@link readShared}'s. */
+function shareBytes(b: Uint8Array): Uint8Array {
+  const pad = alignmentPad(b.subarray(0, 1 << 20), b.length);
+  const out = new Uint8Array(new SharedArrayBuffer(pad + b.length), pad, b.length);
+  out.set(b);
+  return out;
+}
+
+/**
+ * Read a model file into shared memory (straight in, no second copy), placed
+ * so its tensors are aligned; worker threads then parse it without copying
+ * the weights. Returns a view of the file's bytes in a SharedArrayBuffer.
+ * @throws LstmNerError naming the file when it cannot be read.
+ */
+export async function readShared(file: string): Promise<Uint8Array> {
+  const fail = (err: unknown): LstmNerError =>
+    new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch (err) {
+    throw fail(err);
+  }
+  try {
+    const { size } = await fh.stat();
+    // The header is small (a few KB); 1 MB covers any real model's.
+    const head = new Uint8Array(Math.min(size, 1 << 20));
+    await fh.read(head, 0, head.length, 0);
+    const pad = alignmentPad(head, size);
+    const bytes = new Uint8Array(new SharedArrayBuffer(pad + size), pad, size);
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await fh.read(bytes, at, Math.min(size - at, 1 << 24), at);
+      if (bytesRead === 0) throw Object.assign(new Error("file shrank while being read"), { code: "EIO" });
+      at += bytesRead;
+    }
+    return bytes;
+  } catch (err) {
+    throw fail(err);
+  } finally {
+    await fh.close();
+  }
 }
 
 const asError = (m: { message: string; user: boolean }): Error => (m.user ? new LstmNerError(m.message) : new Error(m.message));
@@ -75,15 +150,21 @@ export class TaggerPool implements GroupTagger {
   private constructor(private readonly slots: Slot[], private readonly format: PredictFormat) {}
 
   /**
-   * Start `workers` threads on the model file `file` (or its bytes) and wait
-   * until all have loaded it.
+   * Start `workers` threads on a model file (its path, or its bytes: used as
+   * they are when in shared memory, else copied there once) and wait until
+   * all have loaded it.
    * @throws LstmNerError when the model cannot be read or loaded.
    */
-  static async start(model: string | SharedArrayBuffer, opts: TaggerPoolOptions): Promise<TaggerPool> {
+  static async start(model: string | SharedArrayBuffer | Uint8Array, opts: TaggerPoolOptions): Promise<TaggerPool> {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new LstmNerError(`workers must be a positive integer, got ${opts.workers}`);
+    const threads = opts.threads ?? defaultThreads(opts.workers);
+    if (threads !== 1 && threads !== 2) throw new LstmNerError(`threads must be 1 or 2, got ${threads}`);
     const name = typeof model === "string" ? model : "model";
-    const bytes = typeof model === "string" ? await readShared(model) : model;
-    const data: WorkerData = { model: bytes, name, kernels: opts.kernels ?? "auto", threads: opts.threads ?? 1 };
+    // Bytes not in shared memory are copied there once (each worker would get its own copy otherwise).
+    const bytes = typeof model === "string" ? await readShared(model)
+      : model instanceof SharedArrayBuffer ? new Uint8Array(model)
+        : model.buffer instanceof SharedArrayBuffer ? model : shareBytes(model);
+    const data: WorkerData = { model: bytes, name, kernels: opts.kernels ?? "auto", threads };
     const slots: Slot[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < opts.workers; i++) {

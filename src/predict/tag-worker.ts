@@ -1,6 +1,7 @@
 /**
  * A worker thread of {@link TaggerPool}: loads the model from the shared
- * bytes into its own single-threaded kernels, then tags groups as asked.
+ * bytes (its float32 word table stays a view of them) onto its own kernels,
+ * then tags groups as asked.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { getKernels } from "../engine/index.js";
@@ -20,7 +21,7 @@ const describe = (e: unknown): { message: string; user: boolean } =>
 let nlp: Nlp;
 try {
   const kernels = await getKernels(data.kernels, { threads: data.threads });
-  nlp = createNlp(NerModel.fromBytes(new Uint8Array(data.model), kernels, data.name));
+  nlp = createNlp(NerModel.fromBytes(data.model, kernels, data.name));
   reply({ kind: "ready" });
 } catch (e) {
   reply({ kind: "failed", ...describe(e) });
