@@ -17,6 +17,7 @@ import { tagItems, type PredictItem, type TaggedGroup } from "../src/predict/ite
 import { getKernels } from "../src/engine/index.js";
 import { NerModel } from "../src/model/ner.js";
 import { parseModel } from "../src/model/format.js";
+import { decodeSafetensors } from "../src/model/safetensors.js";
 import { saveNerModel } from "../src/model/file.js";
 import { createNlp } from "../src/pipeline/nlp.js";
 import { load } from "../src/pipeline/load.js";
@@ -158,8 +159,34 @@ test("tagInOrder: output in input order however groups finish, never more than i
   assert.ok(maxHeld <= 4 && maxHeld >= 2, `held at most ${maxHeld} groups`);
 });
 
-test("worker threads share the model's float32 weights: readShared aligns a file whose tensors sit off 4-byte boundaries, and tagging is unchanged", async () => {
-  // A word list whose "\n"-joined UTF-8 is 1 mod 4 bytes long: every tensor stored after it is misaligned in the file.
+/**
+ * A model file laid out as versions before tensors were ordered by width
+ * wrote them: the word list first, each tensor right after the previous one
+ * (no checksums, as the oldest files had none). With a word list of odd
+ * length, every float32 tensor sits off 4-byte alignment.
+ */
+function writeOldLayout(from: string, to: string): void {
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(from)), from);
+  const order = [...tensors.keys()].sort((a, b) => Number(b === "vocab.words") - Number(a === "vocab.words"));
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  const chunks: Uint8Array[] = [];
+  let at = 0;
+  for (const name of order) {
+    const t = tensors.get(name)!;
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + bytes.length] };
+    chunks.push(bytes.slice());
+    at += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(to, Buffer.concat([len, Buffer.from(json), ...chunks]));
+}
+
+test("worker threads share the model's word table: readShared aligns an older file whose tensors sit off 4-byte boundaries, and tagging is unchanged", async () => {
+  // A word list whose "\n"-joined UTF-8 is 1 mod 4 bytes long.
   const base = parseGlove(toyGlove(12, 3));
   const joined = new TextEncoder().encode(base.words.join("\n")).length;
   const extra = "q".repeat(((1 - (joined + 1)) % 4 + 4) % 4 || 4); // plus its "\n"
@@ -168,8 +195,10 @@ test("worker threads share the model's float32 weights: readShared aligns a file
   const model = NerModel.create(kernels, {
     vectors, labels: CONLL_LABELS, scheme: "IOB2", hidden: 8, bidirectional: true, outputs: CONLL_LABELS.length + 1, trainableEmbeddings: false, seed: 5,
   });
+  const current = path.join(dir, "current.safetensors");
+  await saveNerModel(current, model, { preset: "test" });
   const file = path.join(dir, "misaligned.safetensors");
-  await saveNerModel(file, model, { preset: "test" });
+  writeOldLayout(current, file);
   const raw = readFileSync(file);
   const headerLen = Number(raw.readBigUInt64LE(0));
   const header = JSON.parse(raw.subarray(8, 8 + headerLen).toString("utf8")) as Record<string, { data_offsets: [number, number] }>;
@@ -184,13 +213,13 @@ test("worker threads share the model's float32 weights: readShared aligns a file
   for (const [name, p] of Object.entries(saved.params)) assert.equal(p.data.buffer, bytes.buffer, name);
 
   const items: PredictItem[] = Array.from({ length: 300 }, (_, i) => ({ kind: "text", text: line(i) }));
-  const here = tagItems(createNlp(NerModel.fromBytes(bytes, kernels, file)), items, "jsonl");
-  // Shared bytes, the file's path and bytes outside shared memory: all tag alike.
-  for (const source of [bytes, file, new Uint8Array(raw)]) {
+  const here = tagItems(createNlp(NerModel.fromBytes(new Uint8Array(readFileSync(current)), kernels, current)), items, "jsonl");
+  // The old and the current layout, as a path, shared bytes or bytes outside shared memory: all tag alike.
+  for (const source of [bytes, file, current, new Uint8Array(raw)]) {
     const pool = await TaggerPool.start(source, { workers: 2, format: "jsonl" });
     try {
       const got = await Promise.all([pool.tag(items.slice(0, 150)), pool.tag(items.slice(150))]);
-      assert.ok(got.map((g) => g.out).join("") === here.out, `pool on ${typeof source === "string" ? "a path" : source.buffer instanceof SharedArrayBuffer ? "shared bytes" : "bytes"} differs`);
+      assert.ok(got.map((g) => g.out).join("") === here.out, `pool on ${typeof source === "string" ? source : source.buffer instanceof SharedArrayBuffer ? "shared bytes" : "bytes"} differs`);
     } finally {
       await pool.close();
     }

@@ -34,9 +34,11 @@ export async function loadModel(file: string): Promise<SavedModel> {
  * the table after the vocabulary's odd-length bytes; read plainly, the
  * table was copied and the whole file buffer stayed around as garbage
  * (twice the table's memory until a major GC). Header problems are left to
- * the parser, which names them.
+ * the parser, which names them. `shared`: the bytes live in a
+ * SharedArrayBuffer, so worker threads use them (and the table) without a
+ * copy each.
  */
-export async function readAligned(file: string): Promise<Uint8Array> {
+export async function readAligned(file: string, opts: { shared?: boolean } = {}): Promise<Uint8Array> {
   const fh = await fs.open(file, "r");
   try {
     const size = (await fh.stat()).size;
@@ -50,7 +52,7 @@ export async function readAligned(file: string): Promise<Uint8Array> {
         shift = alignShift(json.toString("utf8"), 8 + headerLen);
       }
     }
-    const buf = Buffer.allocUnsafeSlow(size + shift);
+    const buf = opts.shared === true ? new Uint8Array(new SharedArrayBuffer(size + shift)) : Buffer.allocUnsafeSlow(size + shift);
     let off = 0;
     while (off < size) {
       const { bytesRead } = await fh.read(buf, shift + off, size - off, off);

@@ -1,16 +1,16 @@
 /**
  * Tagging on N worker threads. The model file is read once into a
- * SharedArrayBuffer, placed so that its float32 tensors are 4-byte aligned:
- * every worker's word table (most of the file) is then a view of that one
- * copy, not a copy of its own. Each worker has its own WebAssembly kernels
+ * SharedArrayBuffer, placed so that its word table is 4-byte aligned: every
+ * worker's word table (most of the file) is then a view of that one copy,
+ * not a copy of its own. Each worker has its own WebAssembly kernels
  * (holding the other weights, which are small) and what JavaScript cannot
- * share between threads (the vocabulary's strings and map). Groups are handed to idle workers;
- * {@link tagInOrder} keeps the output in input order.
+ * share between threads (the vocabulary's strings and map). Groups are
+ * handed to idle workers; {@link tagInOrder} keeps the output in input order.
  */
-import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { LstmNerError } from "../util/errors.js";
+import { readAligned } from "../model/file.js";
 import type { PredictFormat, PredictItem, TaggedGroup } from "./items.js";
 
 /** Something that tags groups of items: a {@link TaggerPool}, or an in-process tagger. */
@@ -65,78 +65,25 @@ export function defaultThreads(workers: number, cores = availableParallelism()):
   return Math.max(1, Math.min(2, Math.floor(cores / Math.max(1, workers))));
 }
 
-const DTYPE_BYTES: Record<string, number> = { F32: 4, I32: 4, F16: 2, U16: 2 };
-
 /**
- * Where in a shared buffer to place the file's first byte (0–3) so that most
- * tensor bytes are aligned for their type: tensors follow each other
- * unpadded (a word list of odd length shifts all that come after it), and a
- * misaligned tensor is copied by the parser, once per worker. Reads the
- * safetensors header only; a header that does not parse gives 0 (the parser
- * then reports what is wrong).
- */
-function alignmentPad(head: Uint8Array, size: number): number {
-  if (head.length < 8) return 0;
-  const len = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
-  if (len < 2 || 8 + len > head.length || 8 + len > size) return 0;
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder().decode(head.subarray(8, 8 + len)));
-  } catch {
-    return 0;
-  }
-  if (typeof header !== "object" || header === null) return 0;
-  const aligned = [0, 0, 0, 0];
-  for (const t of Object.values(header as Record<string, { dtype?: unknown; data_offsets?: unknown }>)) {
-    const width = typeof t?.dtype === "string" ? DTYPE_BYTES[t.dtype] : undefined;
-    const offs = t?.data_offsets;
-    if (width === undefined || !Array.isArray(offs) || typeof offs[0] !== "number" || typeof offs[1] !== "number") continue;
-    for (let pad = 0; pad < 4; pad++) if ((pad + 8 + len + offs[0]) % width === 0) aligned[pad]! += offs[1] - offs[0];
-  }
-  return aligned.indexOf(Math.max(...aligned));
-}
-
-/** A copy of a model file's bytes in shared memory, aligned like {@link readShared}'s. */
-function shareBytes(b: Uint8Array): Uint8Array {
-  const pad = alignmentPad(b.subarray(0, 1 << 20), b.length);
-  const out = new Uint8Array(new SharedArrayBuffer(pad + b.length), pad, b.length);
-  out.set(b);
-  return out;
-}
-
-/**
- * Read a model file into shared memory (straight in, no second copy), placed
- * so its tensors are aligned; worker threads then parse it without copying
- * the weights. Returns a view of the file's bytes in a SharedArrayBuffer.
+ * Read a model file into shared memory, placed so that its word table is
+ * 4-byte aligned (see `readAligned`): worker threads then parse it without
+ * copying the table. Returns a view of the file's bytes in a SharedArrayBuffer.
  * @throws LstmNerError naming the file when it cannot be read.
  */
 export async function readShared(file: string): Promise<Uint8Array> {
-  const fail = (err: unknown): LstmNerError =>
-    new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
-  let fh;
   try {
-    fh = await open(file, "r");
+    return await readAligned(file, { shared: true });
   } catch (err) {
-    throw fail(err);
+    throw new LstmNerError(`cannot read model file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
   }
-  try {
-    const { size } = await fh.stat();
-    // The header is small (a few KB); 1 MB covers any real model's.
-    const head = new Uint8Array(Math.min(size, 1 << 20));
-    await fh.read(head, 0, head.length, 0);
-    const pad = alignmentPad(head, size);
-    const bytes = new Uint8Array(new SharedArrayBuffer(pad + size), pad, size);
-    for (let at = 0; at < size;) {
-      const { bytesRead } = await fh.read(bytes, at, Math.min(size - at, 1 << 24), at);
-      if (bytesRead === 0) throw Object.assign(new Error("file shrank while being read"), { code: "EIO" });
-      at += bytesRead;
-    }
-    return bytes;
-  } catch (err) {
-    throw fail(err);
-  } finally {
-    await fh.close();
-  }
+}
+
+/** A copy of a model file's bytes in shared memory (a file written by this version has its tensors aligned as they are). */
+function shareBytes(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(b.length));
+  out.set(b);
+  return out;
 }
 
 const asError = (m: { message: string; user: boolean }): Error => (m.user ? new LstmNerError(m.message) : new Error(m.message));
