@@ -89,12 +89,13 @@ async function file(kind: "train" | "dev" | "vectors"): Promise<FileData> {
 
 $("train").onclick = async () => {
   error("");
+  // Reset before reading the files: until this run ends, the page must not report the last run as done.
+  state.epochs = [];
+  state.done = false;
   try {
     const [train, devFile, vectors] = await Promise.all([file("train"), file("dev"), file("vectors")]);
     for (const id of ["train", "tag", "download"]) ($(id) as HTMLButtonElement).disabled = true;
     ($("stop") as HTMLButtonElement).disabled = false;
-    state.epochs = [];
-    state.done = false;
     lossX.length = 0;
     lossY.length = 0;
     batchesBefore = 0;
