@@ -353,12 +353,17 @@ function gradWithFrozenMasks(model: FeatureTagger, batch: FeatureBatch): Param[]
   return params;
 }
 
-/** The padded path's emission scores: every layer on all T·B rows (what tagging computed before PackedScores). */
+/**
+ * The padded path's emission scores: every layer on all T·B rows, each input part in its own block
+ * concatenated afterwards (the training forward; what tagging computed before PackedScores and before
+ * it wrote the parts straight into the BiLSTM input).
+ */
 function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch): Float32Array {
   const T = batch.maxLen, B = batch.size, n = T * B;
   const parts = [model.embedding.forward(batch.ids, n)];
   if (model.chars !== null) parts.push(model.chars.forward(batch.chars, n));
   if (model.casing !== null) parts.push(model.casing.forward(batch.casing, n));
+  if (model.charLm !== null) parts.push(model.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout: false, keep: true, lm: false }));
   const concat = new ConcatColumns(kern, parts.map((p) => p.length / n));
   let h = model.rnn.forward(concat.forward(parts, n), T, B, batch.lengths, false).slice();
   let rows = n;
@@ -372,13 +377,14 @@ function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch):
   return model.out.forward(h, rows).slice();
 }
 
-test("tagging scores from the BiLSTM's packed real-token rows equal the padded path's bit for bit (chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
+test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, char LM; chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
   const wasm = await wasmKernels();
-  for (const kern of [k, ...(typeof wasm === "string" ? [] : [wasm])]) {
+  const charLM = { dim: 3, hidden: 3, vocab: 3 };
+  for (const [kern, extra] of [k, ...(typeof wasm === "string" ? [] : [wasm])].flatMap((kn) => [[kn, {}], [kn, { charLM }]] as const)) {
     const data = synthetic(new Rng(21), 70); // > 256 real tokens: several output chunks
     const vocab = buildCharVocab(data.tokens);
     const wordIds = (s: string): number => 1 + (s.length % 5);
-    const model = makeModel(kern, 21, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 5 });
+    const model = makeModel(kern, 21, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 5, ...extra });
     model.setTraining(false);
     const plain = makeBatch(data.tokens, null, vocab, wordIds);
     assert.ok(plain.tokens > 256, `${plain.tokens} tokens`);

@@ -82,19 +82,34 @@ export class CasingEmbedding {
    * @throws LstmNerError naming an id outside the table.
    */
   forward(ids: Int32Array, n = ids.length): Float32Array {
+    if (this.ids.length < n) this.ids = new Int32Array(n);
+    const out = this.out.get(n * this.dim);
+    this.gather(ids, n, out, this.dim, 0, this.ids);
+    this.n = n;
+    return out;
+  }
+
+  /**
+   * Inference-only {@link forward}: row i goes to `dst[i·stride + col …]`
+   * (a column range of a wider matrix), with no buffer of its own; nothing is kept for {@link backward}.
+   */
+  forwardInto(ids: Int32Array, n: number, dst: Float32Array, stride: number, col: number): void {
+    exactly(dst, n * stride, `${this.weight.name} destination`);
+    this.n = 0;
+    this.gather(ids, n, dst, stride, col, null);
+  }
+
+  /** Rows of the first `n` ids into `out` at row stride `stride`, column `col`; records the ids in `seen` when given. */
+  private gather(ids: Int32Array, n: number, out: Float32Array, stride: number, col: number, seen: Int32Array | null): void {
     const { dim, size } = this;
     const src = exactly(ids, n, `${this.weight.name} ids`);
-    if (this.ids.length < n) this.ids = new Int32Array(n);
-    const out = this.out.get(n * dim);
     const w = this.weight.value;
     for (let i = 0; i < n; i++) {
       const id = src[i]!;
       if (id < 0 || id >= size) throw new LstmNerError(`${this.weight.name}: ids[${i}] = ${id} is outside 0..${size - 1}`);
-      this.ids[i] = id;
-      out.set(w.subarray(id * dim, (id + 1) * dim), i * dim);
+      if (seen !== null) seen[i] = id;
+      out.set(w.subarray(id * dim, (id + 1) * dim), i * stride + col);
     }
-    this.n = n;
-    return out;
   }
 
   /** Accumulate dL/d(table) from dL/d(output) (n×dim). */

@@ -15,6 +15,13 @@ export interface CharIds {
   maxChars: number;
 }
 
+/** Where {@link CharCnn.forward} writes the features when tagging: word w's at `dst[w·stride + col …]`. */
+export interface CharCnnInto {
+  dst: Float32Array;
+  stride: number;
+  col: number;
+}
+
 /** Options of {@link CharCnn}; defaults are Ma & Hovy's. */
 export interface CharCnnOptions {
   /** Character embedding size (default 30). */
@@ -88,10 +95,16 @@ export class CharCnn {
   /**
    * Features of the first `words` words of `chars`: words×filters, a view
    * valid until the next forward. `keep` false (tagging) keeps nothing for
-   * {@link backward} and works through the words in chunks.
+   * {@link backward} and works through the words in chunks; with `into` as
+   * well, word w's features go to `into.dst[w·stride + col …]` (a column range
+   * of a wider matrix, e.g. the tagger's concatenated input) and nothing is
+   * returned, so no words×filters buffer is built.
    * @throws LstmNerError for a length outside 0..maxChars or a char id outside the vocabulary.
    */
-  forward(chars: CharIds, words: number, keep = true): Float32Array {
+  forward(chars: CharIds, words: number, keep?: boolean): Float32Array;
+  forward(chars: CharIds, words: number, keep: false, into: CharCnnInto): null;
+  forward(chars: CharIds, words: number, keep = true, into: CharCnnInto | null = null): Float32Array | null {
+    if (keep && into !== null) throw new Error("CharCnn.forward: `into` is for tagging (keep false) only");
     const { k, dim: D, filters: F, window: Wn, vocabSize } = this;
     const M = chars.maxChars;
     if (!Number.isInteger(M) || M < 0) throw new LstmNerError(`chars.maxChars must be a non-negative integer, got ${M}`);
@@ -109,15 +122,18 @@ export class CharCnn {
     }
     const wD = Wn * D;
     const half = (Wn - 1) >> 1;
-    if (this.source.length < N * Wn) this.source = new Int32Array(Math.max(N * Wn, Math.ceil(this.source.length * 1.5)));
-    if (this.argmax.length < words * F) this.argmax = new Int32Array(Math.max(words * F, Math.ceil(this.argmax.length * 1.5)));
+    // Which char filled each im2col slot and which row won each max: only backward reads them.
+    if (keep && this.source.length < N * Wn) this.source = new Int32Array(Math.max(N * Wn, Math.ceil(this.source.length * 1.5)));
+    if (keep && this.argmax.length < words * F) this.argmax = new Int32Array(Math.max(words * F, Math.ceil(this.argmax.length * 1.5)));
     const src = this.source;
     // Training keeps every im2col row for backward; tagging runs the words in chunks of about
     // INFER_CHUNK_CHARS characters (each row's result is the same), so its buffers stay small.
     const cap = keep ? N : Math.min(N, Math.max(INFER_CHUNK_CHARS, M));
     const x = this.buf.x.get(cap * wD);
     const y = this.buf.y.get(cap * F);
-    const out = this.buf.out.get(words * F);
+    const out = into === null ? this.buf.out.get(words * F) : exactly(into.dst, words * into.stride, "char CNN destination");
+    const stride = into === null ? F : into.stride;
+    const col = into === null ? 0 : into.col;
     const emb = this.emb.value;
     const arg = this.argmax;
     let r = 0; // global char row
@@ -135,11 +151,11 @@ export class CharCnn {
             const q = p + o - half;
             const dst = (r - r0) * wD + o * D;
             if (q < 0 || q >= len) {
-              src[r * Wn + o] = -1;
+              if (keep) src[r * Wn + o] = -1;
               x.fill(0, dst, dst + D);
             } else {
               const c = ids[w * M + q]!;
-              src[r * Wn + o] = c;
+              if (keep) src[r * Wn + o] = c;
               x.set(emb.subarray(c * D, (c + 1) * D), dst);
             }
           }
@@ -153,17 +169,17 @@ export class CharCnn {
       let lr = 0; // row within the chunk
       for (let w = w0; w < w1; w++) {
         const len = lengths[w]!;
-        const o = w * F;
+        const o = w * stride + col;
         if (len === 0) {
           out.fill(0, o, o + F);
-          arg.fill(-1, o, o + F);
+          if (keep) arg.fill(-1, w * F, w * F + F);
           continue;
         }
         for (let f = 0; f < F; f++) {
           let best = lr;
           for (let p = 1; p < len; p++) if (y[(lr + p) * F + f]! > y[best * F + f]!) best = lr + p;
           out[o + f] = y[best * F + f]!;
-          arg[o + f] = r0 + best;
+          if (keep) arg[w * F + f] = r0 + best;
         }
         lr += len;
       }
@@ -172,7 +188,7 @@ export class CharCnn {
     this.rows = N;
     this.words = words;
     this.ready = keep;
-    return out;
+    return into === null ? out : null;
   }
 
   /**

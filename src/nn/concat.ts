@@ -23,15 +23,29 @@ export class ConcatColumns {
     const { widths, width } = this;
     if (parts.length !== widths.length) throw new Error(`ConcatColumns: ${parts.length} inputs, expected ${widths.length}`);
     const out = this.out.get(rows * width);
-    let col = 0;
-    parts.forEach((part, i) => {
-      const w = widths[i]!;
-      const src = exactly(part, rows * w, `concat input ${i}`);
-      for (let r = 0; r < rows; r++) out.set(src.subarray(r * w, (r + 1) * w), r * width + col);
-      col += w;
-    });
+    parts.forEach((part, i) => this.place(out, i, part, rows));
     this.rows = rows;
     return out;
+  }
+
+  /**
+   * The rows×width output buffer for a caller that writes each input's columns
+   * into it itself (tagging: no separate rows×widths[i] blocks are built);
+   * a view valid until the next forward. No {@link backward} after it.
+   */
+  output(rows: number): Float32Array {
+    this.rows = 0;
+    return this.out.get(rows * this.width);
+  }
+
+  /** Copy one input block (rows×widths[i]) into its columns of `out`, as {@link forward} does. */
+  place(out: Float32Array, i: number, part: Float32Array, rows: number): void {
+    const { widths, width } = this;
+    const w = widths[i]!;
+    let col = 0;
+    for (let j = 0; j < i; j++) col += widths[j]!;
+    const src = exactly(part, rows * w, `concat input ${i}`);
+    for (let r = 0; r < rows; r++) out.set(src.subarray(r * w, (r + 1) * w), r * width + col);
   }
 
   /** Split dL/d(output) (rows×width) into the inputs' gradients, views valid until the next backward. */

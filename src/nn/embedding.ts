@@ -1,7 +1,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { KernelBuffer } from "./buffer.js";
+import { KernelBuffer, exactly } from "./buffer.js";
 import { TouchedRows, type SparseRowsParam } from "./sparse.js";
 import { quantizeRowsInt8, type Int8Rows } from "../util/int8-rows.js";
 
@@ -93,16 +93,35 @@ export class Embedding {
    * @throws LstmNerError naming the position of an id outside the table.
    */
   forward(ids: Int32Array, n = ids.length): Float32Array {
-    const { dim, size, table, int8 } = this;
     if (n > ids.length) throw new LstmNerError(`embedding ids: expected ${n} values, got ${ids.length}`);
     if (this.ids.length < n) this.ids = new Int32Array(n);
-    const out = this.out.get(n * dim);
+    const out = this.out.get(n * this.dim);
+    this.gather(ids, n, out, this.dim, 0, this.ids);
+    this.n = n;
+    return out;
+  }
+
+  /**
+   * Inference-only {@link forward}: row i goes to `dst[i·stride + col …]`
+   * (a column range of a wider matrix, e.g. the tagger's concatenated input),
+   * so no n×dim buffer of its own is built. Nothing is kept for {@link backward}.
+   */
+  forwardInto(ids: Int32Array, n: number, dst: Float32Array, stride: number, col: number): void {
+    if (n > ids.length) throw new LstmNerError(`embedding ids: expected ${n} values, got ${ids.length}`);
+    exactly(dst, n * stride, "embedding destination");
+    this.n = 0;
+    this.gather(ids, n, dst, stride, col, null);
+  }
+
+  /** Rows of the first `n` ids into `out` at row stride `stride`, column `col`; records the ids in `seen` when given. */
+  private gather(ids: Int32Array, n: number, out: Float32Array, stride: number, col: number, seen: Int32Array | null): void {
+    const { dim, size, table, int8 } = this;
     for (let i = 0; i < n; i++) {
       const id = ids[i]!;
       if (id < 0 || id >= size) throw new LstmNerError(`ids[${i}] = ${id} is outside the embedding table (0..${size - 1})`);
-      this.ids[i] = id;
+      if (seen !== null) seen[i] = id;
       const s = id * dim;
-      const o = i * dim;
+      const o = i * stride + col;
       if (table !== null) {
         for (let j = 0; j < dim; j++) out[o + j] = table[s + j]!;
       } else {
@@ -111,8 +130,6 @@ export class Embedding {
         for (let j = 0; j < dim; j++) out[o + j] = q[s + j]! * sc;
       }
     }
-    this.n = n;
-    return out;
   }
 
   /** Accumulate dL/d(table) from dL/d(output) (n×dim); nothing to do when frozen. */

@@ -349,13 +349,33 @@ export class FeatureTagger implements Tagger {
     const n = T * B;
     const c = this.config;
     const ids = dropout && this.wordDropRng !== null ? this.dropWords(batch) : batch.ids;
-    const parts = [this.embedding.forward(ids, n)];
-    if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n, keep));
-    if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
-    // The LM targets are the words as they are, not as word dropout hid them.
-    if (this.charLm !== null) parts.push(this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep, lm }));
     const w = this.concat.width;
-    const x = this.inputDropout.forward(this.concat.forward(parts, n), n * w, dropout, c.lockedDropout ? B * w : n * w);
+    let input: Float32Array;
+    if (keep) {
+      const parts = [this.embedding.forward(ids, n)];
+      if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n, keep));
+      if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
+      // The LM targets are the words as they are, not as word dropout hid them.
+      if (this.charLm !== null) parts.push(this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep, lm }));
+      input = this.concat.forward(parts, n);
+    } else {
+      // No backward: each part goes straight into its columns of the BiLSTM input, so the padded
+      // T·B×width blocks of the parts (the word embedding's alone ~10 MB at batch 256) are never built.
+      input = this.concat.output(n);
+      let col = 0;
+      this.embedding.forwardInto(ids, n, input, w, col);
+      col += c.embDim;
+      if (this.chars !== null) {
+        this.chars.forward(batch.chars, n, false, { dst: input, stride: w, col });
+        col += c.charFilters;
+      }
+      if (this.casing !== null) this.casing.forwardInto(batch.casing, n, input, w, col);
+      if (this.charLm !== null) {
+        const lmFeatures = this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep, lm });
+        this.concat.place(input, this.concat.widths.length - 1, lmFeatures, n);
+      }
+    }
+    const x = this.inputDropout.forward(input, n * w, dropout, c.lockedDropout ? B * w : n * w);
     const spans = batch.centre ?? null;
     if (!keep && !dropout) {
       const scores = this.packed.run(this.rnn, this.out, x, T, B, batch.lengths, spans);
