@@ -39,6 +39,9 @@ export class BiLstm {
   private T = 0;
   private B = 0;
   private n = 0;
+  /** Step sizes of the last {@link plan}; whether {@link packedRows} planned the next {@link forwardInferPacked}. */
+  private planSizes: Int32Array = new Int32Array(0);
+  private planned = false;
 
   constructor(private readonly k: Kernels, readonly inDim: number, readonly hidden: number, rng: Rng, name: string) {
     this.fwd = new Lstm(k, inDim, hidden, rng, `${name}.fwd`);
@@ -77,7 +80,44 @@ export class BiLstm {
    * which at batch 256 was the largest buffer of the whole forward pass.
    */
   forwardInfer(x: Float32Array, T: number, B: number, lengths: Int32Array): void {
-    const { n } = this.run(x, T, B, lengths, false);
+    this.run(x, T, B, lengths, false);
+    this.indexPacked();
+  }
+
+  /**
+   * For a caller that builds the input packed itself (tagging): lays the batch
+   * out as {@link forwardInfer} does and returns, for each packed row q of the
+   * forward direction, the padded row t·B+b it stands for (a view valid until
+   * the next forward). Then call {@link forwardInferPacked} with row q of the
+   * input holding padded row rows[q]'s: neither the padded T·B×in input nor
+   * the forward direction's copy of it is built.
+   */
+  packedRows(T: number, B: number, lengths: Int32Array): Int32Array {
+    const n = this.plan(T, B, lengths);
+    this.planned = true;
+    return this.srcF.subarray(0, n);
+  }
+
+  /** {@link forwardInfer} on the input packed in the order {@link packedRows} gave (n×in); read the output with {@link outputRows}. */
+  forwardInferPacked(xF: Float32Array): void {
+    if (!this.planned) throw new Error("BiLstm.forwardInferPacked called without packedRows");
+    this.planned = false;
+    const { n, inDim, srcB } = this;
+    const xv = exactly(xF, n * inDim, "BiLSTM packed input");
+    this.indexPacked();
+    // The backward direction's row r is padded row srcB[r], which is packed forward row packedAt[srcB[r]].
+    const xB = this.buf.xB.get(n * inDim);
+    const at = this.packedAt;
+    for (let r = 0; r < n; r++) {
+      const s = at[srcB[r]!]! * inDim;
+      xB.set(xv.subarray(s, s + inDim), r * inDim);
+    }
+    this.runPacked(xv, xB, false);
+  }
+
+  /** Padded row → packed row of each direction, for {@link outputRows}. */
+  private indexPacked(): void {
+    const { n, T, B } = this;
     if (this.packedAt.length < T * B) this.packedAt = new Int32Array(T * B);
     // Padded row → packed row, for each direction (row r of the backward direction is padded row srcB[r]).
     const at = this.packedAt;
@@ -108,6 +148,15 @@ export class BiLstm {
   private run(x: Float32Array, T: number, B: number, lengths: Int32Array, keep: boolean): { n: number; sf: Float32Array; sb: Float32Array } {
     const { inDim } = this;
     const xv = exactly(x, T * B * inDim, "BiLSTM input");
+    const n = this.plan(T, B, lengths);
+    const xF = gatherRows(this.buf.xF.get(n * inDim), xv, this.srcF, n, inDim);
+    const xB = gatherRows(this.buf.xB.get(n * inDim), xv, this.srcB, n, inDim);
+    return this.runPacked(xF, xB, keep);
+  }
+
+  /** Checks the lengths and lays the batch out: step sizes (longest sentence first) and each direction's packed row → padded row. */
+  private plan(T: number, B: number, lengths: Int32Array): number {
+    this.planned = false;
     if (lengths.length < B) throw new LstmNerError(`BiLSTM lengths: expected ${B} values, got ${lengths.length}`);
     let n = 0;
     for (let b = 0; b < B; b++) {
@@ -145,8 +194,13 @@ export class BiLstm {
         srcB[r] = (lengths[b]! - 1 - t) * B + b;
       }
     }
-    const xF = gatherRows(this.buf.xF.get(n * inDim), xv, srcF, n, inDim);
-    const xB = gatherRows(this.buf.xB.get(n * inDim), xv, srcB, n, inDim);
+    this.planSizes = sizes;
+    return n;
+  }
+
+  /** Runs both directions on their packed inputs (kept for backward unless `keep` is false). */
+  private runPacked(xF: Float32Array, xB: Float32Array, keep: boolean): { n: number; sf: Float32Array; sb: Float32Array } {
+    const { n, planSizes: sizes } = this;
     const sf = keep ? this.fwd.sequence(xF, sizes) : this.fwd.inferSequence(xF, sizes);
     const sb = keep ? this.bwd.sequence(xB, sizes) : this.bwd.inferSequence(xB, sizes);
     if (keep) this.k.lstmForward([sf as LstmSequence, sb as LstmSequence]);

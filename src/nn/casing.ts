@@ -91,22 +91,25 @@ export class CasingEmbedding {
 
   /**
    * Inference-only {@link forward}: row i goes to `dst[i·stride + col …]`
-   * (a column range of a wider matrix), with no buffer of its own; nothing is kept for {@link backward}.
+   * (a column range of a wider matrix), with no buffer of its own; with `rows`,
+   * row i is that of ids[rows[i]]. Nothing is kept for {@link backward}.
    */
-  forwardInto(ids: Int32Array, n: number, dst: Float32Array, stride: number, col: number): void {
+  forwardInto(ids: Int32Array, n: number, dst: Float32Array, stride: number, col: number, rows: Int32Array | null = null): void {
     exactly(dst, n * stride, `${this.weight.name} destination`);
     this.n = 0;
-    this.gather(ids, n, dst, stride, col, null);
+    this.gather(ids, n, dst, stride, col, null, rows);
   }
 
-  /** Rows of the first `n` ids into `out` at row stride `stride`, column `col`; records the ids in `seen` when given. */
-  private gather(ids: Int32Array, n: number, out: Float32Array, stride: number, col: number, seen: Int32Array | null): void {
+  /** Rows of the first `n` ids (with `rows`: of ids[rows[0..n)]) into `out` at row stride `stride`, column `col`; records the ids in `seen` when given. */
+  private gather(ids: Int32Array, n: number, out: Float32Array, stride: number, col: number, seen: Int32Array | null, rows: Int32Array | null = null): void {
     const { dim, size } = this;
-    const src = exactly(ids, n, `${this.weight.name} ids`);
+    const src = rows === null ? exactly(ids, n, `${this.weight.name} ids`) : ids;
+    if (rows !== null && rows.length < n) throw new LstmNerError(`${this.weight.name} rows: expected ${n} values, got ${rows.length}`);
     const w = this.weight.value;
     for (let i = 0; i < n; i++) {
-      const id = src[i]!;
-      if (id < 0 || id >= size) throw new LstmNerError(`${this.weight.name}: ids[${i}] = ${id} is outside 0..${size - 1}`);
+      const at = rows === null ? i : rows[i]!;
+      const id = src[at]!;
+      if (!(id >= 0 && id < size)) throw new LstmNerError(`${this.weight.name}: ids[${at}] = ${id} is outside 0..${size - 1}`);
       if (seen !== null) seen[i] = id;
       out.set(w.subarray(id * dim, (id + 1) * dim), i * stride + col);
     }

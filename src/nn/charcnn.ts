@@ -15,11 +15,15 @@ export interface CharIds {
   maxChars: number;
 }
 
-/** Where {@link CharCnn.forward} writes the features when tagging: word w's at `dst[w·stride + col …]`. */
+/**
+ * Where {@link CharCnn.forward} writes the features when tagging: word w's at
+ * `dst[w·stride + col …]`; with `rows`, word w is word rows[w] of the `chars` given.
+ */
 export interface CharCnnInto {
   dst: Float32Array;
   stride: number;
   col: number;
+  rows?: Int32Array;
 }
 
 /** Options of {@link CharCnn}; defaults are Ma & Hovy's. */
@@ -65,6 +69,9 @@ export class CharCnn {
   private argmax = new Int32Array(0);
   private rows = 0;
   private words = 0;
+  /** The words {@link forward} reads when given `into.rows`, gathered. */
+  private wordLengths = new Int32Array(0);
+  private wordIds = new Int32Array(0);
   private ready = false;
 
   constructor(private readonly k: Kernels, readonly vocabSize: number, rng: Rng, name = "char", options: CharCnnOptions = {}) {
@@ -108,15 +115,18 @@ export class CharCnn {
     const { k, dim: D, filters: F, window: Wn, vocabSize } = this;
     const M = chars.maxChars;
     if (!Number.isInteger(M) || M < 0) throw new LstmNerError(`chars.maxChars must be a non-negative integer, got ${M}`);
-    const lengths = exactly(chars.lengths, words, "chars.lengths");
-    const ids = exactly(chars.ids, words * M, "chars.ids");
+    const wordOf = into?.rows ?? null;
+    const { lengths, ids } = wordOf === null
+      ? { lengths: exactly(chars.lengths, words, "chars.lengths"), ids: exactly(chars.ids, words * M, "chars.ids") }
+      : this.gatherWords(chars, wordOf, words);
     let N = 0;
     for (let w = 0; w < words; w++) {
       const len = lengths[w]!;
-      if (!Number.isInteger(len) || len < 0 || len > M) throw new LstmNerError(`chars.lengths[${w}] = ${len} is outside 0..${M}`);
+      const sw = wordOf === null ? w : wordOf[w]!; // the word's index in `chars`, for the messages
+      if (!Number.isInteger(len) || len < 0 || len > M) throw new LstmNerError(`chars.lengths[${sw}] = ${len} is outside 0..${M}`);
       for (let p = 0; p < len; p++) {
         const c = ids[w * M + p]!;
-        if (c < 0 || c >= vocabSize) throw new LstmNerError(`chars.ids[${w * M + p}] = ${c} (word ${w}, char ${p}) is outside the char vocabulary (0..${vocabSize - 1})`);
+        if (c < 0 || c >= vocabSize) throw new LstmNerError(`chars.ids[${sw * M + p}] = ${c} (word ${sw}, char ${p}) is outside the char vocabulary (0..${vocabSize - 1})`);
       }
       N += len;
     }
@@ -228,6 +238,24 @@ export class CharCnn {
         for (let j = 0; j < D; j++) g[t + j]! += dx[s + j]!;
       }
     }
+  }
+
+  /** Words rows[0..words) of `chars`, copied in that order (JS arrays reused across calls). */
+  private gatherWords(chars: CharIds, rows: Int32Array, words: number): { lengths: Int32Array; ids: Int32Array } {
+    const M = chars.maxChars;
+    const total = chars.lengths.length;
+    if (rows.length < words) throw new LstmNerError(`char CNN rows: expected ${words} values, got ${rows.length}`);
+    exactly(chars.ids, total * M, "chars.ids");
+    if (this.wordLengths.length < words) this.wordLengths = new Int32Array(Math.max(words, Math.ceil(this.wordLengths.length * 1.5)));
+    if (this.wordIds.length < words * M) this.wordIds = new Int32Array(Math.max(words * M, Math.ceil(this.wordIds.length * 1.5)));
+    const lengths = this.wordLengths, ids = this.wordIds;
+    for (let w = 0; w < words; w++) {
+      const s = rows[w]!;
+      if (!(s >= 0 && s < total)) throw new LstmNerError(`char CNN rows[${w}] = ${s} is outside the ${total} words`);
+      lengths[w] = chars.lengths[s]!;
+      ids.set(chars.ids.subarray(s * M, (s + 1) * M), w * M);
+    }
+    return { lengths: lengths.subarray(0, words), ids: ids.subarray(0, words * M) };
   }
 
   /** Free kernel memory (parameters included); the layer is unusable afterwards. */

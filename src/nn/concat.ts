@@ -38,14 +38,21 @@ export class ConcatColumns {
     return this.out.get(rows * this.width);
   }
 
-  /** Copy one input block (rows×widths[i]) into its columns of `out`, as {@link forward} does. */
-  place(out: Float32Array, i: number, part: Float32Array, rows: number): void {
+  /**
+   * Copy one input block (rows×widths[i]) into its columns of `out`, as {@link forward} does;
+   * with `from`, row r of `out` gets row from[r] of `part` (which has `partRows` rows).
+   */
+  place(out: Float32Array, i: number, part: Float32Array, rows: number, from: Int32Array | null = null, partRows = rows): void {
     const { widths, width } = this;
     const w = widths[i]!;
     let col = 0;
     for (let j = 0; j < i; j++) col += widths[j]!;
-    const src = exactly(part, rows * w, `concat input ${i}`);
-    for (let r = 0; r < rows; r++) out.set(src.subarray(r * w, (r + 1) * w), r * width + col);
+    const src = exactly(part, partRows * w, `concat input ${i}`);
+    for (let r = 0; r < rows; r++) {
+      const s = from === null ? r : from[r]!;
+      if (!(s >= 0 && s < partRows)) throw new Error(`ConcatColumns: source row ${s} is outside 0..${partRows - 1}`);
+      out.set(src.subarray(s * w, (s + 1) * w), r * width + col);
+    }
   }
 
   /** Split dL/d(output) (rows×width) into the inputs' gradients, views valid until the next backward. */

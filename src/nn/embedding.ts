@@ -104,21 +104,24 @@ export class Embedding {
   /**
    * Inference-only {@link forward}: row i goes to `dst[i·stride + col …]`
    * (a column range of a wider matrix, e.g. the tagger's concatenated input),
-   * so no n×dim buffer of its own is built. Nothing is kept for {@link backward}.
+   * so no n×dim buffer of its own is built; with `rows`, row i is that of
+   * ids[rows[i]]. Nothing is kept for {@link backward}.
    */
-  forwardInto(ids: Int32Array, n: number, dst: Float32Array, stride: number, col: number): void {
+  forwardInto(ids: Int32Array, n: number, dst: Float32Array, stride: number, col: number, rows: Int32Array | null = null): void {
     if (n > ids.length) throw new LstmNerError(`embedding ids: expected ${n} values, got ${ids.length}`);
     exactly(dst, n * stride, "embedding destination");
     this.n = 0;
-    this.gather(ids, n, dst, stride, col, null);
+    this.gather(ids, n, dst, stride, col, null, rows);
   }
 
-  /** Rows of the first `n` ids into `out` at row stride `stride`, column `col`; records the ids in `seen` when given. */
-  private gather(ids: Int32Array, n: number, out: Float32Array, stride: number, col: number, seen: Int32Array | null): void {
+  /** Rows of the first `n` ids (with `rows`: of ids[rows[0..n)]) into `out` at row stride `stride`, column `col`; records the ids in `seen` when given. */
+  private gather(ids: Int32Array, n: number, out: Float32Array, stride: number, col: number, seen: Int32Array | null, rows: Int32Array | null = null): void {
     const { dim, size, table, int8 } = this;
+    if (rows !== null && rows.length < n) throw new LstmNerError(`embedding rows: expected ${n} values, got ${rows.length}`);
     for (let i = 0; i < n; i++) {
-      const id = ids[i]!;
-      if (id < 0 || id >= size) throw new LstmNerError(`ids[${i}] = ${id} is outside the embedding table (0..${size - 1})`);
+      const at = rows === null ? i : rows[i]!;
+      const id = ids[at]!;
+      if (!(id >= 0 && id < size)) throw new LstmNerError(`ids[${at}] = ${id} is outside the embedding table (0..${size - 1})`);
       if (seen !== null) seen[i] = id;
       const s = id * dim;
       const o = i * stride + col;

@@ -349,6 +349,17 @@ export class FeatureTagger implements Tagger {
     const n = T * B;
     const c = this.config;
     const ids = dropout && this.wordDropRng !== null ? this.dropWords(batch) : batch.ids;
+    const spans = batch.centre ?? null;
+    if (!keep && !dropout) {
+      // Tagging: the BiLSTM input is built packed (real tokens only, in its forward direction's order), each
+      // part written straight into its columns, and the output layer reads the BiLSTM's packed rows
+      // (PackedScores): no padded T·B block is built anywhere.
+      const rows = this.rnn.packedRows(T, B, batch.lengths);
+      this.rnn.forwardInferPacked(this.packedInput(batch, rows, lm));
+      const scores = this.packed.readout(this.rnn, this.out, T, B, batch.lengths, spans);
+      this.view = spans === null ? { T, lengths: batch.lengths, spans: null } : { T: scores.length / (B * c.outputs), lengths: spans.length, spans };
+      return scores;
+    }
     const w = this.concat.width;
     let input: Float32Array;
     if (keep) {
@@ -376,12 +387,6 @@ export class FeatureTagger implements Tagger {
       }
     }
     const x = this.inputDropout.forward(input, n * w, dropout, c.lockedDropout ? B * w : n * w);
-    const spans = batch.centre ?? null;
-    if (!keep && !dropout) {
-      const scores = this.packed.run(this.rnn, this.out, x, T, B, batch.lengths, spans);
-      this.view = spans === null ? { T, lengths: batch.lengths, spans: null } : { T: scores.length / (B * c.outputs), lengths: spans.length, spans };
-      return scores;
-    }
     const h = this.rnn.forward(x, T, B, batch.lengths, keep);
     const hw = 2 * c.hidden;
     let hd = this.outputDropout.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw);
@@ -393,6 +398,31 @@ export class FeatureTagger implements Tagger {
     const span = hd.length / (B * hw);
     this.view = { T: span, lengths: spans.length, spans };
     return this.out.forward(hd, span * B);
+  }
+
+  /**
+   * The BiLSTM input for tagging at the padded positions `rows` (its packed order), rows.length×width:
+   * each part written into its columns (the char LM's features, padded T·B rows, are copied in; `lm`: it computes its LM losses too).
+   */
+  private packedInput(batch: FeatureBatch, rows: Int32Array, lm: boolean): Float32Array {
+    const c = this.config;
+    const { size: B, maxLen: T } = batch;
+    const m = rows.length;
+    const w = this.concat.width;
+    const input = this.concat.output(m);
+    let col = 0;
+    this.embedding.forwardInto(batch.ids, m, input, w, col, rows);
+    col += c.embDim;
+    if (this.chars !== null) {
+      this.chars.forward(batch.chars, m, false, { dst: input, stride: w, col, rows });
+      col += c.charFilters;
+    }
+    if (this.casing !== null) this.casing.forwardInto(batch.casing, m, input, w, col, rows);
+    if (this.charLm !== null) {
+      const lmFeatures = this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout: false, keep: false, lm });
+      this.concat.place(input, this.concat.widths.length - 1, lmFeatures, m, rows, T * B);
+    }
+    return input;
   }
 
   /** The batch's word ids with each real token's replaced by UNK with probability `wordDropout`. */

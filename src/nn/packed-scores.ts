@@ -36,6 +36,15 @@ export class PackedScores {
   run(rnn: BiLstm, out: Linear, x: Float32Array, T: number, B: number, lengths: Int32Array,
     spans: { start: Int32Array; length: Int32Array } | null): Float32Array {
     rnn.forwardInfer(x, T, B, lengths);
+    return this.readout(rnn, out, T, B, lengths, spans);
+  }
+
+  /**
+   * {@link run} for a BiLSTM that has already run inference-only
+   * ({@link BiLstm.forwardInfer} or {@link BiLstm.forwardInferPacked}) on this batch.
+   */
+  readout(rnn: BiLstm, out: Linear, T: number, B: number, lengths: Int32Array,
+    spans: { start: Int32Array; length: Int32Array } | null): Float32Array {
     const C = out.outDim;
     let S = T;
     if (spans !== null) {
