@@ -203,6 +203,20 @@ test("FeatureTagger rejects bad configs and malformed batches with clear errors"
   const labels = batch.labels.slice();
   labels[0] = -1; // a real token without a label: a CRF cannot score its sentence
   assert.throws(() => model.lossAndGrad({ ...batch, labels }), (e: unknown) => e instanceof LstmNerError && /CRF labels\[0\] = -1/.test(e.message));
+  // Tagging builds its input in packed order; a bad id or char is still named at its padded position t·B+b.
+  const last = (batch.lengths[1]! - 1) * batch.size + 1; // sentence 1's last token
+  const ids = batch.ids.slice();
+  ids[last] = 99;
+  assert.throws(() => model.predict({ ...batch, ids }), (e: unknown) => e instanceof LstmNerError && new RegExp(`^ids\\[${last}\\] = 99 is outside the embedding table`).test(e.message));
+  const casing = batch.casing.slice();
+  casing[last] = 42;
+  const withCasing: FeatureBatch = { ...batch, casing };
+  assert.throws(() => model.predict(withCasing), (e: unknown) => e instanceof LstmNerError && new RegExp(`casing.weight: ids\\[${last}\\] = 42 is outside`).test(e.message));
+  const charIds = batch.chars.ids.slice();
+  charIds[last * batch.chars.maxChars] = 1000;
+  const withChars: FeatureBatch = { ...batch, chars: { ...batch.chars, ids: charIds } };
+  assert.throws(() => model.predict(withChars),
+    (e: unknown) => e instanceof LstmNerError && new RegExp(`chars.ids\\[${last * batch.chars.maxChars}\\] = 1000 \\(word ${last}, char 0\\)`).test(e.message));
   const cfg = { vocabSize: 4, embDim: 2, outputs: 5 };
   const table = new Float32Array(8);
   assert.throws(() => new FeatureTagger(k, { ...cfg, inputDropout: 1 }, table, new Rng(1)), /inputDropout must be in \[0, 1\)/);
