@@ -107,3 +107,18 @@ test("an ensemble is one model file that load, nlp and the browser path use; mis
   await saveModel(path.join(dir, "one.safetensors"), { ...saved, config: { ...saved.config, ensemble: 1 } });
   await assert.rejects(loadNerModel(path.join(dir, "one.safetensors"), k), /config\.ensemble must be a whole number ≥ 2/);
 });
+
+test("members saved before the lockedDropout/wordDropout switches existed combine with newer files of the same recipe; a member trained with locked dropout does not", () => {
+  const [a, b] = [member(1), member(2)];
+  // A file written before the switches: its tagger config has neither field.
+  const saved = a.toSaved({});
+  const tagger = { ...(saved.config.tagger as unknown as Record<string, unknown>) };
+  delete tagger.lockedDropout;
+  delete tagger.wordDropout;
+  const old = NerModel.fromSaved({ ...saved, config: { ...saved.config, tagger: tagger as unknown as typeof saved.config.tagger } }, k, "old");
+  assert.equal("lockedDropout" in (old.config.tagger as object), false);
+  assert.equal("lockedDropout" in (b.config.tagger as object), true);
+  const ens = NerModel.fromSaved(NerModel.ensemble([old, b], {}), k, "ensemble");
+  assert.equal(ens.config.ensemble, 2);
+  assert.throws(() => NerModel.ensemble([old, member(3, { ...FEATURE, lockedDropout: true })], {}), /config differs from the first model's/);
+});

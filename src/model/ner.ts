@@ -96,6 +96,17 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
 }
 
 /**
+ * A model config as ensemble members are compared: switches added to the
+ * tagger after a file was written read as their defaults there (a file
+ * without `lockedDropout` was trained without it), so members saved by
+ * different versions of the same recipe still match.
+ */
+function comparableConfig(c: ModelConfig): string {
+  const defaults: Record<string, unknown> = { lockedDropout: false, wordDropout: 0 };
+  return JSON.stringify(c.tagger ? { ...c, tagger: Object.assign(defaults, c.tagger) } : c);
+}
+
+/**
  * A trained (or training) named-entity recogniser: a {@link Tagger} with its
  * vocabulary, labels and the {@link Encoder} between tokens and batches.
  * Training (src/train/) drives it through `lossAndGrad`, `params`,
@@ -267,7 +278,7 @@ export class NerModel {
       if (m.config.arch !== "feature" || m.config.tagger?.output !== "crf" || m.config.ensemble) {
         throw new LstmNerError("only single BiLSTM-CNN-CRF models (feature architecture, CRF output) can be combined", where);
       }
-      if (JSON.stringify(m.config) !== JSON.stringify(first.config)) throw new LstmNerError("its config differs from the first model's (train every member with the same recipe)", where);
+      if (comparableConfig(m.config) !== comparableConfig(first.config)) throw new LstmNerError("its config differs from the first model's (train every member with the same recipe)", where);
       if (m.labels.join("\n") !== first.labels.join("\n") || m.trainScheme !== first.trainScheme) throw new LstmNerError("its labels differ from the first model's", where);
       if (m.words.length !== first.words.length || m.words.some((w, j) => w !== first.words[j])) {
         throw new LstmNerError("its vocabulary differs from the first model's (train every member on the same data and vectors)", where);
