@@ -96,14 +96,17 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
 }
 
 /**
- * A model config as ensemble members are compared: switches added to the
- * tagger after a file was written read as their defaults there (a file
- * without `lockedDropout` was trained without it), so members saved by
- * different versions of the same recipe still match.
+ * A model config as ensemble members are compared: the tagger's fields with
+ * the defaults filled in by resolveFeatureTaggerConfig, so a switch added
+ * after a file was written reads there as its default (a file without
+ * `lockedDropout` was trained without it) and members saved by different
+ * versions of the same recipe still match.
  */
 function comparableConfig(c: ModelConfig): string {
-  const defaults: Record<string, unknown> = { lockedDropout: false, wordDropout: 0 };
-  return JSON.stringify(c.tagger ? { ...c, tagger: Object.assign(defaults, c.tagger) } : c);
+  if (!c.tagger) return JSON.stringify(c);
+  const { constrained, charLM, ...layers } = c.tagger;
+  const resolved = resolveFeatureTaggerConfig({ ...layers, charLM: charLM ?? null, vocabSize: 1, embDim: 1, outputs: c.outputs, unkId: 0 });
+  return JSON.stringify({ ...c, tagger: { ...resolved, constrained } });
 }
 
 /**
