@@ -355,7 +355,7 @@ export class FeatureTagger implements Tagger {
       // part written straight into its columns, and the output layer reads the BiLSTM's packed rows
       // (PackedScores): no padded T·B block is built anywhere.
       const rows = this.rnn.packedRows(T, B, batch.lengths);
-      this.rnn.forwardInferPacked(this.packedInput(batch, rows, lm));
+      this.rnn.forwardInferPacked(this.inputInto(batch, batch.ids, rows, false, lm));
       const scores = this.packed.readout(this.rnn, this.out, T, B, batch.lengths, spans);
       this.view = spans === null ? { T, lengths: batch.lengths, spans: null } : { T: scores.length / (B * c.outputs), lengths: spans.length, spans };
       return scores;
@@ -372,19 +372,7 @@ export class FeatureTagger implements Tagger {
     } else {
       // No backward: each part goes straight into its columns of the BiLSTM input, so the padded
       // T·B×width blocks of the parts (the word embedding's alone ~10 MB at batch 256) are never built.
-      input = this.concat.output(n);
-      let col = 0;
-      this.embedding.forwardInto(ids, n, input, w, col);
-      col += c.embDim;
-      if (this.chars !== null) {
-        this.chars.forward(batch.chars, n, false, { dst: input, stride: w, col });
-        col += c.charFilters;
-      }
-      if (this.casing !== null) this.casing.forwardInto(batch.casing, n, input, w, col);
-      if (this.charLm !== null) {
-        const lmFeatures = this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep, lm });
-        this.concat.place(input, this.concat.widths.length - 1, lmFeatures, n);
-      }
+      input = this.inputInto(batch, ids, null, dropout, lm);
     }
     const x = this.inputDropout.forward(input, n * w, dropout, c.lockedDropout ? B * w : n * w);
     const h = this.rnn.forward(x, T, B, batch.lengths, keep);
@@ -401,25 +389,26 @@ export class FeatureTagger implements Tagger {
   }
 
   /**
-   * The BiLSTM input for tagging at the padded positions `rows` (its packed order), rows.length×width:
-   * each part written into its columns (the char LM's features, padded T·B rows, are copied in; `lm`: it computes its LM losses too).
+   * The BiLSTM input without keeping anything for backward: each part written straight into its
+   * columns, at the padded positions `rows` (the packed order tagging uses) or at all T·B (null).
+   * The char LM's features (padded T·B rows) are copied in; `lm`: it computes its LM losses too.
    */
-  private packedInput(batch: FeatureBatch, rows: Int32Array, lm: boolean): Float32Array {
+  private inputInto(batch: FeatureBatch, ids: Int32Array, rows: Int32Array | null, dropout: boolean, lm: boolean): Float32Array {
     const c = this.config;
     const { size: B, maxLen: T } = batch;
-    const m = rows.length;
+    const m = rows === null ? T * B : rows.length;
     const w = this.concat.width;
     const input = this.concat.output(m);
     let col = 0;
-    this.embedding.forwardInto(batch.ids, m, input, w, col, rows);
+    this.embedding.forwardInto(ids, m, input, w, col, rows);
     col += c.embDim;
     if (this.chars !== null) {
-      this.chars.forward(batch.chars, m, false, { dst: input, stride: w, col, rows });
+      this.chars.forward(batch.chars, m, false, { dst: input, stride: w, col, ...(rows !== null ? { rows } : {}) });
       col += c.charFilters;
     }
     if (this.casing !== null) this.casing.forwardInto(batch.casing, m, input, w, col, rows);
     if (this.charLm !== null) {
-      const lmFeatures = this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout: false, keep: false, lm });
+      const lmFeatures = this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep: false, lm });
       this.concat.place(input, this.concat.widths.length - 1, lmFeatures, m, rows, T * B);
     }
     return input;
