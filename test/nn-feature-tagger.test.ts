@@ -361,6 +361,7 @@ function gradWithFrozenMasks(model: FeatureTagger, batch: FeatureBatch): Param[]
   model.lossAndGrad(batch); // draws the masks
   model.inputDropout.frozen = true;
   model.outputDropout.frozen = true;
+  for (const d of model.betweenDropout) d.frozen = true;
   const params = model.params();
   zeroGrads(params);
   model.lossAndGrad(batch);
@@ -380,6 +381,7 @@ function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch):
   if (model.charLm !== null) parts.push(model.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout: false, keep: true, lm: false }));
   const concat = new ConcatColumns(kern, parts.map((p) => p.length / n));
   let h = model.rnn.forward(concat.forward(parts, n), T, B, batch.lengths, false).slice();
+  for (const layer of model.upper) h = layer.forward(h, T, B, batch.lengths, false).slice(); // dropout between layers: off when tagging
   let rows = n;
   if (batch.centre !== undefined) {
     const spans = new GatherSpans(kern, 2 * model.config.hidden);
@@ -391,10 +393,11 @@ function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch):
   return model.out.forward(h, rows).slice();
 }
 
-test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, char LM; chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
+test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, char LM, stacked layers; chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
   const wasm = await wasmKernels();
   const charLM = { dim: 3, hidden: 3, vocab: 3 };
-  for (const [kern, extra] of [k, ...(typeof wasm === "string" ? [] : [wasm])].flatMap((kn) => [[kn, {}], [kn, { charLM }]] as const)) {
+  const variants: Partial<FeatureTaggerConfig>[] = [{}, { charLM }, { layers: 3 }, { charLM, layers: 2 }];
+  for (const [kern, extra] of [k, ...(typeof wasm === "string" ? [] : [wasm])].flatMap((kn) => variants.map((v) => [kn, v] as const))) {
     const data = synthetic(new Rng(21), 70); // > 256 real tokens: several output chunks
     const vocab = buildCharVocab(data.tokens);
     const wordIds = (s: string): number => 1 + (s.length % 5);
@@ -418,4 +421,102 @@ test("tagging scores (parts written into the BiLSTM input, packed real-token row
     }
     model.dispose();
   }
+});
+
+test("stacked BiLSTM (layers 2, eval mode): parameter names, and every gradient of the real loss matches finite differences", () => {
+  const { batch, model } = smallSetup(15, { layers: 2 });
+  model.setTraining(false);
+  const params = model.params();
+  const lstm = (n: string): string[] => ["fwd", "bwd"].flatMap((d) => ["w_ih", "w_hh", "b"].map((w) => `${n}.${d}.${w}`));
+  assert.deepEqual(params.map((p) => p.name), ["embedding.weight", "char.emb", "char.conv.w", "char.conv.b", "casing.weight",
+    ...lstm("lstm"), ...lstm("lstm2"), "out.w", "out.b", "crf.transitions", "crf.start", "crf.end"]);
+  assert.deepEqual(params.find((p) => p.name === "lstm2.fwd.w_ih")!.shape, [2 * 3, 4 * 3], "the second layer reads the first's 2·hidden output");
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  const loss = (): number => model.loss(batch).loss;
+  for (const p of params) {
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (2 layers) ${p.name}`);
+  }
+});
+
+test("stacked BiLSTM in training mode (dropout between layers, plain and locked, frozen masks): gradients match finite differences; the masks between layers are drawn", () => {
+  for (const [seed, lockedDropout] of [[16, false], [17, true]] as const) {
+    const { batch, model } = smallSetup(seed, { layers: 3, inputDropout: 0.3, outputDropout: 0.3, lockedDropout });
+    assert.equal(model.betweenDropout.length, 2);
+    assert.equal(model.betweenDropout[0]!.p, 0.3, "the rate of the output dropout");
+    const params = gradWithFrozenMasks(model, batch);
+    const loss = (): number => model.loss(batch).loss;
+    for (const name of ["casing.weight", "lstm.fwd.w_ih", "lstm2.bwd.w_ih", "lstm2.fwd.b", "lstm3.fwd.w_hh", "out.w", "crf.transitions"]) {
+      const p = params.find((q) => q.name === name)!;
+      const numeric = numericGrad(loss, p.value, stepFor(p.name));
+      if (name === "casing.weight") numeric.fill(0, 0, 2);
+      assertGradClose(p.grad.slice(), numeric, `FeatureTagger (3 layers, ${lockedDropout ? "locked" : "plain"} dropout) ${name}`);
+    }
+    // With every mask but those between layers frozen, the loss still changes from call to call: those masks are drawn.
+    for (const d of model.betweenDropout) d.frozen = false;
+    assert.notEqual(model.loss(batch).loss, model.loss(batch).loss);
+    model.setTraining(false);
+    assert.equal(model.loss(batch).loss, model.loss(batch).loss, "no dropout between layers outside training");
+  }
+});
+
+test("stacked BiLSTM: layers=1 is the model without stacking (same weights and loss, no lstm2); a bad layers value is named", () => {
+  const one = smallSetup(18, { layers: 1 }).model;
+  const { batch, model: plain } = smallSetup(18);
+  assert.deepEqual(one.params().map((p) => p.name), plain.params().map((p) => p.name));
+  for (const [i, p] of one.params().entries()) assert.deepEqual(p.value, plain.params()[i]!.value, p.name);
+  assert.equal(one.loss(batch).loss, plain.loss(batch).loss, "the same dropout masks too");
+  assert.equal(one.upper.length, 0);
+  const cfg = { vocabSize: 4, embDim: 2, outputs: 5 };
+  for (const bad of [0, 1.5, -1]) {
+    assert.throws(() => new FeatureTagger(k, { ...cfg, layers: bad }, new Float32Array(8), new Rng(1)),
+      (e: unknown) => e instanceof LstmNerError && e.message === `feature tagger config: layers must be an integer ≥ 1, got ${bad}`);
+  }
+});
+
+test("stacked BiLSTM with WASM kernels matches the reference: loss, every gradient, Viterbi paths (with locked dropout between layers)", async (t) => {
+  const wasm = await wasmKernels();
+  if (typeof wasm === "string") {
+    t.skip(wasm);
+    return;
+  }
+  const data = synthetic(new Rng(22), 12);
+  const vocab = buildCharVocab(data.tokens);
+  const cfg: Partial<FeatureTaggerConfig> = { trainableEmbeddings: true, charVocabSize: vocab.chars.length, casingDim: 4, hidden: 8, layers: 2,
+    inputDropout: 0.2, outputDropout: 0.2, lockedDropout: true, constraints: { labels: LABELS, scheme: "IOB2" } };
+  const ref = makeModel(k, 23, cfg);
+  const fast = makeModel(wasm, 23, cfg);
+  for (const [lo, hi] of [[0, 5], [5, 12]]) {
+    const batch = makeBatch(data.tokens.slice(lo, hi), data.tags.slice(lo, hi), vocab, (s) => 1 + (s.length % 5));
+    assertSameStep(ref, fast, batch);
+  }
+  fast.dispose();
+});
+
+test("stacked BiLSTM learns the task only characters/casing and left context can solve", () => {
+  const train = synthetic(new Rng(30), 400);
+  const vocab = buildCharVocab(train.tokens);
+  const model = makeModel(k, 31, { charVocabSize: vocab.chars.length, charDim: 8, charFilters: 12, casingDim: 4, hidden: 16, layers: 2,
+    inputDropout: 0.1, outputDropout: 0.1, constraints: { labels: LABELS, scheme: "IOB2" } });
+  const opt = new Adam(k, model.params(), { lr: 0.02 });
+  const held = synthetic(new Rng(32), 64);
+  const heldBatch = makeBatch(held.tokens, held.tags, vocab);
+  model.setTraining(false);
+  const before = model.loss(heldBatch).loss;
+  model.setTraining(true);
+  for (let epoch = 0; epoch < 4; epoch++) {
+    for (let i = 0; i < train.tokens.length; i += 16) {
+      model.lossAndGrad(makeBatch(train.tokens.slice(i, i + 16), train.tags.slice(i, i + 16), vocab));
+      opt.step();
+      opt.zeroGrad();
+    }
+  }
+  model.setTraining(false);
+  const after = model.loss(heldBatch).loss;
+  const { acc, valid } = accuracy(model, heldBatch);
+  assert.ok(after < 0.1 * before, `held-out loss ${before.toFixed(3)} → ${after.toFixed(3)}`);
+  assert.ok(acc > 0.97, `held-out accuracy ${acc}`);
+  assert.ok(valid, "a predicted sequence is invalid IOB2");
 });

@@ -16,6 +16,7 @@ import { Dropout } from "./dropout.js";
 import { ConcatColumns } from "./concat.js";
 import { GatherSpans, gatherSpanInts, scatterSpanInts } from "./gather.js";
 import { PackedScores } from "./packed-scores.js";
+import { KernelBuffer } from "./buffer.js";
 import { CharLm, resolveCharLmConfig, type CharLmConfig } from "./char-lm.js";
 
 /**
@@ -50,6 +51,11 @@ export interface FeatureTaggerConfig {
   casingDim?: number;
   /** LSTM hidden size per direction (default 200). */
   hidden?: number;
+  /**
+   * Stacked BiLSTM layers (default 1; Reimers & Gurevych 2017 found 2 best for NER). Each layer above the
+   * first reads the 2·hidden output of the one below through dropout at `outputDropout`'s rate (locked with `lockedDropout`).
+   */
+  layers?: number;
   /** Dropout on the concatenated word features, the BiLSTM input (default 0.5). */
   inputDropout?: number;
   /** Dropout on the BiLSTM output (default 0.5). */
@@ -92,6 +98,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     charWindow: config.charWindow ?? 3,
     casingDim: config.casingDim ?? 0,
     hidden: config.hidden ?? 200,
+    layers: config.layers ?? 1,
     inputDropout: config.inputDropout ?? 0.5,
     outputDropout: config.outputDropout ?? 0.5,
     lockedDropout: config.lockedDropout ?? false,
@@ -115,6 +122,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
   int(c.charWindow, "charWindow", 1);
   int(c.casingDim, "casingDim", 0);
   int(c.hidden, "hidden", 1);
+  int(c.layers, "layers", 1);
   int(c.outputs, "outputs", 1);
   if (typeof c.lockedDropout !== "boolean") throw new LstmNerError(`feature tagger config: lockedDropout must be true or false, got ${String(c.lockedDropout)}`);
   if (c.wordDropout > 0 && !(Number.isInteger(c.unkId) && c.unkId >= 0 && c.unkId < c.vocabSize)) {
@@ -146,8 +154,13 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * `embedding.weight` (only when trainable), `char.emb`, `char.conv.w`,
  * `char.conv.b` (with chars), `casing.weight` (with casing),
  * `charlm.*` (with the char LM, see `CharLm`),
- * `lstm.{fwd,bwd}.{w_ih,w_hh,b}`, `out.w`, `out.b`, and
+ * `lstm.{fwd,bwd}.{w_ih,w_hh,b}`, then `lstm<l>.{fwd,bwd}.{w_ih,w_hh,b}` for each
+ * stacked layer l = 2..`layers`, `out.w`, `out.b`, and
  * `crf.transitions`, `crf.start`, `crf.end` (with the CRF).
+ *
+ * Stacked layers (`layers` > 1): the BiLSTM above is fed by the one below
+ * through its own dropout ({@link betweenDropout}), and only the top layer's
+ * output goes on to the output dropout and the output layer.
  *
  * Char LM (Liu et al. 2018): its 2·hidden word features join the BiLSTM input
  * after the casing embedding; in training its LM losses are added to the
@@ -170,7 +183,12 @@ export class FeatureTagger implements Tagger {
   /** The character language model's features (with its LM head in training), when `charLM` is set. */
   readonly charLm: CharLm | null;
   readonly inputDropout: Dropout;
+  /** The first (bottom) BiLSTM layer, reading the word features. */
   readonly rnn: BiLstm;
+  /** The stacked BiLSTM layers above {@link rnn}, bottom to top (empty with one layer). */
+  readonly upper: readonly BiLstm[];
+  /** The dropout before each of {@link upper}'s layers, on the output of the layer below. */
+  readonly betweenDropout: readonly Dropout[];
   readonly outputDropout: Dropout;
   readonly out: Linear;
   readonly crf: Crf | null;
@@ -178,6 +196,8 @@ export class FeatureTagger implements Tagger {
   private readonly concat: ConcatColumns;
   private readonly centre: GatherSpans;
   private readonly packed: PackedScores;
+  /** Tagging: the packed output of a layer, the input of the layer above it. */
+  private readonly stacked: KernelBuffer;
   private readonly wordDropRng: Rng | null;
   /** The layout the output layer saw in the last forward: the batch's, or its centre spans'. */
   private view: { T: number; lengths: Int32Array; spans: { start: Int32Array; length: Int32Array } | null } = { T: 0, lengths: new Int32Array(0), spans: null };
@@ -204,6 +224,10 @@ export class FeatureTagger implements Tagger {
     this.dropoutRng = dropRng;
     this.inputDropout = new Dropout(k, c.inputDropout, dropRng);
     this.rnn = new BiLstm(k, this.concat.width, c.hidden, rng, "lstm");
+    // Nothing is drawn or built here with one layer, so its weights and masks are those of a model before stacking existed.
+    this.upper = Array.from({ length: c.layers - 1 }, (_, i) => new BiLstm(k, 2 * c.hidden, c.hidden, rng, `lstm${i + 2}`));
+    this.betweenDropout = this.upper.map(() => new Dropout(k, c.outputDropout, dropRng));
+    this.stacked = new KernelBuffer(k);
     this.outputDropout = new Dropout(k, c.outputDropout, dropRng);
     this.out = new Linear(k, 2 * c.hidden, c.outputs, rng, "out");
     this.centre = new GatherSpans(k, 2 * c.hidden);
@@ -236,7 +260,7 @@ export class FeatureTagger implements Tagger {
   /** All trainable parameters, in the order of the class doc. */
   params(): Param[] {
     return [...this.embedding.params(), ...(this.chars?.params() ?? []), ...(this.casing?.params() ?? []), ...(this.charLm?.params() ?? []),
-      ...this.rnn.params(), ...this.out.params(), ...(this.crf?.params() ?? [])];
+      ...this.rnn.params(), ...this.upper.flatMap((l) => l.params()), ...this.out.params(), ...(this.crf?.params() ?? [])];
   }
 
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the loss and the tokens it covered. */
@@ -245,7 +269,8 @@ export class FeatureTagger implements Tagger {
     const dScores = this.crf !== null ? this.crf.backward() : this.nll!.backward();
     let dhd = this.out.backward(dScores);
     if (this.view.spans !== null) dhd = this.centre.backward(dhd);
-    const dh = this.outputDropout.backward(dhd);
+    let dh = this.outputDropout.backward(dhd);
+    for (let l = this.upper.length - 1; l >= 0; l--) dh = this.betweenDropout[l]!.backward(this.upper[l]!.backward(dh));
     const needInput = this.config.trainableEmbeddings || this.chars !== null || this.casing !== null || this.charLm !== null;
     const dx = this.rnn.backward(dh, needInput);
     if (dx === null) return result;
@@ -305,6 +330,7 @@ export class FeatureTagger implements Tagger {
   /** Int16 BiLSTM weights for prediction from now on (until the next training step); see {@link Lstm.quantize}. */
   quantize(o: QuantizeOptions = {}): void {
     this.rnn.quantize();
+    for (const l of this.upper) l.quantize();
     if (o.embedding === true) this.embedding.quantize(o.shared);
     this.charLm?.quantize();
   }
@@ -318,6 +344,9 @@ export class FeatureTagger implements Tagger {
     this.concat.dispose();
     this.inputDropout.dispose();
     this.rnn.dispose();
+    for (const l of this.upper) l.dispose();
+    for (const d of this.betweenDropout) d.dispose();
+    this.stacked.release();
     this.outputDropout.dispose();
     this.out.dispose();
     this.crf?.dispose();
@@ -356,7 +385,7 @@ export class FeatureTagger implements Tagger {
       // (PackedScores): no padded T·B block is built anywhere.
       const rows = this.rnn.packedRows(T, B, batch.lengths);
       this.rnn.forwardInferPacked(this.inputInto(batch, batch.ids, rows, false, lm));
-      const scores = this.packed.readout(this.rnn, this.out, T, B, batch.lengths, spans);
+      const scores = this.packed.readout(this.inferUpper(T, B, batch.lengths), this.out, T, B, batch.lengths, spans);
       this.view = spans === null ? { T, lengths: batch.lengths, spans: null } : { T: scores.length / (B * c.outputs), lengths: spans.length, spans };
       return scores;
     }
@@ -375,8 +404,11 @@ export class FeatureTagger implements Tagger {
       input = this.inputInto(batch, ids, null, dropout, lm);
     }
     const x = this.inputDropout.forward(input, n * w, dropout, c.lockedDropout ? B * w : n * w);
-    const h = this.rnn.forward(x, T, B, batch.lengths, keep);
     const hw = 2 * c.hidden;
+    let h = this.rnn.forward(x, T, B, batch.lengths, keep);
+    for (const [l, layer] of this.upper.entries()) {
+      h = layer.forward(this.betweenDropout[l]!.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw), T, B, batch.lengths, keep);
+    }
     let hd = this.outputDropout.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw);
     if (spans === null) {
       this.view = { T, lengths: batch.lengths, spans: null };
@@ -386,6 +418,21 @@ export class FeatureTagger implements Tagger {
     const span = hd.length / (B * hw);
     this.view = { T: span, lengths: spans.length, spans };
     return this.out.forward(hd, span * B);
+  }
+
+  /**
+   * Tagging with stacked layers: each layer above the first runs inference-only on the packed output
+   * of the one below (the same packed order, as every layer lays the batch out alike), so no padded
+   * T·B×2H block is built between layers either. Returns the top layer, for {@link PackedScores.readout}.
+   */
+  private inferUpper(T: number, B: number, lengths: Int32Array): BiLstm {
+    let below = this.rnn;
+    for (const layer of this.upper) {
+      const rows = layer.packedRows(T, B, lengths);
+      layer.forwardInferPacked(below.outputRows(rows, rows.length, this.stacked.get(rows.length * 2 * this.config.hidden)));
+      below = layer;
+    }
+    return below;
   }
 
   /**
