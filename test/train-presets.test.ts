@@ -16,6 +16,7 @@ test("--set overrides reach nested fields, parse JSON values, and can switch par
   assert.equal(p.feature?.inputDropout, 0.25);
   assert.equal(p.feature?.chars, null);
   assert.equal(p.batching, "plain");
+  assert.equal(applyOverrides(getPreset("accurate"), ["feature.layers=2"]).feature?.layers, 2);
   assert.equal(getPreset("accurate").optimizer, "sgd", "the preset itself is untouched");
   assert.equal(applyOverrides(getPreset("accurate"), ["feature=null"]).feature, null, "the classroom softmax model");
   const chars = applyOverrides(getPreset("seed"), ["extraOutputs=0", 'feature={"chars":{"dim":8,"filters":8,"window":3},"casingDim":0,"inputDropout":0,"outputDropout":0,"output":"softmax","trainScheme":"IOB2","constrained":false}']);
@@ -54,6 +55,8 @@ test("a typo or a wrong kind of value is refused with the field named, never tra
     ["feature.contextTokens=0", /feature\.contextTokens must be a whole number ≥ 1, got 0/],
     ["feature.wordDropout=1", /feature\.wordDropout must be a number in \[0, 1\), got 1/],
     ["feature.lockedDropout=1", /feature\.lockedDropout must be a boolean, got 1/],
+    ["feature.layers=0", /feature\.layers must be a whole number ≥ 1, got 0/],
+    ["feature.layers=1.5", /feature\.layers must be a whole number ≥ 1, got 1\.5/],
     ["averageLast=1.5", /averageLast must be a whole number ≥ 0, got 1\.5/],
     ["nosuch=1", /the preset has no field nosuch/],
     ["lr", /expected key=value/],

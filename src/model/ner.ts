@@ -45,6 +45,8 @@ export interface FeatureOptions {
   lockedDropout?: boolean;
   /** Word dropout: probability that a training token's word becomes UNK (default 0). */
   wordDropout?: number;
+  /** Stacked BiLSTM layers (default 1), with dropout at `outputDropout`'s rate between them. */
+  layers?: number;
   /** A character language model trained with the tagger (Liu et al. 2018; see `CharLm`); fields left out take their defaults; null or absent: off. Needs `chars`. */
   charLM?: Partial<CharLmConfig> | null;
 }
@@ -194,15 +196,15 @@ export class NerModel {
       chars = [...buildCharVocab(o.trainTokens).chars];
     }
     const tagger: FeatureLayers | undefined = f ? (() => {
-      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, ...rest } = resolveFeatureTaggerConfig({
+      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, layers, ...rest } = resolveFeatureTaggerConfig({
         vocabSize: 1, embDim: 1, outputs, unkId: 0,
         charVocabSize: chars?.length ?? 0,
         ...(f.chars ? { charDim: f.chars.dim, charFilters: f.chars.filters, charWindow: f.chars.window } : {}),
         casingDim: f.casingDim, inputDropout: f.inputDropout, outputDropout: f.outputDropout, output: f.output,
-        lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0, charLM: f.charLM ?? null,
+        lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0, charLM: f.charLM ?? null, layers: f.layers ?? 1,
       });
-      // Stored only when on, so the files of models without it stay as they were.
-      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}) };
+      // Stored only when on (more than one layer), so the files of models without them stay as they were.
+      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}) };
     })() : undefined;
     const config: ModelConfig = {
       arch: f ? "feature" : "softmax", embDim: vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,

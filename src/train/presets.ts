@@ -97,6 +97,7 @@ export const PRESETS: Record<string, Preset> = {
       lockedDropout: false,
       wordDropout: 0,
       charLM: null,
+      layers: 1,
     },
     normalizeDigits: true,
     extendVocab: 2,
@@ -159,13 +160,13 @@ const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
 const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM">, FieldRule> = {
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
   trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
-  docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction",
+  docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction", layers: "positive",
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
 const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = { dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction" };
 
 /** Fields of FeatureOptions that may be left out (they default to off). */
-const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout"];
+const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers"];
 
 /** Check `obj`'s fields against `rules`; `nested` names the fields checked separately, `optional` those that may be absent. */
 function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = [],
