@@ -520,3 +520,23 @@ test("stacked BiLSTM learns the task only characters/casing and left context can
   assert.ok(acc > 0.97, `held-out accuracy ${acc}`);
   assert.ok(valid, "a predicted sequence is invalid IOB2");
 });
+
+test("stacked BiLSTM: quantize() puts every layer in int16 (tagging nearly as fp32); a training step returns every layer to fp32", () => {
+  const data = synthetic(new Rng(40), 30);
+  const vocab = buildCharVocab(data.tokens);
+  const model = makeModel(k, 41, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 6, layers: 3 });
+  const batch = makeBatch(data.tokens, data.tags, vocab, (s) => 1 + (s.length % 5));
+  model.setTraining(false);
+  const fp32 = model.emissions(batch);
+  model.quantize();
+  const layers = [model.rnn, ...model.upper];
+  assert.equal(layers.length, 3);
+  for (const l of layers) assert.ok(l.fwd.quantized && l.bwd.quantized);
+  const q = model.emissions(batch);
+  let worst = 0;
+  for (let i = 0; i < q.length; i++) worst = Math.max(worst, Math.abs(q[i]! - fp32[i]!));
+  assert.ok(worst > 0 && worst < 0.05, `int16 emissions differ from fp32 by at most ${worst}`);
+  model.lossAndGrad(batch);
+  for (const l of layers) assert.ok(!l.fwd.quantized && !l.bwd.quantized);
+  assert.deepEqual(model.emissions(batch), fp32);
+});
