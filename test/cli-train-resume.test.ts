@@ -37,8 +37,14 @@ test("kill -9 at random points, --resume each time: the same model file, byte fo
   const recipe = ["--preset", "accurate", "--train", trainFile, "--embeddings", glove, "--hidden", "16", "--seed", "3", "--epochs", "10",
     "--set", "feature.chars.filters=10", "--set", "feature.chars.dim=8", "--set", "extendVocab=1", "--no-progress"];
   const whole = path.join(dir, "whole.safetensors");
+  const started = Date.now();
   const full = await run(["train", ...recipe, "--out", whole, "--log", path.join(dir, "whole.log")]);
   assert.equal(full.code, 0, full.stderr);
+  // An epoch's wall time here, training + evaluation + save (start-up included, so an upper bound):
+  // a kill up to this long after an epoch line lands anywhere in the next epoch's cycle, and four kills
+  // use at most 8 of the 10 epochs, so the run cannot finish before the fourth (as it could with a
+  // fixed 0.8 s on a fast machine).
+  const epochMs = (Date.now() - started) / 10;
 
   const out = path.join(dir, "killed.safetensors");
   const log = path.join(dir, "killed.log");
@@ -47,10 +53,10 @@ test("kill -9 at random points, --resume each time: the same model file, byte fo
   for (let attempt = 0; attempt < 12; attempt++) {
     const resume = existsSync(`${out}.checkpoint`);
     const args = resume ? ["train", "--resume", "--out", out, "--log", log, "--no-progress"] : ["train", ...recipe, "--out", out, "--log", log, "--overwrite"];
-    // Four kills, each at a random moment up to 0.8 s after this process finished an epoch (so that
+    // Four kills, each at a random moment up to an epoch after this process finished an epoch (so that
     // checkpoints exist), which may fall in training, evaluation or a save; then let it finish.
     const afterEpochs = kills < 4 ? 1 : Infinity;
-    const delay = Math.random() * 800;
+    const delay = Math.random() * epochMs;
     const r = await run(args, (child, stderr) => {
       if (afterEpochs === Infinity) return;
       const poll = setInterval(() => {
@@ -183,15 +189,35 @@ test("outputs: checked before any data is read, locked against a second run, nev
   // Temporaries of killed saves: a dead process's are removed, a live one's (ours here) are left alone.
   const staleTmp = `${out}.${deadPid}.1700000000000.tmp`;
   const liveTmp = `${out}.${process.pid}.1700000000000.tmp`;
+  const staleReportTmp = `${path.join(dir, "kept.report.html")}.${deadPid}.1700000000000.0.tmp`; // killed while writing the report
   writeFileSync(staleTmp, "half a model");
   writeFileSync(liveTmp, "being written");
+  writeFileSync(staleReportTmp, "<html");
   const took = cli([...base, "--out", out, "--overwrite", "--seed", "2"]);
   assert.equal(took.code, 0, took.stderr);
-  assert.match(took.stderr, /removed 1 temporary file left by an interrupted run/);
+  assert.match(took.stderr, /removed 1 temporary file left by an interrupted run: kept\.safetensors\./);
+  assert.match(took.stderr, /removed 1 temporary file left by an interrupted run: kept\.report\.html\./);
   assert.ok(!existsSync(staleTmp));
+  assert.ok(!existsSync(staleReportTmp));
   assert.ok(existsSync(liveTmp));
   assert.ok(!existsSync(`${out}.lock`), "the lock is released");
   assert.ok(!readFileSync(out).equals(before), "--overwrite replaced the model");
+});
+
+test("--log: a new run's log holds its own epochs; another run's log is kept unless --overwrite", () => {
+  const base = ["train", "--train", smallTrain, "--embeddings", glove, "--hidden", "8", "--no-progress", "--no-report"];
+  const log = path.join(dir, "own.log");
+  assert.equal(cli([...base, "--epochs", "2", "--out", path.join(dir, "own1.safetensors"), "--log", log]).code, 0);
+  const first = readFileSync(log, "utf8");
+  assert.equal(losses(log).length, 2);
+  const refused = cli([...base, "--epochs", "1", "--out", path.join(dir, "own2.safetensors"), "--log", log]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stderr, `lstm-ner: error: ${log}: --log exists (from another run): pass --overwrite to replace it, or choose another --log\n`);
+  assert.equal(readFileSync(log, "utf8"), first, "the old log is untouched");
+  assert.ok(!existsSync(path.join(dir, "own2.safetensors")));
+  const replaced = cli([...base, "--epochs", "1", "--out", path.join(dir, "own2.safetensors"), "--log", log, "--overwrite"]);
+  assert.equal(replaced.code, 0, replaced.stderr);
+  assert.equal(losses(log).length, 1, "only the new run's epoch");
 });
 
 test("a write failure names the file, says nothing was saved, and leaves the old model and no temporary file", () => {

@@ -63,7 +63,7 @@ program.command("train").description("train a model and keep the best epoch on d
   .option("--patience <n>", "stop after n epochs without a dev improvement (0 = never)", int("--patience"))
   .option("--set <key=value>", "override any preset field, e.g. --set optimizer=adam --set feature.inputDropout=0.3 (repeatable)", collect, [])
   .option("--out <file>", "model file to write (the best epoch; rewritten whenever dev improves)")
-  .option("--log <file>", "JSON-lines log, one object per epoch")
+  .option("--log <file>", "JSON-lines log, one object per epoch (a new run starts it afresh; an existing one needs --overwrite)")
   .addOption(encodingOption("the CoNLL files"))
   .option("--report <file>", "HTML training report, rewritten after every epoch (default: the model file's name with .report.html)")
   .option("--no-report", "no HTML report")

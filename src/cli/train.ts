@@ -114,9 +114,14 @@ function checkOutputs(out: string, log: string | undefined): void {
   }
 }
 
-async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out: string, ckptFile: string, lock: FileLock, started: number): Promise<void> {
-  const stale = [...await removeStaleTemps(out), ...await removeStaleTemps(ckptFile)];
+/** Remove the temporaries a killed run left beside `files`, and say so. */
+async function removeTempsOf(files: readonly string[]): Promise<void> {
+  const stale = (await Promise.all(files.map((f) => removeStaleTemps(f)))).flat();
   if (stale.length) say(`removed ${stale.length} temporary file${stale.length === 1 ? "" : "s"} left by an interrupted run: ${stale.map((f) => path.basename(f)).join(", ")}`);
+}
+
+async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out: string, ckptFile: string, lock: FileLock, started: number): Promise<void> {
+  await removeTempsOf([out, ckptFile]);
   let resume: Checkpoint | null = null;
   let o = opts;
   if (opts.resume) {
@@ -132,6 +137,9 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   } else if (!opts.overwrite) {
     if (existsSync(ckptFile)) throw new LstmNerError(`--out has a checkpoint of an unfinished run: continue it with --resume, or start over with --overwrite`, { file: ckptFile });
     if (existsSync(out)) throw new LstmNerError(`--out exists (from another run): pass --overwrite to replace it, or choose another --out`, { file: out });
+    if (opts.log && existsSync(opts.log) && statSync(opts.log).size > 0) {
+      throw new LstmNerError(`--log exists (from another run): pass --overwrite to replace it, or choose another --log`, { file: opts.log });
+    }
   } else if (existsSync(ckptFile)) {
     // Starting over: a later --resume must not continue the discarded run.
     rmSync(ckptFile, { force: true });
@@ -155,6 +163,7 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
   checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe
   const reportFile = o.report === false ? null : o.report ?? `${out.replace(/\.safetensors$/, "")}.report.html`;
+  if (reportFile) await removeTempsOf([reportFile]); // a kill can land while the report is written
 
   // Data: explicit files, or a dataset by name or folder.
   let trainSet: Sentence[];
@@ -200,6 +209,8 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   if (o.log && resume) {
     // The log holds exactly the epochs of the checkpoint (a kill may have come between a log line and its checkpoint).
     await writeFileAtomic(o.log, resume.state.records.map((r) => JSON.stringify(epochLine(r, null)) + "\n").join(""));
+  } else if (o.log) {
+    await writeFileAtomic(o.log, ""); // a new run's log holds its own epochs only (--overwrite replaces an old run's)
   }
 
   // Ctrl-C: finish the current batch, write a checkpoint, stop. A second Ctrl-C quits at once
