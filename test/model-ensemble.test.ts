@@ -108,7 +108,7 @@ test("an ensemble is one model file that load, nlp and the browser path use; mis
   await assert.rejects(loadNerModel(path.join(dir, "one.safetensors"), k), /config\.ensemble must be a whole number ≥ 2/);
 });
 
-test("members saved before the lockedDropout/wordDropout switches existed combine with newer files of the same recipe; a member trained with locked dropout does not", () => {
+test("members saved before the lockedDropout/wordDropout switches existed combine with newer files of the same recipe; members differing only in training-time dropout combine, other layers do not", () => {
   const [a, b] = [member(1), member(2)];
   // A file written before the switches: its tagger config has neither field.
   const saved = a.toSaved({});
@@ -120,5 +120,11 @@ test("members saved before the lockedDropout/wordDropout switches existed combin
   assert.equal("lockedDropout" in (b.config.tagger as object), true);
   const ens = NerModel.fromSaved(NerModel.ensemble([old, b], {}), k, "ensemble");
   assert.equal(ens.config.ensemble, 2);
-  assert.throws(() => NerModel.ensemble([old, member(3, { ...FEATURE, lockedDropout: true })], {}), /config differs from the first model's/);
+  // Dropout only acts in training: a member trained with locked dropout, word dropout and other rates tags through the same layers.
+  const regularised = member(3, { ...FEATURE, lockedDropout: true, wordDropout: 0.05, inputDropout: 0.3, outputDropout: 0.25 });
+  const mixed = NerModel.fromSaved(NerModel.ensemble([old, regularised], {}), k, "mixed");
+  assert.equal(mixed.config.ensemble, 2);
+  assert.equal(mixed.tag(SENTS).length, SENTS.length);
+  assert.throws(() => NerModel.ensemble([old, member(3, { ...FEATURE, casingDim: 3 })], {}), /config differs from the first model's/);
+  assert.throws(() => NerModel.ensemble([old, member(3, { ...FEATURE, output: "crf", constrained: true })], {}), /config differs from the first model's/);
 });

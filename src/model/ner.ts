@@ -102,13 +102,17 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
  * the defaults filled in by resolveFeatureTaggerConfig, so a switch added
  * after a file was written reads there as its default (a file without
  * `lockedDropout` was trained without it) and members saved by different
- * versions of the same recipe still match.
+ * versions of the same recipe still match. Training-only fields (dropout,
+ * the CRF loss's reduction) are left out.
  */
 function comparableConfig(c: ModelConfig): string {
   if (!c.tagger) return JSON.stringify(c);
   const { constrained, charLM, ...layers } = c.tagger;
   const resolved = resolveFeatureTaggerConfig({ ...layers, charLM: charLM ?? null, vocabSize: 1, embDim: 1, outputs: c.outputs, unkId: 0 });
-  return JSON.stringify({ ...c, tagger: { ...resolved, constrained } });
+  // Dropout and the loss's reduction only act in training: members trained with different ones tag
+  // through the same layers, so they combine (an ensemble of differently regularised models).
+  const { inputDropout: _i, outputDropout: _o, lockedDropout: _l, wordDropout: _w, crfReduction: _r, ...tagging } = resolved;
+  return JSON.stringify({ ...c, tagger: { ...tagging, constrained } });
 }
 
 /**
