@@ -10,6 +10,7 @@ import { writeToyData } from "./toy-corpus.js";
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-cli-"));
 const { trainFile, devFile, glove } = writeToyData(dir, 240, "toy.glove.txt");
+const toyGloveStart = readFileSync(glove, "utf8").slice(0, 40);
 
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
@@ -110,4 +111,42 @@ test("bad input: one clear line naming the file and line, non-zero exit, no stac
   assert.equal(uni.code, 1);
   assert.match(uni.stderr, /^lstm-ner: error: recipe: bidirectional=false \(--unidirectional\) does not apply to the feature architecture, which is always a BiLSTM; [^\n]*\n$/);
   assert.ok(!existsSync(out));
+});
+
+test("usage errors (bad choice, unknown option, missing option or argument) are one line, not the help text", () => {
+  for (const [args, msg] of [
+    [["train", "--batching", "shuffled"], /^lstm-ner: error: option '--batching <kind>' argument 'shuffled' is invalid\. Allowed choices are plain, bucket\. \(see --help\)\n$/],
+    [["train", "--epoch", "3"], /^lstm-ner: error: unknown option '--epoch' \(Did you mean --epochs\?\) \(see --help\)\n$/],
+    [["predict", "some text"], /^lstm-ner: error: required option '--model <file>' not specified \(see --help\)\n$/],
+    [["report", "--out", "x.html"], /^lstm-ner: error: missing required argument 'log' \(see --help\)\n$/],
+  ] as const) {
+    const r = cli(...args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.match(r.stderr, msg);
+    assert.equal(r.stdout, "");
+  }
+});
+
+test("train refuses an output (--report, --log, --out) that is an input or another output, before touching anything", () => {
+  const d = mkdtempSync(path.join(dir, "same-"));
+  const dev = path.join(d, "dev.txt");
+  writeFileSync(dev, readFileSync(devFile));
+  const devBytes = readFileSync(dev);
+  const out = path.join(d, "m.safetensors");
+  const base = ["train", "--train", trainFile, "--dev", dev, "--embeddings", glove, "--epochs", "1", "--hidden", "8", "--no-progress"];
+  for (const [args, msg] of [
+    [["--out", out, "--report", path.join(d, ".", "dev.txt")], /: --report is the --dev file, which would be overwritten; write to another file\n$/],
+    [["--out", out, "--log", dev], /: --log is the --dev file, which would be overwritten/],
+    [["--out", out, "--log", out], /m\.safetensors: --log is the --out file, which would be overwritten/],
+    [["--out", glove, "--overwrite"], /toy\.glove\.txt: --out is the --embeddings file, which would be overwritten/],
+  ] as const) {
+    const r = cli(...base, ...args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.match(r.stderr, /^lstm-ner: error: /);
+    assert.match(r.stderr, msg);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  assert.deepEqual(readFileSync(dev), devBytes, "the dev set is untouched");
+  assert.ok(readFileSync(glove, "utf8").startsWith(toyGloveStart), "the vectors are untouched");
+  assert.deepEqual(readdirSync(d).sort(), ["dev.txt"], "no model, report, log, lock or temporary file");
 });

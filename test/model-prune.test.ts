@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -263,6 +263,28 @@ test("CLI: vectors prune → train on the pruned file → export --prune --dtype
   const r = cli("vectors", "prune", glove, "--keep", "0", "--out", none);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--keep must be a positive number/);
+});
+
+test("CLI: export and vectors prune refuse to write over the file they read (by ./ path or a symlink), which stays as it was", () => {
+  const d = mkdtempSync(path.join(dir, "same-"));
+  const { glove } = writeToyData(d, 20, "g.txt");
+  const model = path.join(d, "m.safetensors");
+  writeFileSync(model, concat(encodeModel(tinySaved().saved)));
+  symlinkSync(model, path.join(d, "link.safetensors"));
+  const modelBytes = readFileSync(model);
+  const gloveBytes = readFileSync(glove);
+  const one = (r: { code: number; stderr: string }, msg: RegExp): void => {
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, msg);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  };
+  for (const out of [path.join(d, ".", "m.safetensors"), path.join(d, "link.safetensors")]) {
+    one(cli("export", "--model", model, "--out", out, "--dtype", "f16"), /^lstm-ner: error: .*: --out is the --model file, which would be overwritten; write to another file\n$/);
+  }
+  one(cli("vectors", "prune", glove, "--keep", "3", "--out", glove), /^lstm-ner: error: .*g\.txt: --out is the vectors file, which would be overwritten/);
+  assert.deepEqual(readFileSync(model), modelBytes);
+  assert.deepEqual(readFileSync(glove), gloveBytes);
+  assert.deepEqual(readdirSync(d).filter((f) => f.includes(".tmp")), []);
 });
 
 test("compact storage: key rows as U16 below 65536 rows, I32 above; weights as F16 read back within half an ulp", () => {

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, symlinkSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, symlinkSync, existsSync, linkSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -84,6 +84,22 @@ test("--output equal to --input is refused, by path or through a symlink, and th
     assert.match(r.stderr, /^lstm-ner: error: .*: the output is the input file; write to another file\n$/);
     assert.equal(readFileSync(input, "utf8"), `${TOY_TEXT}\n`);
   }
+});
+
+test("--output equal to --model is refused, by path or through a hard link, and the model is kept", async () => {
+  const { file } = await toyModel();
+  const d = mkdtempSync(path.join(dir, "model-out-"));
+  const model = path.join(d, "m.safetensors");
+  writeFileSync(model, readFileSync(file));
+  linkSync(model, path.join(d, "hard.safetensors"));
+  const before = readFileSync(model);
+  for (const out of [model, path.join(d, "hard.safetensors")]) {
+    const r = cli(["predict", "--model", model, "--output", out, TOY_TEXT]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^lstm-ner: error: .*: --output is the --model file, which would be overwritten; write to another file\n$/);
+    assert.deepEqual(readFileSync(model), before);
+  }
+  assert.deepEqual(tmpLeft(d), []);
 });
 
 test("a full disk or an unwritable output is reported with the output's name, not the input's", async () => {

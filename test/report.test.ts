@@ -1,5 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { chunks, score } from "../src/eval/conlleval.js";
 import { epochLine, parseTrainingLog, bestEpoch } from "../src/report/log.js";
 import { renderTrainingReport } from "../src/report/html.js";
@@ -51,4 +56,20 @@ test("the report escapes names and keeps the script and data inside their elemen
   assert.ok(!html.includes("<i>t</i>"));
   assert.ok(html.includes("&#60;b&#62;x"));
   assert.equal(html.match(/<\/script>/g)!.length, 2, "only the two script elements close");
+});
+
+test("CLI: report --out naming the log itself is refused and the log is kept", () => {
+  const d = mkdtempSync(path.join(tmpdir(), "lstm-ner-report-"));
+  const log = path.join(d, "log.jsonl");
+  const rec = { epoch: 1, loss: 0.5, train_seconds: 2, train_tokens_per_s: 100, dev_f1: 50, dev_precision: 40, dev_recall: 66.666, best: true };
+  const text = `${JSON.stringify(epochLine(rec, score([["B-PER"]], [["B-PER"]])))}\n`;
+  writeFileSync(log, text);
+  const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+  const r = spawnSync(process.execPath, [cli, "report", log, "--out", path.join(d, ".", "log.jsonl")], { encoding: "utf8" });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^lstm-ner: error: .*log\.jsonl: --out is the training log file, which would be overwritten; write to another file\n$/);
+  assert.equal(readFileSync(log, "utf8"), text);
+  const ok = spawnSync(process.execPath, [cli, "report", log, "--out", path.join(d, "r.html")], { encoding: "utf8" });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(readFileSync(path.join(d, "r.html"), "utf8"), /<html/i);
 });

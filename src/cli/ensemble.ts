@@ -2,6 +2,7 @@ import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { loadNerModel, saveModel } from "../model/file.js";
 import { NerModel } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
+import { refuseOutputOverInput } from "../util/same-file.js";
 
 export interface EnsembleCliOptions extends KernelCliOptions {
   out: string;
@@ -10,7 +11,7 @@ export interface EnsembleCliOptions extends KernelCliOptions {
 /** `lstm-ner ensemble --out FILE MODEL MODEL...`: one model file that predicts with the members' averaged CRF potentials. */
 export async function runEnsemble(models: string[], o: EnsembleCliOptions): Promise<void> {
   if (models.length < 2) throw new LstmNerError(`an ensemble needs at least 2 model files, got ${models.length}`);
-  if (models.includes(o.out)) throw new LstmNerError("--out must not be one of the member files", { file: o.out });
+  refuseOutputOverInput(o.out, "--out", models.map((file) => ({ file, what: "member model" })));
   const kernels = await cliKernels(o);
   const members: NerModel[] = [];
   for (const file of models) members.push(await loadNerModel(file, kernels));

@@ -8,6 +8,7 @@ import { parseStorageDType } from "../model/storage.js";
 import type { SavedModel } from "../model/format.js";
 import { evaluate } from "../eval/evaluate.js";
 import { LstmNerError } from "../util/errors.js";
+import { refuseOutputOverInput } from "../util/same-file.js";
 
 /** Options of `lstm-ner export`. */
 export interface ExportCliOptions extends KernelCliOptions {
@@ -36,6 +37,7 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
   const dtype = parseStorageDType(o.dtype);
   const weights = o.weights === "f32" || o.weights === "f16" ? o.weights : null;
   if (!weights) throw new LstmNerError(`--weights must be f32 or f16, got ${JSON.stringify(o.weights)}`);
+  refuseOutputOverInput(o.out, "--out", [{ file: o.model, what: "--model" }, ...(o.words ?? []).map((file) => ({ file, what: "--words" })), { file: o.dev, what: "--dev" }]);
   const kernels = await cliKernels(o);
   const before = (await fs.stat(o.model).catch(() => null))?.size;
   const saved = await loadModel(o.model);

@@ -5,6 +5,7 @@ import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { load } from "../pipeline/load.js";
 import { pageHead, PAGE_TAIL } from "../pipeline/displacy.js";
 import { LstmNerError } from "../util/errors.js";
+import { refuseOutputOverInput } from "../util/same-file.js";
 import { formatFromName, openInput, type InputFormat } from "../predict/input.js";
 import { openOutput, type PredictOutput } from "../predict/output.js";
 import { TaggerPool, type GroupTagger } from "../predict/pool.js";
@@ -31,6 +32,7 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
   const workers = o.workers ?? (inProcess ? 1 : await defaultWorkers(o.model));
   if (!Number.isInteger(workers) || workers < 1) throw new LstmNerError(`--workers must be a positive integer, got ${workers}`);
   if (inProcess && workers > 1) throw new LstmNerError("--quantize and --relaxed-simd work with --workers 1 only");
+  if (o.output !== undefined) refuseOutputOverInput(o.output, "--output", [{ file: o.model, what: "--model" }]);
   const fromArgs = texts.length > 0;
   const input = fromArgs ? undefined
     : await openInput(o.input, { format: o.inputFormat ?? formatFromName(o.input ?? "") ?? "text", textField: o.textField, encoding: o.encoding ?? "utf8" });

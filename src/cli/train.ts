@@ -17,6 +17,7 @@ import { loadVectors } from "../embeddings/registry.js";
 import { architectureName, buildRecipe, trainOptions } from "../train/recipe.js";
 import { saveNerModel } from "../model/file.js";
 import { LstmNerError } from "../util/errors.js";
+import { refuseOutputOverInput, type NamedInput } from "../util/same-file.js";
 import type { TextEncodingName } from "../util/decode.js";
 import { labelsFromSentences } from "./labels.js";
 import { VERSION } from "../version.js";
@@ -65,11 +66,20 @@ const say = (line: string): void => {
   process.stderr.write(line + "\n");
 };
 
+/** No output may replace an input (or another output): --report dev.txt would overwrite the dev set. */
+function refuseOutputsOverInputs(o: TrainCliOptions, out: string): void {
+  const inputs: NamedInput[] = [{ file: o.train, what: "--train" }, { file: o.dev, what: "--dev" }, { file: o.embeddings, what: "--embeddings" }];
+  refuseOutputOverInput(out, "--out", inputs);
+  if (o.log) refuseOutputOverInput(o.log, "--log", [...inputs, { file: out, what: "--out" }]);
+  if (typeof o.report === "string") refuseOutputOverInput(o.report, "--report", [...inputs, { file: out, what: "--out" }, { file: o.log, what: "--log" }]);
+}
+
 export async function runTrain(opts: TrainCliOptions, cmd?: Command): Promise<void> {
   const started = performance.now();
   const out = path.resolve(opts.out ?? path.join("models", `${opts.preset}.safetensors`));
   const ckptFile = checkpointFile(out);
   // Outputs first: a bad --out must fail before minutes of loading, and never race another run.
+  refuseOutputsOverInputs(opts, out);
   checkOutputs(out, opts.log);
   const lock = acquireLock(`${out}.lock`, `--out ${out}`);
   const release = (): void => lock.release();

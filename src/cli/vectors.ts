@@ -7,6 +7,7 @@ import { encodeVectorTable } from "../embeddings/table.js";
 import { parseStorageDType } from "../model/storage.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { LstmNerError } from "../util/errors.js";
+import { refuseOutputOverInput } from "../util/same-file.js";
 
 /** Options of `lstm-ner vectors prune`. */
 export interface VectorsPruneCliOptions extends KernelCliOptions {
@@ -19,6 +20,7 @@ export interface VectorsPruneCliOptions extends KernelCliOptions {
 export async function runVectorsPrune(file: string, o: VectorsPruneCliOptions): Promise<void> {
   const dtype = parseStorageDType(o.dtype);
   if (!Number.isInteger(o.keep) || o.keep < 1) throw new LstmNerError(`--keep must be a positive number of vectors, got ${o.keep}`);
+  refuseOutputOverInput(o.out, "--out", [{ file, what: "vectors" }, ...o.words.map((w) => ({ file: w, what: "--words" }))]);
   const tokens = await conllTokens(o.words);
   const t0 = performance.now();
   const v = await loadVectors(file);

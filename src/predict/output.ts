@@ -4,13 +4,13 @@
  * file as it was; a write error names the output; a closed pipe
  * (`predict | head`) just stops the run.
  */
-import { createWriteStream, promises as fs, realpathSync } from "node:fs";
-import * as path from "node:path";
+import { createWriteStream, promises as fs } from "node:fs";
 import { once } from "node:events";
 import { createGzip } from "node:zlib";
 import type { Writable } from "node:stream";
 import { LstmNerError } from "../util/errors.js";
 import { removeStaleTemps, temporaryPath } from "../util/atomic.js";
+import { sameFile } from "../util/same-file.js";
 
 /** An output being written. */
 export interface PredictOutput {
@@ -32,16 +32,6 @@ export interface OpenOutputOptions {
   gzip?: boolean;
   /** The input file, refused as the output. */
   input?: string;
-}
-
-/** Same file? By resolved path, or by real path when both exist (symlinks, `./a` vs `a`). */
-function sameFile(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
 }
 
 /**
