@@ -42,8 +42,9 @@ const QUANTIZE_HELP = "tag with int16 LSTM weights and an int8 word embedding (f
 const RELAXED_HELP = "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them";
 
 const program = new Command();
+// A usage error (unknown option, bad choice, missing argument) is one line like every other error, not the whole help.
 program.name("lstm-ner").description("Train and run neural named-entity recognisers (BiLSTM) on CoNLL data with GloVe vectors.")
-  .showHelpAfterError();
+  .configureOutput({ outputError: (str, write) => write(`lstm-ner: ${str.trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`) });
 
 program.command("train").description("train a model and keep the best epoch on dev")
   .addOption(new Option("--preset <name>", "training recipe").choices(Object.keys(PRESETS)).default("seed"))
