@@ -79,3 +79,30 @@ test("NerModel.create refuses what the feature architecture would ignore: a unid
     (e: unknown) => e instanceof LstmNerError && /^outputs: the feature architecture has one output per label \(17 in BIOES\), got 10/.test(e.message));
   assert.equal(NerModel.create(referenceKernels, { ...base, outputs: 17 }).config.outputs, 17);
 });
+
+test("gold tags are read the conlleval way even when the data's scheme is the training scheme: a stray I-X or an unclosed B-X trains, a foreign prefix names file and sentence", async () => {
+  const kernels = await getKernels("auto");
+  const preset = getPreset("accurate");
+  const make = (scheme: "IOB2" | "BIOES", labels: readonly string[]): NerModel => NerModel.create(kernels, {
+    vectors: vectorsFromGlove(toyGlove(12, 3)), labels, scheme, hidden: 8, bidirectional: true,
+    trainableEmbeddings: false, seed: 1, feature: { ...preset.feature!, trainScheme: scheme }, normalizeDigits: true,
+    trainTokens: [["John", "Smith", "lives", "in", "Paris"]],
+  });
+  const ids = (m: NerModel, tags: string[]): number[] => [...m.encoder().labelIds(tags)].map((i) => i);
+  const iob2 = make("IOB2", CONLL_LABELS);
+  assert.equal(iob2.trainScheme, "IOB2");
+  // I-PER after O (IOB2 written like IOB1) is the chunk conlleval reads: B-PER I-PER.
+  assert.deepEqual(ids(iob2, ["O", "I-PER", "I-PER", "O"]), ids(iob2, ["O", "B-PER", "I-PER", "O"]));
+  assert.throws(() => iob2.encoder().labelIds(["O", "E-PER"], { file: "dev.txt", sentence: 4 }),
+    (e: Error) => e instanceof LstmNerError && /^dev\.txt: sentence 4, token 2: tag 'E-PER' is not valid in IOB2/.test(e.message));
+  const bioesLabels = ["O", ...["PER", "LOC"].flatMap((t) => ["B", "I", "E", "S"].map((p) => `${p}-${t}`))];
+  const bioes = make("BIOES", bioesLabels);
+  // A BIOES file with an IOB2 chunk in it (B-PER I-PER, never closed by E-PER).
+  assert.deepEqual(ids(bioes, ["B-PER", "I-PER", "O", "S-LOC"]), ids(bioes, ["B-PER", "E-PER", "O", "S-LOC"]));
+
+  // And the constrained CRF trains on such data (before, its loss refused the gold path).
+  const stray = parseConll(toyConll(40, 1).replace(/B-PER/g, "I-PER"));
+  const r = await train(iob2, createOptimizer(iob2.kernels, iob2.params(), { kind: "sgd", lr: 0.05, momentum: 0.9, lrDecay: 0.05, clipNorm: 5 }),
+    stray, null, iob2.encoder(), { epochs: 1, batchSize: 8, seed: 3, batching: "plain" });
+  assert.ok(Number.isFinite(r.epochs[0]!.loss), `loss ${r.epochs[0]!.loss}`);
+});

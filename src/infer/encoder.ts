@@ -7,6 +7,7 @@
  */
 import type { Sentence, TagScheme } from "../data/types.js";
 import { convert } from "../data/schemes.js";
+import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
 import { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./batching.js";
 import { featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "./features.js";
@@ -67,6 +68,19 @@ export interface FeatureEncoderOptions {
   context?: ContextOptions;
 }
 
+/** Gold tags rewritten from `from` to `to`; a tag `from` does not have is reported with the file and sentence. */
+function goldInScheme(tags: readonly string[], from: TagScheme, to: TagScheme, where: LabelWhere = {}): string[] {
+  try {
+    return convert(tags, from, to);
+  } catch (e) {
+    if (!(e instanceof LstmNerError)) throw e;
+    const at = where.sentence === undefined ? "" : `sentence ${where.sentence}, `;
+    const token = /^tags\[(\d+)\]: /.exec(e.message);
+    const rest = token ? e.message.slice(token[0].length) : e.message;
+    throw new LstmNerError(`${at}${token ? `token ${Number(token[1]) + 1}: ` : ""}${rest}`, where.file === undefined ? {} : { file: where.file });
+  }
+}
+
 /**
  * The encoder of the feature tagger: ids plus char ids and casing classes
  * (see `FeatureBatch`), with gold tags converted from the data's scheme to
@@ -81,7 +95,10 @@ export function featureEncoder(lookup: (token: string) => number, padId: number,
     padId,
     lookup,
     encode: (tokens) => ({ ids: toIds(tokens, lookup), feats: sentenceFeatures(tokens, chars) }),
-    labelIds: (tags, where) => labelIds(from === to ? tags : convert(tags, from, to), labels, where),
+    // Gold tags are read the conlleval way and rewritten in the training scheme even when the schemes
+    // agree: a stray I-X after O (IOB2) or an unclosed B-X (a BIOES file mixing in IOB2) is then a
+    // chunk as evaluation counts it, not a path the CRF's constraints forbid.
+    labelIds: (tags, where) => labelIds(goldInScheme(tags, from, to, where), labels, where),
     collate: (items) => featureBatch(padBatch(items, padId), items.map((i) => i.feats)),
     decode: (ids) => (from === to ? idsToTags(ids, labels) : convert(idsToTags(ids, labels), to, from)),
   };
