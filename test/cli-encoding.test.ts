@@ -54,3 +54,20 @@ test("train, evaluate and predict refuse Latin-1 input in one line naming file, 
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /argument 'cp1252' is invalid\. Allowed choices are utf8, latin1/);
 });
+
+test("UTF-16 text (no BOM: valid UTF-8 byte for byte) is refused in one line naming file, line and offset, not tagged as garbage", async () => {
+  const { file: model } = await toyModel();
+  const input = path.join(dir, "utf16.txt");
+  writeFileSync(input, Buffer.from("John Smith lives in London .\n", "utf16le"));
+  for (const extra of [[], ["--encoding", "latin1"], ["--workers", "1"]]) {
+    const r = cli(["predict", "--model", model, "--input", input, ...extra]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `lstm-ner: error: ${input}:1: a NUL byte at byte offset 1: this is not a text file (or it is UTF-16; convert it to UTF-8)\n`);
+    assert.equal(r.stdout, "");
+  }
+  const conll = path.join(dir, "utf16.conll");
+  writeFileSync(conll, Buffer.from(toyConll(5, 1), "utf16le"));
+  const tr = cli(["train", "--train", conll, "--embeddings", "/nonexistent", "--no-progress"]);
+  assert.equal(tr.code, 1);
+  assert.match(tr.stderr, /^lstm-ner: error: .*utf16\.conll:1: a NUL byte at byte offset 1: /);
+});

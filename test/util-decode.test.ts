@@ -48,6 +48,27 @@ test("an invalid byte is refused with file, line and byte offset, whole or strea
   }
 });
 
+test("a NUL byte (binary data, UTF-16 without a BOM) is refused with file, line and byte offset, in UTF-8 and Latin-1, whole or streamed", async () => {
+  const utf16 = Buffer.from("one O\ntwo O\n", "utf16le"); // valid UTF-8 and Latin-1 byte for byte: "o\0n\0e\0..."
+  const bad = Buffer.concat([Buffer.from("first O\nsecond O\n"), utf16]);
+  const offset = bad.indexOf(0);
+  for (const encoding of ["utf8", "latin1"] as const) {
+    const expected = (e: unknown): boolean => {
+      assert.ok(e instanceof LstmNerError);
+      assert.equal(e.line, 3);
+      assert.equal(e.message, `u.txt:3: a NUL byte at byte offset ${offset}: this is not a text file (or it is UTF-16; convert it to UTF-8)`);
+      return true;
+    };
+    assert.throws(() => decodeBytes(bad, "u.txt", encoding), expected);
+    for (let cut = 1; cut < bad.length; cut += 3) {
+      await assert.rejects(collect([bad.subarray(0, cut), bad.subarray(cut)], "u.txt", encoding), expected, `${encoding}, split at ${cut}`);
+    }
+  }
+  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "lstm-ner-nul-")), "nul.conll");
+  await fs.writeFile(file, Buffer.from("EU B-ORG\nrejects O\x00\n"));
+  await assert.rejects(readConll(file), (e: Error) => e instanceof LstmNerError && e.message === `${file}:2: a NUL byte at byte offset 18: this is not a text file (or it is UTF-16; convert it to UTF-8)`);
+});
+
 test("input that ends inside a character is refused at its offset", async () => {
   const bytes = Buffer.concat([Buffer.from("a\nb "), Buffer.from("😀").subarray(0, 3)]);
   assert.throws(() => decodeBytes(bytes, "f"), /f:2: not valid UTF-8: the input ends inside a character at byte offset 4;/);
@@ -89,8 +110,8 @@ test("validUtf8Prefix agrees with a fatal TextDecoder on random bytes (overlongs
   }
 });
 
-test("latin1 maps every byte to the character with its code", async () => {
-  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+test("latin1 maps every byte (but NUL, see above) to the character with its code", async () => {
+  const bytes = Uint8Array.from({ length: 255 }, (_, i) => i + 1);
   const expected = String.fromCharCode(...bytes);
   assert.equal(decodeBytes(bytes, "x", "latin1"), expected);
   assert.equal(await collect([bytes.subarray(0, 100), bytes.subarray(100)], "x", "latin1"), expected);

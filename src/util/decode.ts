@@ -80,12 +80,16 @@ function invalidUtf8(file: string, line: number, offset: number, what: string): 
   return new LstmNerError(`not valid UTF-8: ${what} at byte offset ${offset}; convert the file to UTF-8, or read it with encoding latin1 if it is Latin-1`, { file, line });
 }
 
+function nulByte(file: string, line: number, offset: number): LstmNerError {
+  return new LstmNerError(`a NUL byte at byte offset ${offset}: this is not a text file (or it is UTF-16; convert it to UTF-8)`, { file, line });
+}
+
 const hex = (b: number): string => `0x${b.toString(16).padStart(2, "0")}`;
 
 /**
  * Incremental strict decoder: feed byte chunks in order, get text back.
  * Sequences split across chunks are carried over; a leading UTF-8 byte-order
- * mark is dropped.
+ * mark is dropped; a NUL byte (binary data, UTF-16) is refused.
  */
 export class StrictDecoder {
   private readonly utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -103,10 +107,16 @@ export class StrictDecoder {
 
   /**
    * Decode the next chunk.
-   * @throws LstmNerError naming the file, line and byte offset of the first invalid UTF-8 sequence.
+   * @throws LstmNerError naming the file, line and byte offset of the first invalid UTF-8 sequence or NUL byte.
    */
   push(chunk: Uint8Array): string {
-    if (this.encoding === "latin1") return latin1(chunk);
+    if (this.encoding === "latin1") {
+      const nul = chunk.indexOf(0);
+      if (nul >= 0) throw nulByte(this.file, this.newlines + countNewlines(chunk, nul) + 1, this.offset + nul);
+      this.newlines += countNewlines(chunk);
+      this.offset += chunk.length;
+      return latin1(chunk);
+    }
     let buf = chunk;
     if (this.carry.length > 0) {
       buf = new Uint8Array(this.carry.length + chunk.length);
@@ -123,6 +133,10 @@ export class StrictDecoder {
       const at = validUtf8Prefix(whole);
       throw invalidUtf8(this.file, this.newlines + countNewlines(whole, at) + 1, this.offset + at, `byte ${hex(whole[at]!)}`);
     }
+    // Valid UTF-8 (and Latin-1) may hold NUL bytes, but text never does: a binary file or UTF-16
+    // without a BOM ("J\0o\0h\0n\0") would otherwise be tagged or trained on as garbage.
+    const nul = whole.indexOf(0);
+    if (nul >= 0) throw nulByte(this.file, this.newlines + countNewlines(whole, nul) + 1, this.offset + nul);
     this.newlines += countNewlines(whole);
     this.offset += cut;
     if (this.first && text.length > 0) {
