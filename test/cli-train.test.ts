@@ -150,3 +150,18 @@ test("train refuses an output (--report, --log, --out) that is an input or anoth
   assert.ok(readFileSync(glove, "utf8").startsWith(toyGloveStart), "the vectors are untouched");
   assert.deepEqual(readdirSync(d).sort(), ["dev.txt"], "no model, report, log, lock or temporary file");
 });
+
+test("--seed outside the generator's 32 bits and a --hidden too big to allocate are refused in one line, before any output", () => {
+  const out = path.join(dir, "range.safetensors");
+  for (const [args, msg] of [
+    [["--seed", "-1"], "--seed must be a whole number from 0 to 4294967295, got -1"],
+    [["--seed", "4294967296"], "--seed must be a whole number from 0 to 4294967295, got 4294967296"],
+    [["--hidden", "1000000000"], "--hidden must be at most 4096, got 1000000000"],
+    [["--preset", "accurate", "--set", "hidden=5000"], "--hidden must be at most 4096, got 5000"],
+  ] as const) {
+    const r = cli("train", "--train", trainFile, "--embeddings", glove, "--epochs", "1", "--no-progress", "--no-report", "--out", out, ...args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.equal(r.stderr, `lstm-ner: error: ${msg}\n`);
+    assert.ok(!existsSync(out));
+  }
+});

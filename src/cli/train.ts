@@ -59,6 +59,9 @@ const RUN_OPTIONS = ["preset", "dataset", "data", "train", "dev", "embeddings", 
   "unidirectional", "trainableEmbeddings", "batching", "patience", "maxBatches", "set", "encoding"] as const;
 type RunOptions = Pick<TrainCliOptions, typeof RUN_OPTIONS[number]>;
 
+/** Largest --hidden: 4 × 4096 × (4096 + inputs) float32 weights per direction is already over half a GB. */
+const MAX_HIDDEN = 4096;
+
 /** The checkpoint file of a run writing `out`. */
 export const checkpointFile = (out: string): string => `${out}.checkpoint`;
 
@@ -171,6 +174,10 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   if (cfg.epochs < 1) throw new LstmNerError("--epochs must be at least 1");
   if (cfg.batchSize < 1) throw new LstmNerError("--batch-size must be at least 1");
   if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
+  // Far above any useful size; larger ones died allocating the weights with an internal error.
+  if (cfg.hidden > MAX_HIDDEN) throw new LstmNerError(`--hidden must be at most ${MAX_HIDDEN}, got ${cfg.hidden}`);
+  // The generator takes 32 bits (seed >>> 0): --seed -1 or 4294967296 would silently repeat another seed's run.
+  if (!(o.seed >= 0 && o.seed <= 0xffffffff)) throw new LstmNerError(`--seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
   checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe
   const reportFile = o.report === false ? null : o.report ?? `${out.replace(/\.safetensors$/, "")}.report.html`;
   if (reportFile) await removeTempsOf([reportFile]); // a kill can land while the report is written
