@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -102,6 +102,14 @@ test("an ensemble is one model file that load, nlp and the browser path use; mis
   assert.match(bad.stderr, /other\.safetensors: its config differs from the first model's/);
   const one = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, "x.safetensors"), files[0]!], { encoding: "utf8" });
   assert.match(one.stderr, /at least 2 model files/);
+  // One member twice (by another path) would be a single model posing as an ensemble; --out over a member would lose it.
+  const twice = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, "x.safetensors"), files[0]!, files[1]!, path.join(dir, ".", "m1.safetensors")], { encoding: "utf8" });
+  assert.equal(twice.status, 1);
+  assert.match(twice.stderr, /^lstm-ner: error: .*m1\.safetensors: the member model is given twice \(also as .*m1\.safetensors\); an ensemble combines different models\n$/);
+  const overMember = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, ".", "m2.safetensors"), files[0]!, files[1]!], { encoding: "utf8" });
+  assert.equal(overMember.status, 1);
+  assert.match(overMember.stderr, /^lstm-ner: error: .*m2\.safetensors: --out is the member model file, which would be overwritten; write to another file\n$/);
+  assert.ok(!existsSync(path.join(dir, "x.safetensors")));
   // A config claiming an ensemble of 1 is not a valid model.
   const saved = NerModel.ensemble(models.slice(0, 2), {});
   await saveModel(path.join(dir, "one.safetensors"), { ...saved, config: { ...saved.config, ensemble: 1 } });

@@ -2,7 +2,7 @@ import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { loadNerModel, saveModel } from "../model/file.js";
 import { NerModel } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
-import { refuseOutputOverInput } from "../util/same-file.js";
+import { refuseOutputOverInput, sameFile } from "../util/same-file.js";
 
 export interface EnsembleCliOptions extends KernelCliOptions {
   out: string;
@@ -12,6 +12,11 @@ export interface EnsembleCliOptions extends KernelCliOptions {
 export async function runEnsemble(models: string[], o: EnsembleCliOptions): Promise<void> {
   if (models.length < 2) throw new LstmNerError(`an ensemble needs at least 2 model files, got ${models.length}`);
   refuseOutputOverInput(o.out, "--out", models.map((file) => ({ file, what: "member model" })));
+  // The same file twice is one model counted twice, not an ensemble.
+  models.forEach((file, j) => {
+    const i = models.findIndex((other) => sameFile(other, file));
+    if (i < j) throw new LstmNerError(`the member model is given twice (also as ${models[i]}); an ensemble combines different models`, { file });
+  });
   const kernels = await cliKernels(o);
   const members: NerModel[] = [];
   for (const file of models) members.push(await loadNerModel(file, kernels));
