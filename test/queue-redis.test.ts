@@ -247,3 +247,11 @@ test("no Redis at the URL: one clear line and exit 1, for worker, enqueue and co
   assert.equal(await bad.exit, 1);
   assert.match(bad.err, /--redis must be a redis:\/\/ or rediss:\/\/ URL/);
 });
+
+test("--connect-timeout out of range is one clear line and exit 1, before any connection (no Redis needed)", () => {
+  for (const [args, v] of [[["collect"], "-1"], [["enqueue", "-"], "0"], [["collect", "--no-wait"], "1e9"]] as const) {
+    const r = spawnSync(process.execPath, [CLI, ...args, "--redis", "redis://127.0.0.1:1", "--queue", "q", "--connect-timeout", v], { encoding: "utf8", input: "" });
+    assert.equal(r.status, 1, args.join(" "));
+    assert.equal(r.stderr, `lstm-ner: error: --connect-timeout must be a number of seconds above 0 and at most 3600, got ${Number(v)}\n`);
+  }
+});

@@ -17,7 +17,13 @@ const say = (s: string): void => {
 };
 const onConnection = (event: "lost" | "back", detail: string): void =>
   say(event === "lost" ? `lost the connection to Redis (${detail}); retrying with backoff, no job is lost` : `connected to Redis again (${detail})`);
-const common = (o: RedisCli) => ({ redis: o.redis, queue: o.queue, connectTimeoutMs: Math.round(o.connectTimeout * 1000), onConnection });
+const common = (o: RedisCli) => {
+  // A negative or zero timeout gave up before the first try; NaN and Infinity never did.
+  if (!(o.connectTimeout > 0 && o.connectTimeout <= 3600)) {
+    throw new LstmNerError(`--connect-timeout must be a number of seconds above 0 and at most 3600, got ${o.connectTimeout}`);
+  }
+  return { redis: o.redis, queue: o.queue, connectTimeoutMs: Math.round(o.connectTimeout * 1000), onConnection };
+};
 
 export async function runWorker(o: RedisCli & { model: string; concurrency: number; maxTokens: number; lockDuration: number; kernels: "auto" | "wasm" | "reference"; logJobs?: boolean }): Promise<void> {
   const w = await startQueueWorker({
