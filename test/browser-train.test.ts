@@ -138,7 +138,7 @@ test("bad input in the page: CoNLL errors (a bad tag, bytes that are not UTF-8) 
     const rows = readFileSync(glove, "utf8").split("\n");
     rows[4] = rows[4]!.split(" ").slice(0, 5).join(" ");
     writeFileSync(shortRow, rows.join("\n"));
-    assert.match(await tryTrain({ train: trainFile, dev: devFile, vectors: shortRow }), /^short-row\.txt:5: expected 12 values, found 4$/);
+    assert.match(await tryTrain({ train: trainFile, dev: devFile, vectors: shortRow }), /^short-row\.txt:5: expected 12 values \(as on line 1\), found 4$/);
     const cutGz = path.join(dir, "cut.txt.gz");
     const gz = gzipSync(readFileSync(glove));
     writeFileSync(cutGz, gz.subarray(0, gz.length >> 1));

@@ -223,8 +223,10 @@ async function rejectsAt(content: string | Uint8Array, pattern: RegExp, line?: n
 }
 
 test("a row with the wrong number of values names the line", async () => {
-  await rejectsAt("a 1 2 3\nb 1 2 3\nc 1 2\n", /bad\.txt:3: expected 3 values, found 2/, 3);
-  await rejectsAt("a 1 2 3\nb 1 2 3 4\n", /expected 3 values, found 4/, 2);
+  await rejectsAt("a 1 2 3\nb 1 2 3\nc 1 2\n", /bad\.txt:3: expected 3 values \(as on line 1\), found 2$/, 3);
+  await rejectsAt("a 1 2 3\nb 1 2 3 4\n", /expected 3 values \(as on line 1\), found 4/, 2);
+  // The width comes from the first row: when that row is the short one, the message says so.
+  await rejectsAt("\na 1 2\nb 1 2 3\nc 1 2 3\n", /bad\.txt:3: expected 2 values \(as on line 2\), found 3$/, 3);
   await rejectsAt("a\n", /found no values/, 1);
 });
 
@@ -265,7 +267,7 @@ test("values beyond float32 (1e40), inf and NaN are refused at read time with fi
 
 test("a word2vec header that disagrees with the rows is an error", async () => {
   await rejectsAt("3 2\na 1 2\nb 3 4\n", /header says 3 rows of 2 values, but the file has 2 rows/, 1);
-  await rejectsAt("2 3\na 1 2\nb 3 4\n", /expected 3 values, found 2/, 2);
+  await rejectsAt("2 3\na 1 2\nb 3 4\n", /expected 3 values \(as the word2vec header says\), found 2/, 2);
   await rejectsAt(word2vecBinary(BIN_ROWS, 4, 3), /header says 3 rows, but the file has more data/, 1, "bad.bin");
 });
 

@@ -42,6 +42,8 @@ export class TextVectorParser {
   private builder: VectorBuilder | undefined;
   private dim = -1;
   private rowsInFile = 0;
+  /** Line of the first row, which sets the width when there is no header. */
+  private firstRowLine = 0;
   private carry: Uint8Array | undefined;
 
   /** `allowHeader`: treat a first line of two integers as a word2vec header. */
@@ -130,7 +132,9 @@ export class TextVectorParser {
       i = j;
     }
     if (k !== dim) {
-      throw new LstmNerError(`expected ${dim} values, found ${k}`, { file: this.file, line: this.lineNo });
+      // Say where the width came from: when line 1 is the short one, "line 2: expected 9" alone misleads.
+      const from = this.header !== undefined ? "as the word2vec header says" : `as on line ${this.firstRowLine}`;
+      throw new LstmNerError(`expected ${dim} values (${from}), found ${k}`, { file: this.file, line: this.lineNo });
     }
     this.rowsInFile++;
     const word = decodeWord(buf, s, w);
@@ -149,6 +153,7 @@ export class TextVectorParser {
     }
     if (k === 0) throw new LstmNerError("expected a word followed by its vector values, found no values", { file: this.file, line: this.lineNo });
     this.dim = k;
+    this.firstRowLine = this.lineNo;
     this.builder = new VectorBuilder(k, 65536);
   }
 
