@@ -96,7 +96,12 @@ export async function* decodedLines(raw: Readable, gzip: boolean, file: string, 
     }
   } catch (err) {
     if (err instanceof LstmNerError) throw err;
-    throw new LstmNerError(`cannot read input (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file, cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    // zlib's codes (Z_BUF_ERROR for a file cut short) mean nothing to a user; the vector reader words it the same way.
+    if (gzip && code?.startsWith("Z_")) {
+      throw new LstmNerError(`truncated or corrupt gzip data after line ${n} (${(err as Error).message})`, { file, cause: err });
+    }
+    throw new LstmNerError(`cannot read input (${code ?? String(err)})`, { file, cause: err });
   }
   if (rest !== "") yield [chomp(rest), ++n];
 }
