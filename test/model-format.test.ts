@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import * as path from "node:path";
 import { referenceKernels } from "../src/engine/reference.js";
 import { NerModel } from "../src/model/ner.js";
@@ -111,6 +112,7 @@ test("corrupt, truncated, foreign and wrong-version files are refused with the f
   await check("truncated.safetensors", good.subarray(0, good.length - 100), /outside the \d+ data bytes \(truncated file\?\)/);
   await check("garbage.safetensors", Buffer.from("\x10\x00\x00\x00\x00\x00\x00\x00{not json......}"), /header is not JSON/);
   await check("text.safetensors", Buffer.from("hello world, this is text"), /header length \d+ does not fit/);
+  await check("gzipped.safetensors.gz", gzipSync(good), /: not a valid model file \(it is gzip-compressed: gunzip it first\)$/);
   const other = concat(encodeSafetensors({ w: { dtype: "F32", shape: [1], data: new Float32Array([1]) } }, { format: "pt" }));
   await check("foreign.safetensors", other, /metadata "format" is "pt", expected "lstm-ner"/);
   // A newer writer's file: intact (its checksums match), but a version this reader does not know.

@@ -109,7 +109,11 @@ export function decodeSafetensors(buf: Uint8Array, file: string, what = "model f
   const bad = (why: string): LstmNerError => new LstmNerError(`not a valid ${what} (${why})`, { file });
   if (buf.length < 8) throw bad("file is shorter than its 8-byte header length");
   const headerLen = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  if (headerLen <= 1 || 8 + headerLen > buf.length) throw bad(`header length ${headerLen} does not fit in a ${buf.length}-byte file`);
+  if (headerLen <= 1 || 8 + headerLen > buf.length) {
+    // A gzipped copy is the likely mistake (models are often shipped as .gz); say so rather than quote a huge length.
+    if (buf[0] === 0x1f && buf[1] === 0x8b) throw bad("it is gzip-compressed: gunzip it first");
+    throw bad(`header length ${headerLen} does not fit in a ${buf.length}-byte file`);
+  }
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(8, 8 + headerLen)));
