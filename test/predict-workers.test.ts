@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { CLI, parseGlove, toyModel, TOY_TEXT } from "./pipeline-helpers.js";
 import { toyGlove } from "./toy-corpus.js";
 import { tagInOrder } from "../src/predict/run.js";
-import { defaultThreads, readShared, TaggerPool, type GroupTagger } from "../src/predict/pool.js";
+import { defaultThreads, maxWorkers, readShared, TaggerPool, type GroupTagger } from "../src/predict/pool.js";
 import { tagItems, type PredictItem, type TaggedGroup } from "../src/predict/items.js";
 import { getKernels } from "../src/engine/index.js";
 import { NerModel } from "../src/model/ner.js";
@@ -101,6 +101,14 @@ test("bad JSON lines: one clear line naming the file, the line and the field", a
   const w = cli(["predict", "--model", file, "--workers", "0", TOY_TEXT]);
   assert.equal(w.code, 1);
   assert.match(w.stderr, /--workers must be a positive integer, got 0/);
+  // A mistyped count is refused before any thread starts (a million workers would only exhaust memory).
+  const many = path.join(dir, "many.txt");
+  writeFileSync(many, `${TOY_TEXT}\n`);
+  const huge = cli(["predict", "--model", file, "--input", many, "--workers", "1000000"]);
+  assert.equal(huge.code, 1);
+  assert.equal(huge.stderr, `lstm-ner: error: --workers must be at most ${maxWorkers()} (4 per core), got 1000000\n`);
+  assert.equal(huge.stdout, "");
+  await assert.rejects(TaggerPool.start(file, { workers: maxWorkers() + 1, format: "conll" }), /workers must be at most \d+ \(4 per core\)/);
   const input = path.join(dir, "ok.txt");
   writeFileSync(input, `${TOY_TEXT}\n`);
   for (const [v, re] of [["0", /--threads must be 1 or 2, got 0/], ["two", /--threads must be an integer, got "two"/]] as const) {

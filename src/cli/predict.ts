@@ -8,7 +8,7 @@ import { LstmNerError } from "../util/errors.js";
 import { refuseOutputOverInput } from "../util/same-file.js";
 import { formatFromName, openInput, type InputFormat } from "../predict/input.js";
 import { openOutput, type PredictOutput } from "../predict/output.js";
-import { TaggerPool, type GroupTagger } from "../predict/pool.js";
+import { TaggerPool, maxWorkers, type GroupTagger } from "../predict/pool.js";
 import { LocalTagger, tagInOrder } from "../predict/run.js";
 import type { PredictItem } from "../predict/items.js";
 import type { TextEncodingName } from "../util/decode.js";
@@ -31,6 +31,7 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
   const inProcess = o.quantize === true || o.relaxedSimd === true;
   const workers = o.workers ?? (inProcess ? 1 : await defaultWorkers(o.model));
   if (!Number.isInteger(workers) || workers < 1) throw new LstmNerError(`--workers must be a positive integer, got ${workers}`);
+  if (workers > maxWorkers()) throw new LstmNerError(`--workers must be at most ${maxWorkers()} (4 per core), got ${workers}`);
   if (inProcess && workers > 1) throw new LstmNerError("--quantize and --relaxed-simd work with --workers 1 only");
   if (o.output !== undefined) refuseOutputOverInput(o.output, "--output", [{ file: o.model, what: "--model" }]);
   const fromArgs = texts.length > 0;

@@ -3,6 +3,7 @@ import { enqueueDocs, startQueueWorker, collectResults } from "../queue/index.js
 import { safeUrl } from "../queue/redis.js";
 import { openInput } from "../predict/input.js";
 import { openOutput } from "../predict/output.js";
+import { maxWorkers } from "../predict/pool.js";
 import { LstmNerError } from "../util/errors.js";
 import type { QueueDoc } from "../queue/jobs.js";
 
@@ -26,6 +27,8 @@ const common = (o: RedisCli) => {
 };
 
 export async function runWorker(o: RedisCli & { model: string; concurrency: number; maxTokens: number; lockDuration: number; kernels: "auto" | "wasm" | "reference"; logJobs?: boolean }): Promise<void> {
+  // Each job in hand has its own thread: refuse a count that would only exhaust memory, before connecting.
+  if (o.concurrency > maxWorkers()) throw new LstmNerError(`--concurrency must be at most ${maxWorkers()} (4 per core), got ${o.concurrency}`);
   const w = await startQueueWorker({
     ...common(o), model: o.model, concurrency: o.concurrency, maxTokens: o.maxTokens, lockDurationMs: o.lockDuration, kernels: o.kernels,
     onFatal: (e) => {

@@ -66,6 +66,15 @@ export function defaultThreads(workers: number, cores = availableParallelism()):
 }
 
 /**
+ * Most worker threads a pool starts: 4 per core (at least 8). Each holds its
+ * own vocabulary, kernels and working memory, so a mistyped --workers 1000000
+ * would only exhaust memory.
+ */
+export function maxWorkers(cores = availableParallelism()): number {
+  return Math.max(8, 4 * cores);
+}
+
+/**
  * Read a model file into shared memory, placed so that its word table is
  * 4-byte aligned (see `readAligned`): worker threads then parse it without
  * copying the table. Returns a view of the file's bytes in a SharedArrayBuffer.
@@ -104,6 +113,7 @@ export class TaggerPool implements GroupTagger {
    */
   static async start(model: string | SharedArrayBuffer | Uint8Array, opts: TaggerPoolOptions): Promise<TaggerPool> {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new LstmNerError(`workers must be a positive integer, got ${opts.workers}`);
+    if (opts.workers > maxWorkers()) throw new LstmNerError(`workers must be at most ${maxWorkers()} (4 per core), got ${opts.workers}`);
     const threads = opts.threads ?? defaultThreads(opts.workers);
     if (threads !== 1 && threads !== 2) throw new LstmNerError(`threads must be 1 or 2, got ${threads}`);
     const name = typeof model === "string" ? model : "model";
