@@ -165,3 +165,20 @@ test("--seed outside the generator's 32 bits and a --hidden too big to allocate 
     assert.ok(!existsSync(out));
   }
 });
+
+test("control characters from the input (a newline in a file name or --set value, an escape in a tag) are shown escaped: still one line", () => {
+  const esc = path.join(dir, "esc.txt");
+  writeFileSync(esc, "EU B-ORG\nx O\x1b[2J\n");
+  for (const [args, expected] of [
+    [["train", "--set", "optimizer=a\nb", "--train", trainFile, "--embeddings", glove, "--no-progress", "--out", path.join(dir, "nl.safetensors")],
+      'lstm-ner: error: --set optimizer=a\\nb: optimizer must be one of adam, sgd, got "a\\nb"\n'],
+    [["train", "--train", esc, "--embeddings", glove, "--no-progress", "--out", path.join(dir, "esc.safetensors")],
+      `lstm-ner: error: ${esc}:2: invalid tag 'O\\u001b[2J' (expected O or B-/I-/E-/S- followed by a type)\n`],
+    [["train", "--train", path.join(dir, "no\nsuch.txt"), "--embeddings", glove, "--no-progress", "--out", path.join(dir, "nf.safetensors")],
+      `lstm-ner: error: ${dir}/no\\nsuch.txt: cannot read file (ENOENT: no such file or directory, open '${dir}/no\\nsuch.txt')\n`],
+  ] as const) {
+    const r = cli(...args);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, expected);
+  }
+});

@@ -179,16 +179,23 @@ program.hook("preAction", (_program, command) => {
   if (threads !== undefined && threads !== 1 && threads !== 2) throw new LstmNerError(`--threads must be 1 or 2, got ${threads}`);
 });
 
+/**
+ * A message as one printable line: control characters from the input (a newline in a file name or
+ * --set value, an escape sequence in a tag) are shown escaped, as JSON would, not sent to the terminal.
+ */
+const oneLine = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+
 try {
   await program.parseAsync(process.argv);
   await disposeKernels();
 } catch (err) {
   if (err instanceof LstmNerError) {
-    process.stderr.write(`lstm-ner: error: ${err.message}\n`);
+    process.stderr.write(`lstm-ner: error: ${oneLine(err.message)}\n`);
   } else if (process.env.LSTM_NER_DEBUG) {
     process.stderr.write(`lstm-ner: internal error:\n${(err as Error).stack ?? String(err)}\n`);
   } else {
-    process.stderr.write(`lstm-ner: internal error: ${(err as Error).message ?? String(err)} (set LSTM_NER_DEBUG=1 for details)\n`);
+    process.stderr.write(`lstm-ner: internal error: ${oneLine((err as Error).message ?? String(err))} (set LSTM_NER_DEBUG=1 for details)\n`);
   }
   process.exitCode = 1;
 }
