@@ -9,27 +9,18 @@ import { referenceKernels as k } from "../src/engine/reference.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
 import { parseConll } from "../src/data/conll.js";
-import { CONLL_LABELS } from "../src/data/types.js";
 import { evaluate } from "../src/eval/evaluate.js";
 import { encodeAll } from "../src/infer/encoder.js";
 import type { FeatureTagger } from "../src/nn/feature-tagger.js";
-import { toyConll, toyGlove, writeToyData } from "./toy-corpus.js";
+import { toyConll, writeToyData } from "./toy-corpus.js";
+import { toyFeatureModel } from "./toy-model.js";
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-stacked-"));
-const trainSet = parseConll(toyConll(40, 1));
-const gloveText = toyGlove(6, 3);
-const vectors = (): { words: string[]; dim: number; data: Float32Array } => {
-  const rows = gloveText.trim().split("\n").map((l) => l.split(" "));
-  return { words: rows.map((r) => r[0]!), dim: rows[0]!.length - 1, data: Float32Array.from(rows.flatMap((r) => r.slice(1).map(Number))) };
-};
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
 };
-const create = (seed: number, feature: FeatureOptions): NerModel => NerModel.create(k, {
-  vectors: vectors(), labels: CONLL_LABELS, scheme: "IOB2", hidden: 5, bidirectional: true, trainableEmbeddings: true, seed,
-  feature, trainTokens: trainSet.map((s) => s.tokens), extendVocab: 1,
-});
+const create = (seed: number, feature: FeatureOptions): NerModel => toyFeatureModel(k, seed, feature);
 /** The emission scores (a copy) the model's tagger gives SENTS, in one batch. */
 function emissions(m: NerModel): Float32Array {
   const enc = m.encoder();
