@@ -19,6 +19,7 @@ import { runReport } from "./report.js";
 import { parseStorageDType } from "../model/storage.js";
 import { PRESETS } from "../train/presets.js";
 import { TEXT_ENCODINGS } from "../util/decode.js";
+import { oneLine } from "./one-line.js";
 
 const int = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -178,13 +179,6 @@ program.hook("preAction", (_program, command) => {
   const threads = (command.opts() as { threads?: number }).threads;
   if (threads !== undefined && threads !== 1 && threads !== 2) throw new LstmNerError(`--threads must be 1 or 2, got ${threads}`);
 });
-
-/**
- * A message as one printable line: control characters from the input (a newline in a file name or
- * --set value, an escape sequence in a tag) are shown escaped, as JSON would, not sent to the terminal.
- */
-const oneLine = (s: string): string =>
-  s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { openOutput } from "../predict/output.js";
 import { maxWorkers } from "../predict/pool.js";
 import { LstmNerError } from "../util/errors.js";
 import type { QueueDoc } from "../queue/jobs.js";
+import { oneLine } from "./one-line.js";
 
 interface RedisCli {
   redis: string;
@@ -14,7 +15,7 @@ interface RedisCli {
 }
 
 const say = (s: string): void => {
-  process.stderr.write(`lstm-ner: ${s}\n`);
+  process.stderr.write(`lstm-ner: ${oneLine(s)}\n`);
 };
 const onConnection = (event: "lost" | "back", detail: string): void =>
   say(event === "lost" ? `lost the connection to Redis (${detail}); retrying with backoff, no job is lost` : `connected to Redis again (${detail})`);
