@@ -157,7 +157,7 @@ test("--seed outside the generator's 32 bits and a --hidden too big to allocate 
     [["--seed", "-1"], "--seed must be a whole number from 0 to 4294967295, got -1"],
     [["--seed", "4294967296"], "--seed must be a whole number from 0 to 4294967295, got 4294967296"],
     [["--hidden", "1000000000"], "--hidden must be at most 4096, got 1000000000"],
-    [["--preset", "accurate", "--set", "hidden=5000"], "--hidden must be at most 4096, got 5000"],
+    [["--preset", "accurate", "--set", "hidden=5000"], "--set hidden must be at most 4096, got 5000"],
   ] as const) {
     const r = cli("train", "--train", trainFile, "--embeddings", glove, "--epochs", "1", "--no-progress", "--no-report", "--out", out, ...args);
     assert.equal(r.code, 1, args.join(" "));

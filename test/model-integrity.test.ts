@@ -133,6 +133,16 @@ test("an edited header fails the header checksum", async () => {
   assertRefused(edited, /damaged model file: the header fails its CRC-32C check/);
 });
 
+test("a flipped bit in the __metadata__ key (a file without checksums, as checkpoints are) is named as a damaged header entry", () => {
+  const good = concat(encodeSafetensors({ w: { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) } }, { format: "x" }, { checksum: false }));
+  const at = good.indexOf("__metadata__");
+  assert.ok(at > 0);
+  const flipped = Buffer.from(good);
+  flipped[at + 8] ^= 0x01; // "__metadata__" → "__metadaua__"
+  assert.throws(() => decodeSafetensors(new Uint8Array(flipped), "ckpt"),
+    (e: unknown) => e instanceof LstmNerError && /header entry "__metadaua__" is neither a tensor nor __metadata__ \(a damaged header\?\)/.test(e.message));
+});
+
 test("every header field is checked on load: one line naming the field", async () => {
   const { file } = await toyModel();
   const bytes = readFileSync(file);

@@ -171,11 +171,13 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
     batching: o.batching ?? preset.batching,
     patience: o.patience ?? preset.patience,
   };
-  if (cfg.epochs < 1) throw new LstmNerError("--epochs must be at least 1");
-  if (cfg.batchSize < 1) throw new LstmNerError("--batch-size must be at least 1");
-  if (cfg.hidden < 1) throw new LstmNerError("--hidden must be at least 1");
+  // Name where a bad value came from: the option, or the --set that put it in the recipe.
+  const from = (flag: string, field: "epochs" | "batchSize" | "hidden"): string => (o[field] !== undefined ? flag : `--set ${field}`);
+  if (cfg.epochs < 1) throw new LstmNerError(`${from("--epochs", "epochs")} must be at least 1`);
+  if (cfg.batchSize < 1) throw new LstmNerError(`${from("--batch-size", "batchSize")} must be at least 1`);
+  if (cfg.hidden < 1) throw new LstmNerError(`${from("--hidden", "hidden")} must be at least 1`);
   // Far above any useful size; larger ones died allocating the weights with an internal error.
-  if (cfg.hidden > MAX_HIDDEN) throw new LstmNerError(`--hidden must be at most ${MAX_HIDDEN}, got ${cfg.hidden}`);
+  if (cfg.hidden > MAX_HIDDEN) throw new LstmNerError(`${from("--hidden", "hidden")} must be at most ${MAX_HIDDEN}, got ${cfg.hidden}`);
   // The generator takes 32 bits (seed >>> 0): --seed -1 or 4294967296 would silently repeat another seed's run.
   if (!(o.seed >= 0 && o.seed <= 0xffffffff)) throw new LstmNerError(`--seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
   checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe

@@ -159,6 +159,8 @@ export function decodeSafetensors(buf: Uint8Array, file: string, what = "model f
     if (typeof value !== "object" || value === null) throw bad(`tensor ${name}: entry is not an object`);
     const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = v.dtype;
+    // A flipped bit in "__metadata__" turns it into an entry that is no tensor at all.
+    if (dtype === undefined && v.data_offsets === undefined) throw bad(`header entry ${JSON.stringify(name)} is neither a tensor nor __metadata__ (a damaged header?)`);
     if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype)) throw bad(`tensor ${name}: unsupported dtype ${String(dtype)}`);
     if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor ${name}: bad shape`);
     const offs = v.data_offsets;
