@@ -195,8 +195,7 @@ test("outputs: checked before any data is read, locked against a second run, nev
   writeFileSync(staleReportTmp, "<html");
   const took = cli([...base, "--out", out, "--overwrite", "--seed", "2"]);
   assert.equal(took.code, 0, took.stderr);
-  assert.match(took.stderr, /removed 1 temporary file left by an interrupted run: kept\.safetensors\./);
-  assert.match(took.stderr, /removed 1 temporary file left by an interrupted run: kept\.report\.html\./);
+  assert.match(took.stderr, /removed 2 temporary files left by an interrupted run: kept\.safetensors\.\d+\.\d+\.tmp, kept\.report\.html\./);
   assert.ok(!existsSync(staleTmp));
   assert.ok(!existsSync(staleReportTmp));
   assert.ok(existsSync(liveTmp));
@@ -218,6 +217,27 @@ test("--log: a new run's log holds its own epochs; another run's log is kept unl
   const replaced = cli([...base, "--epochs", "1", "--out", path.join(dir, "own2.safetensors"), "--log", log, "--overwrite"]);
   assert.equal(replaced.code, 0, replaced.stderr);
   assert.equal(losses(log).length, 1, "only the new run's epoch");
+});
+
+test("--log: a run killed before its first epoch ends leaves an old log (--overwrite) untouched and creates no empty one", async () => {
+  const base = ["train", "--train", trainFile, "--embeddings", glove, "--hidden", "64", "--epochs", "1", "--no-progress", "--no-report", "--overwrite"];
+  const old = path.join(dir, "old.log");
+  writeFileSync(old, '{"epoch":1,"loss":1}\n');
+  const fresh = path.join(dir, "fresh.log");
+  for (const log of [old, fresh]) {
+    // Killed as soon as the model is built: well inside epoch 1 (1,500 sentences at hidden 64).
+    const r = await run([...base, "--out", path.join(dir, "early.safetensors"), "--log", log], (child, stderr) => {
+      const poll = setInterval(() => {
+        if (/^model: /m.test(stderr())) {
+          clearInterval(poll);
+          child.kill("SIGKILL");
+        }
+      }, 5);
+    });
+    assert.equal(r.signal, "SIGKILL", r.stderr);
+  }
+  assert.equal(readFileSync(old, "utf8"), '{"epoch":1,"loss":1}\n', "the old log is untouched");
+  assert.ok(!existsSync(fresh), "no empty log left behind");
 });
 
 test("a write failure names the file, says nothing was saved, and leaves the old model and no temporary file", () => {

@@ -118,9 +118,9 @@ function checkOutputs(out: string, log: string | undefined): void {
       throw new LstmNerError(`${option}: cannot write in this folder (${describeFsError(err)})`, { file: path.dirname(file), cause: err });
     }
   }
-  if (log) {
+  if (log && existsSync(log)) {
     try {
-      appendFileSync(log, ""); // fail early if the log cannot be written
+      accessSync(log, constants.W_OK); // fail early if the log cannot be written (a new one is created at the first epoch)
     } catch (err) {
       throw new LstmNerError(`--log: cannot write (${describeFsError(err)})`, { file: log, cause: err });
     }
@@ -134,7 +134,6 @@ async function removeTempsOf(files: readonly string[]): Promise<void> {
 }
 
 async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out: string, ckptFile: string, lock: FileLock, started: number): Promise<void> {
-  await removeTempsOf([out, ckptFile]);
   let resume: Checkpoint | null = null;
   let o = opts;
   if (opts.resume) {
@@ -182,7 +181,8 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   if (!(o.seed >= 0 && o.seed <= 0xffffffff)) throw new LstmNerError(`--seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
   checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe
   const reportFile = o.report === false ? null : o.report ?? `${out.replace(/\.safetensors$/, "")}.report.html`;
-  if (reportFile) await removeTempsOf([reportFile]); // a kill can land while the report is written
+  // A kill can land while any of these is being replaced.
+  await removeTempsOf([out, ckptFile, ...(reportFile ? [reportFile] : []), ...(o.log ? [o.log] : [])]);
 
   // Data: explicit files, or a dataset by name or folder.
   let trainSet: Sentence[];
@@ -228,9 +228,10 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   if (o.log && resume) {
     // The log holds exactly the epochs of the checkpoint (a kill may have come between a log line and its checkpoint).
     await writeFileAtomic(o.log, resume.state.records.map((r) => JSON.stringify(epochLine(r, null)) + "\n").join(""));
-  } else if (o.log) {
-    await writeFileAtomic(o.log, ""); // a new run's log holds its own epochs only (--overwrite replaces an old run's)
   }
+  // A new run's log holds its own epochs only: its first epoch replaces the file (an old run's, with --overwrite),
+  // so a run that fails before it leaves no empty log behind and an old one untouched.
+  let logStarted = resume !== null;
 
   // Ctrl-C: finish the current batch, write a checkpoint, stop. A second Ctrl-C quits at once
   // (the checkpoint on disk is then the previous one: checkpoints are replaced atomically).
@@ -293,7 +294,9 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
       if (r.best) await saveNerModel(out, model, { ...training, best_epoch: r.epoch, dev_f1: line.dev_f1 });
       if (o.log) {
         try {
-          appendFileSync(o.log, JSON.stringify(line) + "\n");
+          if (logStarted) appendFileSync(o.log, JSON.stringify(line) + "\n");
+          else await writeFileAtomic(o.log, JSON.stringify(line) + "\n");
+          logStarted = true;
         } catch (err) {
           throw new LstmNerError(`cannot write log (${describeFsError(err)})`, { file: o.log, cause: err });
         }
