@@ -5,6 +5,7 @@
  */
 import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
+import { collateMemory, type MemoryAddresses } from "./doc-memory.js";
 
 /** One sentence as ids, with its label ids when training or evaluating. */
 export interface IdSentence {
@@ -12,12 +13,15 @@ export interface IdSentence {
   labels?: Int32Array | readonly number[];
   /** With document context: the centre sentence's first token and length within `ids` (see `Batch.centre`). */
   centre?: readonly [number, number];
+  /** With a document memory: the (centre) tokens' memory addresses (see src/infer/doc-memory.ts). */
+  memory?: MemoryAddresses;
 }
 
 /**
  * Pad sentences to the longest one, time-major. Padded positions get `padId`
  * and the label -1, which the loss and the metrics skip. When the items have
- * `centre` spans the batch gets them as `centre` (an item without one is all centre).
+ * `centre` spans the batch gets them as `centre` (an item without one is all centre), and
+ * their document-memory addresses as `memory`.
  * @throws LstmNerError for an empty batch, a bad id or label, or labels whose length differs from the ids'.
  */
 export function padBatch(sentences: readonly IdSentence[], padId: number): Batch {
@@ -71,6 +75,11 @@ export function padBatch(sentences: readonly IdSentence[], padId: number): Batch
       length[b] = len;
     });
     batch.centre = { start, length };
+  }
+  if (sentences.some((s) => s.memory !== undefined)) {
+    // The output layer's rows: the centre spans' when there are some.
+    const spans = batch.centre?.length ?? lengths;
+    batch.memory = collateMemory(sentences.map((s) => s.memory), spans, Math.max(0, ...spans));
   }
   return batch;
 }
