@@ -9,6 +9,7 @@ import { FeatureTagger, type FeatureBatch, type FeatureTaggerConfig } from "../s
 import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
 import { buildCharVocab, addFeatures, type CharVocab } from "../src/infer/features.js";
 import { padBatch } from "../src/infer/batching.js";
+import { memoryAddresses } from "../src/infer/doc-memory.js";
 import { copyParams, loadParams, type Param } from "../src/nn/param.js";
 import { ConcatColumns } from "../src/nn/concat.js";
 import { GatherSpans } from "../src/nn/gather.js";
@@ -526,4 +527,63 @@ test("stacked BiLSTM: quantize() puts every layer in int16 (tagging nearly as fp
   model.lossAndGrad(batch);
   for (const l of layers) assert.ok(!l.fwd.quantized && !l.bwd.quantized);
   assert.deepEqual(model.emissions(batch), fp32);
+});
+
+/**
+ * Three synthetic sentences of one document and one of another, with document-memory addresses over
+ * them (at most 3 rows read per token; word ids 2..5, so words repeat and none is UNK).
+ */
+function memorySetup(kern: Kernels, seed: number, extra: Partial<FeatureTaggerConfig> = {}) {
+  const data = synthetic(new Rng(seed), 4);
+  const vocab = buildCharVocab(data.tokens);
+  const ids = data.tokens.map((t) => t.map((s) => 2 + (s.length % 4)));
+  const addresses = memoryAddresses(ids, [0, 0, 0, 1], { skip: [0, UNK], cap: 3 });
+  const items = ids.map((x, i) => ({ ids: x, labels: data.tags[i]!, memory: addresses[i]! }));
+  const batch = addFeatures(padBatch(items, 0), data.tokens, vocab);
+  const model = makeModel(kern, seed, { ...SMALL, charVocabSize: vocab.chars.length, docMemory: true, ...extra });
+  return { batch, model, reads: addresses.flatMap((a) => Array.from(a.slots, (_, t) => a.offsets[t + 1]! - a.offsets[t]!)) };
+}
+
+test("FeatureTagger with a document memory (eval mode; tokens reading 0, 1 and several stored rows): every parameter gradient of the real loss matches finite differences", () => {
+  const { batch, model, reads } = memorySetup(k, 13);
+  assert.ok(reads.includes(0) && reads.includes(1) && reads.some((n) => n > 1), `reads per token: ${reads}`);
+  model.setTraining(false);
+  const params = model.params();
+  assert.deepEqual(params.map((p) => p.name).slice(-7), ["lstm.bwd.b", "memory.w", "out.w", "out.b", "crf.transitions", "crf.start", "crf.end"]);
+  assert.deepEqual(model.out.w.shape, [4 * 3, LABELS.length], "the output layer reads [h ; g]");
+  // The first step finds the memory empty and fills it; the second reads what the first stored
+  // (the same values: same weights, no dropout), as do the loss evaluations, which store nothing.
+  model.lossAndGrad(batch);
+  assert.equal(model.memorySize.train, new Set(Array.from(batch.memory!.slots).filter((s) => s >= 0)).size);
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  const loss = (): number => model.loss(batch).loss;
+  for (const p of params) {
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (document memory) ${p.name}`);
+  }
+  // Tagging reads its own memory, filled from whole documents: here the same batch, so it scores as the loss's forward did.
+  assert.equal(model.memorySize.tag, 0);
+  model.fillMemory([batch]);
+  assert.equal(model.memorySize.tag, model.memorySize.train);
+  const { batch: bare } = smallSetup(13);
+  assert.throws(() => model.predict(bare), /batch\.memory is missing \(the model has a document memory/);
+});
+
+test("FeatureTagger with a document memory on the WASM kernels matches the reference: loss, every gradient, Viterbi paths, also once the memory is filled", async (t) => {
+  const wasm = await wasmKernels();
+  if (typeof wasm === "string") {
+    t.skip(wasm);
+    return;
+  }
+  const { batch, model: ref } = memorySetup(k, 14, { hidden: 6 });
+  const fast = memorySetup(wasm, 14, { hidden: 6 }).model;
+  for (let step = 0; step < 2; step++) {
+    ref.fillMemory([batch]);
+    fast.fillMemory([batch]);
+    assertSameStep(ref, fast, batch); // step 0 reads an empty training memory, step 1 what step 0 stored
+  }
+  assert.ok(fast.memorySize.train > 0 && fast.memorySize.tag > 0);
+  fast.dispose();
 });

@@ -73,6 +73,12 @@ export class EnsembleTagger implements Tagger {
     for (const m of this.members) m.quantize({ ...o, shared });
   }
 
+  /** Every member fills its own tagging memory (members with `docMemory`; a no-op otherwise). */
+  fillMemory(batches: Iterable<Batch>): void {
+    const all = [...batches];
+    for (const m of this.members) m.fillMemory(all);
+  }
+
   setTraining(on: boolean): void {
     for (const m of this.members) m.setTraining(on);
   }

@@ -18,6 +18,7 @@ import { GatherSpans, gatherSpanInts, scatterSpanInts } from "./gather.js";
 import { PackedScores } from "./packed-scores.js";
 import { KernelBuffer } from "./buffer.js";
 import { CharLm, resolveCharLmConfig, type CharLmConfig } from "./char-lm.js";
+import { DocMemoryAttention, MemoryStore } from "./doc-memory.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
@@ -81,6 +82,12 @@ export interface FeatureTaggerConfig {
   constraints?: { labels: readonly string[]; scheme: TagScheme } | null;
   /** How the CRF combines sentence NLLs: "mean" (default) or "sum". */
   crfReduction?: "mean" | "sum";
+  /**
+   * Document memory (Luo et al. 2020; default false): each token also attends to the stored BiLSTM outputs
+   * of the other occurrences of its word in its document (`DocMemoryAttention`), and the output layer reads
+   * [h ; g]. Batches must carry `memory` addresses.
+   */
+  docMemory?: boolean;
 }
 
 /** {@link FeatureTaggerConfig} with the defaults filled in. */
@@ -110,6 +117,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     outputs: config.outputs,
     constraints: config.constraints ?? null,
     crfReduction: config.crfReduction ?? "mean",
+    docMemory: config.docMemory ?? false,
   };
   const int = (v: number, field: string, min: number): void => {
     if (!Number.isInteger(v) || v < min) throw new LstmNerError(`feature tagger config: ${field} must be an integer ≥ ${min}, got ${v}`);
@@ -125,6 +133,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
   int(c.layers, "layers", 1);
   int(c.outputs, "outputs", 1);
   if (typeof c.lockedDropout !== "boolean") throw new LstmNerError(`feature tagger config: lockedDropout must be true or false, got ${String(c.lockedDropout)}`);
+  if (typeof c.docMemory !== "boolean") throw new LstmNerError(`feature tagger config: docMemory must be true or false, got ${String(c.docMemory)}`);
   if (c.wordDropout > 0 && !(Number.isInteger(c.unkId) && c.unkId >= 0 && c.unkId < c.vocabSize)) {
     throw new LstmNerError(`feature tagger config: wordDropout needs unkId, a row of the word table (0..${c.vocabSize - 1}), got ${c.unkId}`);
   }
@@ -174,6 +183,16 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * Document context: a batch with `centre` spans holds windows of sentences;
  * the BiLSTM runs over the whole window and only each window's centre span
  * goes through the output layer and the loss, and is predicted (−1 elsewhere).
+ *
+ * Document memory (`docMemory`, Luo et al. 2020): between the output dropout
+ * (and the centre gather) and the output layer, {@link memory} appends to each
+ * token's h_i the attention-weighted mean g_i of the stored outputs of the other
+ * occurrences of its word in its document (parameter `memory.w`; `out.w` is then
+ * 4·hidden wide). The stored outputs are the top BiLSTM's (before dropout), kept
+ * without gradient in two stores: training's, written by every {@link lossAndGrad}
+ * (after reading it, so a batch sees its sentences' outputs from the last time
+ * they were trained on), and tagging's, filled by {@link fillMemory} with whole
+ * documents before {@link predict} reads it.
  */
 export class FeatureTagger implements Tagger {
   readonly config: ResolvedFeatureTaggerConfig;
@@ -190,6 +209,8 @@ export class FeatureTagger implements Tagger {
   /** The dropout before each of {@link upper}'s layers, on the output of the layer below. */
   readonly betweenDropout: readonly Dropout[];
   readonly outputDropout: Dropout;
+  /** The document memory's attention (with `docMemory`). */
+  readonly memory: DocMemoryAttention | null;
   readonly out: Linear;
   readonly crf: Crf | null;
   private readonly nll: SoftmaxNll | null;
@@ -199,6 +220,8 @@ export class FeatureTagger implements Tagger {
   /** Tagging: the packed output of a layer, the input of the layer above it. */
   private readonly stacked: KernelBuffer;
   private readonly wordDropRng: Rng | null;
+  /** The document memory's stores: training's and tagging's (with `docMemory`). */
+  private readonly stores: { train: MemoryStore; tag: MemoryStore } | null;
   /** The layout the output layer saw in the last forward: the batch's, or its centre spans'. */
   private view: { T: number; lengths: Int32Array; spans: { start: Int32Array; length: Int32Array } | null } = { T: 0, lengths: new Int32Array(0), spans: null };
   private training = true;
@@ -229,7 +252,10 @@ export class FeatureTagger implements Tagger {
     this.betweenDropout = this.upper.map(() => new Dropout(k, c.outputDropout, dropRng));
     this.stacked = new KernelBuffer(k);
     this.outputDropout = new Dropout(k, c.outputDropout, dropRng);
-    this.out = new Linear(k, 2 * c.hidden, c.outputs, rng, "out");
+    // The memory's W starts as the identity and draws nothing: without it every other weight is as before.
+    this.memory = c.docMemory ? new DocMemoryAttention(k, 2 * c.hidden, "memory") : null;
+    this.stores = c.docMemory ? { train: new MemoryStore(2 * c.hidden), tag: new MemoryStore(2 * c.hidden) } : null;
+    this.out = new Linear(k, (c.docMemory ? 4 : 2) * c.hidden, c.outputs, rng, "out");
     this.centre = new GatherSpans(k, 2 * c.hidden);
     this.packed = new PackedScores(k);
     // Drawn only when word dropout is on, so the other layers' random streams stay as they were without it.
@@ -260,7 +286,7 @@ export class FeatureTagger implements Tagger {
   /** All trainable parameters, in the order of the class doc. */
   params(): Param[] {
     return [...this.embedding.params(), ...(this.chars?.params() ?? []), ...(this.casing?.params() ?? []), ...(this.charLm?.params() ?? []),
-      ...this.rnn.params(), ...this.upper.flatMap((l) => l.params()), ...this.out.params(), ...(this.crf?.params() ?? [])];
+      ...this.rnn.params(), ...this.upper.flatMap((l) => l.params()), ...(this.memory?.params() ?? []), ...this.out.params(), ...(this.crf?.params() ?? [])];
   }
 
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the loss and the tokens it covered. */
@@ -268,6 +294,7 @@ export class FeatureTagger implements Tagger {
     const result = this.lossOf(batch, true);
     const dScores = this.crf !== null ? this.crf.backward() : this.nll!.backward();
     let dhd = this.out.backward(dScores);
+    if (this.memory !== null) dhd = this.memory.backward(dhd);
     if (this.view.spans !== null) dhd = this.centre.backward(dhd);
     let dh = this.outputDropout.backward(dhd);
     for (let l = this.upper.length - 1; l >= 0; l--) dh = this.betweenDropout[l]!.backward(this.upper[l]!.backward(dh));
@@ -327,6 +354,27 @@ export class FeatureTagger implements Tagger {
     return { pred, prob };
   }
 
+  /**
+   * With `docMemory`: empty the tagging memory and fill it with the outputs of
+   * `batches` (pass 1 of tagging: every sentence of the documents to be tagged,
+   * in any batches; {@link predict} then reads it). No dropout. A no-op without `docMemory`.
+   */
+  fillMemory(batches: Iterable<Batch>): void {
+    if (this.stores === null) return;
+    this.stores.tag.clear();
+    for (const b of batches) this.scores(b, false, false, false, "fill");
+  }
+
+  /** With `docMemory`: forget the training memory (e.g. before training on other sentences, whose slots are numbered afresh). */
+  clearTrainingMemory(): void {
+    this.stores?.train.clear();
+  }
+
+  /** Slots held by the training and the tagging memory (0 and 0 without `docMemory`). */
+  get memorySize(): { train: number; tag: number } {
+    return { train: this.stores?.train.size ?? 0, tag: this.stores?.tag.size ?? 0 };
+  }
+
   /** Int16 BiLSTM weights for prediction from now on (until the next training step); see {@link Lstm.quantize}. */
   quantize(o: QuantizeOptions = {}): void {
     this.rnn.quantize();
@@ -348,6 +396,9 @@ export class FeatureTagger implements Tagger {
     for (const d of this.betweenDropout) d.dispose();
     this.stacked.release();
     this.outputDropout.dispose();
+    this.memory?.dispose();
+    this.stores?.train.clear();
+    this.stores?.tag.clear();
     this.out.dispose();
     this.crf?.dispose();
     this.nll?.dispose();
@@ -357,7 +408,7 @@ export class FeatureTagger implements Tagger {
 
   /** The tagger's loss, plus the char LM's λ·(L_fwd + L_bwd) when it trains one. */
   private lossOf(batch: Batch, withGrad: boolean): Loss {
-    const scores = this.scores(batch, this.training, withGrad, true);
+    const scores = this.scores(batch, this.training, withGrad, true, withGrad ? "learn" : "score");
     const { size: B } = batch;
     const { T, lengths, spans } = this.view;
     const labels = spans === null ? batch.labels : gatherSpanInts(batch.labels, batch.maxLen, B, spans.start, spans.length, -1);
@@ -371,15 +422,17 @@ export class FeatureTagger implements Tagger {
    * (see {@link view}); `keep` false runs the BiLSTM inference-only (no backward after it),
    * and without dropout too, only the real tokens go through the output layer ({@link PackedScores});
    * `lm`: the char LM computes its LM losses too (training and loss, never prediction).
+   * `use` (with `docMemory`): "learn" reads and then writes the training memory, "score" reads it,
+   * "tag" reads the tagging memory, "fill" only writes the tagging memory (and returns no scores).
    */
-  private scores(batch: Batch, dropout: boolean, keep: boolean, lm = false): Float32Array {
+  private scores(batch: Batch, dropout: boolean, keep: boolean, lm = false, use: "learn" | "score" | "tag" | "fill" = "tag"): Float32Array {
     this.check(batch);
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const c = this.config;
     const ids = dropout && this.wordDropRng !== null ? this.dropWords(batch) : batch.ids;
     const spans = batch.centre ?? null;
-    if (!keep && !dropout) {
+    if (!keep && !dropout && this.memory === null) {
       // Tagging: the BiLSTM input is built packed (real tokens only, in its forward direction's order), each
       // part written straight into its columns, and the output layer reads the BiLSTM's packed rows
       // (PackedScores): no padded T·B block is built anywhere.
@@ -409,15 +462,42 @@ export class FeatureTagger implements Tagger {
     for (const [l, layer] of this.upper.entries()) {
       h = layer.forward(this.betweenDropout[l]!.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw), T, B, batch.lengths, keep);
     }
+    if (use === "fill") {
+      this.remember(h, batch, this.stores!.tag);
+      return new Float32Array(0);
+    }
     let hd = this.outputDropout.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw);
+    let rows = n;
     if (spans === null) {
       this.view = { T, lengths: batch.lengths, spans: null };
-      return this.out.forward(hd, n);
+    } else {
+      hd = this.centre.forward(hd, T, B, spans.start, spans.length);
+      rows = hd.length / hw;
+      this.view = { T: rows / B, lengths: spans.length, spans };
     }
-    hd = this.centre.forward(hd, T, B, spans.start, spans.length);
-    const span = hd.length / (B * hw);
-    this.view = { T: span, lengths: spans.length, spans };
-    return this.out.forward(hd, span * B);
+    if (this.memory !== null) {
+      const store = use === "tag" ? this.stores!.tag : this.stores!.train;
+      hd = this.memory.forward(hd, rows, batch.memory!, store, keep);
+      if (use === "learn") this.remember(h, batch, store);
+    }
+    return this.out.forward(hd, rows);
+  }
+
+  /** Store the top BiLSTM output h (T·B×2H, before dropout) of every token of `batch` that has a memory slot. */
+  private remember(h: Float32Array, batch: Batch, store: MemoryStore): void {
+    const mem = batch.memory!;
+    const { size: B } = batch;
+    const D = 2 * this.config.hidden;
+    const spans = batch.centre ?? null;
+    const S = mem.slots.length / B;
+    for (let t = 0; t < S; t++) {
+      for (let b = 0; b < B; b++) {
+        const slot = mem.slots[t * B + b]!;
+        if (slot < 0) continue;
+        const at = spans === null ? t * B + b : (spans.start[b]! + t) * B + b;
+        store.write(slot, h.subarray(at * D, (at + 1) * D));
+      }
+    }
   }
 
   /**
@@ -483,6 +563,17 @@ export class FeatureTagger implements Tagger {
           throw new LstmNerError(`batch.centre[${b}] = ${start[b]}+${length[b]} is outside the sentence's ${batch.lengths[b]} tokens`);
         }
       }
+    }
+    if (this.memory !== null) {
+      const m = batch.memory;
+      if (m === undefined) throw new LstmNerError("batch.memory is missing (the model has a document memory: encode whole documents with encodeAll)");
+      let span = batch.maxLen;
+      if (batch.centre !== undefined) span = Math.max(0, ...batch.centre.length);
+      const rows = span * batch.size;
+      if (m.slots.length !== rows || m.offsets.length !== rows + 1 || m.offsets[rows] !== m.refs.length) {
+        throw new LstmNerError(`batch.memory does not fit the batch (${m.slots.length} slots and ${m.offsets.length} offsets for ${rows} rows, ${m.refs.length} refs)`);
+      }
+      if (m.refs.some((r) => !(r >= 0))) throw new LstmNerError("batch.memory.refs holds a negative slot");
     }
     const fb = batch as Partial<FeatureBatch>;
     if (this.chars !== null || this.charLm !== null) {

@@ -66,6 +66,8 @@ export interface Tagger {
   predict(batch: Batch): Int32Array;
   /** {@link predict} with the probability of each predicted label where the tagger has one. */
   predictWithScores(batch: Batch): Prediction;
+  /** A tagger with a document memory: empty its tagging memory and fill it from these batches, before tagging them. */
+  fillMemory?(batches: Iterable<Batch>): void;
   /** Dropout on (training) or off (evaluation); a no-op for taggers without dropout. */
   setTraining(on: boolean): void;
   /** Int16 LSTM weights for prediction from now on, until the next training step (see Lstm.quantize); with `embedding`, the word table in int8 too, for good. */
