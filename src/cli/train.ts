@@ -224,6 +224,7 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
     preset: preset.name, recipe: cfg, overrides: o.set, seed: o.seed, kernels: kernels.name,
     lstm_ner_version: VERSION, embeddings: vectors.source, ...dataDesc,
   };
+  if (resume && cfg.feature?.docMemory === true) say("note: the document memory is not kept in checkpoints: it starts empty again and refills as the sentences are trained on, so the resumed run differs slightly from an uninterrupted one");
   if (resume && training.kernels !== kernels.name) say(`note: the run started with ${String(training.kernels)} kernels and continues with ${kernels.name}; the last bits of the weights may differ from an uninterrupted run`);
   if (o.log && resume) {
     // The log holds exactly the epochs of the checkpoint (a kill may have come between a log line and its checkpoint).

@@ -12,6 +12,7 @@ import type { Batch } from "../nn/batch.js";
 import { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./batching.js";
 import { featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "./features.js";
 import { contextWindows, type ContextOptions } from "./context.js";
+import { memoryAddresses, type DocMemoryOptions } from "./doc-memory.js";
 
 /** Token strings ↔ a tagger's batches and label ids. */
 export interface Encoder<I extends IdSentence = IdSentence> {
@@ -31,6 +32,8 @@ export interface Encoder<I extends IdSentence = IdSentence> {
   decode(ids: Int32Array): string[];
   /** Document context the model reads (see src/infer/context.ts); absent: sentences alone. */
   readonly context?: ContextOptions;
+  /** The model's document memory (see src/infer/doc-memory.ts): {@link encodeAll} gives items memory addresses. Absent: none. */
+  readonly memory?: DocMemoryOptions;
 }
 
 /** Label names from predicted ids; ids outside the label set (the exercise's extra output) read as "O". */
@@ -66,6 +69,8 @@ export interface FeatureEncoderOptions {
   trainScheme: TagScheme;
   /** Document context (absent: none). */
   context?: ContextOptions;
+  /** Document memory (absent: none). */
+  memory?: DocMemoryOptions;
 }
 
 /** Gold tags rewritten from `from` to `to`; a tag `from` does not have is reported with the file and sentence. */
@@ -91,6 +96,7 @@ export function featureEncoder(lookup: (token: string) => number, padId: number,
   const { chars, dataScheme: from, trainScheme: to } = o;
   return {
     ...(o.context && o.context.sentences > 0 ? { context: o.context } : {}),
+    ...(o.memory ? { memory: o.memory } : {}),
     labels,
     padId,
     lookup,
@@ -108,11 +114,18 @@ export function featureEncoder(lookup: (token: string) => number, padId: number,
  * Encode token sequences for prediction: each sentence alone, or, when the
  * encoder has document context, inside its window of neighbours from the
  * same document (`docs[i]`; without `docs` the sentences are one document).
+ * With a document memory, every item also gets its tokens' memory addresses
+ * over the documents of this call (so the items of one call share one memory).
  */
-export function encodeAll<I extends IdSentence>(sentences: readonly (readonly string[])[], enc: Pick<Encoder<I>, "encode" | "context">,
+export function encodeAll<I extends IdSentence>(sentences: readonly (readonly string[])[], enc: Pick<Encoder<I>, "encode" | "context" | "memory">,
   docs?: readonly (number | undefined)[]): I[] {
-  if (enc.context === undefined) return sentences.map((s) => enc.encode(s));
-  return contextWindows(sentences, docs, enc.context).map((w) => ({ ...enc.encode(w.tokens), centre: [w.start, w.length] as const }));
+  const items: I[] = enc.context === undefined
+    ? sentences.map((s) => enc.encode(s))
+    : contextWindows(sentences, docs, enc.context).map((w) => ({ ...enc.encode(w.tokens), centre: [w.start, w.length] as const }));
+  if (enc.memory === undefined) return items;
+  const own = items.map((it) => (it.centre === undefined ? it.ids : it.ids.slice(it.centre[0], it.centre[0] + it.centre[1])));
+  const addresses = memoryAddresses(own, docs, enc.memory);
+  return items.map((it, i) => ({ ...it, memory: addresses[i]! }));
 }
 
 /**

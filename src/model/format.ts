@@ -47,13 +47,15 @@ export interface ModelConfig {
 }
 
 /** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
-export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers"> & {
+export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory"> & {
   /** CRF transitions constrained to valid sequences of the label scheme. */
   constrained: boolean;
   /** The character language model's settings (see `CharLm`); absent: none. */
   charLM?: CharLmConfig;
   /** Stacked BiLSTM layers, weights `lstm<l>.*` for l ≥ 2; absent: one. */
   layers?: number;
+  /** The document memory (weights `memory.w`, `out.w` 4·hidden wide); absent: none. */
+  docMemory?: boolean;
 };
 
 /** Everything a model file holds. */

@@ -49,6 +49,8 @@ export interface FeatureOptions {
   layers?: number;
   /** A character language model trained with the tagger (Liu et al. 2018; see `CharLm`); fields left out take their defaults; null or absent: off. Needs `chars`. */
   charLM?: Partial<CharLmConfig> | null;
+  /** Document memory (Luo et al. 2020; see `DocMemoryAttention`): each token attends to the other occurrences of its word in its document (default false). */
+  docMemory?: boolean;
 }
 
 /** What {@link NerModel.create} needs. */
@@ -200,15 +202,16 @@ export class NerModel {
       chars = [...buildCharVocab(o.trainTokens).chars];
     }
     const tagger: FeatureLayers | undefined = f ? (() => {
-      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, layers, ...rest } = resolveFeatureTaggerConfig({
+      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, layers, docMemory, ...rest } = resolveFeatureTaggerConfig({
         vocabSize: 1, embDim: 1, outputs, unkId: 0,
         charVocabSize: chars?.length ?? 0,
         ...(f.chars ? { charDim: f.chars.dim, charFilters: f.chars.filters, charWindow: f.chars.window } : {}),
         casingDim: f.casingDim, inputDropout: f.inputDropout, outputDropout: f.outputDropout, output: f.output,
         lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0, charLM: f.charLM ?? null, layers: f.layers ?? 1,
+        docMemory: f.docMemory ?? false,
       });
       // Stored only when on (more than one layer), so the files of models without them stay as they were.
-      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}) };
+      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}), ...(docMemory ? { docMemory } : {}) };
     })() : undefined;
     const config: ModelConfig = {
       arch: f ? "feature" : "softmax", embDim: vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,
@@ -311,6 +314,7 @@ export class NerModel {
     const chars = charVocabFromList(this.config.chars ?? [""]);
     return featureEncoder(lookup, padId, labels, {
       chars, dataScheme: this.scheme, trainScheme: this.trainScheme, ...(this.config.context ? { context: this.config.context } : {}),
+      ...(this.config.tagger?.docMemory === true ? { memory: { skip: [unkId, padId] } } : {}),
     });
   }
 
@@ -384,7 +388,7 @@ export class NerModel {
   tagWithScores(sentences: readonly (readonly string[])[], batchSize = 64, docs?: readonly (number | undefined)[]): { tags: string[][]; scores: number[][] } {
     this.setTraining(false);
     const enc = this.enc;
-    const { ids, scores } = predictBatched(encodeAll(sentences, enc, docs), enc, batchSize, (b) => this.tagger.predictWithScores(b));
+    const { ids, scores } = predictBatched(encodeAll(sentences, enc, docs), enc, batchSize, (b) => this.tagger.predictWithScores(b), (bs) => this.fillMemory(bs));
     return { tags: ids.map((i) => enc.decode(i)), scores: scores.map((s) => Array.from(s)) };
   }
 
@@ -393,6 +397,19 @@ export class NerModel {
     if (this.table === null) throw new LstmNerError("this model's word embedding was quantized to int8 for tagging; it cannot be trained");
     this.isQuantized = false; // the training forward returns the LSTM to fp32
     return this.tagger.lossAndGrad(batch);
+  }
+
+  /**
+   * A model with a document memory (`docMemory`): empty the tagging memory and fill it from `batches`
+   * (whole documents, encoded together by `encodeAll`), which {@link predict} then reads. A no-op otherwise.
+   */
+  fillMemory(batches: readonly Batch[]): void {
+    this.tagger.fillMemory?.(batches);
+  }
+
+  /** A model with a document memory: forget the training memory (the trainer does this before it encodes its sentences). */
+  clearTrainingMemory(): void {
+    if (this.tagger instanceof FeatureTagger) this.tagger.clearTrainingMemory();
   }
 
   /** Best label id per position, time-major T×B (−1 at pads). */

@@ -78,6 +78,7 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
       inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"], crfReduction: ["mean", "sum"], constrained: "boolean",
     });
     if (t.layers !== undefined) checkFields(t, "config.tagger.", fail, { layers: "positive" });
+    checkFields(t, "config.tagger.", fail, { docMemory: "boolean?" });
     if (t.charLM !== undefined) {
       if (!isObject(t.charLM)) throw fail(`config.tagger.charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
       checkFields(t.charLM, "config.tagger.charLM.", fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });

@@ -135,7 +135,9 @@ export function applyOverrides(preset: Preset, overrides: readonly string[]): Pr
     if (unsafe !== undefined) throw new LstmNerError(`--set ${o}: ${unsafe} is not a recipe field and cannot be set`);
     let obj = out;
     for (const [i, k] of keys.entries()) {
-      if (!Object.hasOwn(obj, k)) throw new LstmNerError(`--set ${o}: the preset has no field ${keys.slice(0, i + 1).join(".")}`);
+      // An optional feature switch a preset leaves out (so its recipe, and the files it writes, stay as they were) can still be set.
+      const optional = i === 1 && i === keys.length - 1 && keys[0] === "feature" && OPTIONAL_FEATURE.includes(k);
+      if (!Object.hasOwn(obj, k) && !optional) throw new LstmNerError(`--set ${o}: the preset has no field ${keys.slice(0, i + 1).join(".")}`);
       if (i === keys.length - 1) {
         obj[k] = value;
       } else {
@@ -161,12 +163,13 @@ const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM">, F
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
   trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
   docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction", layers: "positive",
+  docMemory: "boolean",
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
 const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = { dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction" };
 
 /** Fields of FeatureOptions that may be left out (they default to off). */
-const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers"];
+const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers", "docMemory"];
 
 /** Check `obj`'s fields against `rules`; `nested` names the fields checked separately, `optional` those that may be absent. */
 function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = [],

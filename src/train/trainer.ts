@@ -30,6 +30,8 @@ export interface TrainableModel extends Predictor {
   randomState?(): number[] | null;
   /** Continue from a {@link randomState}. */
   setRandomState?(state: number[] | null): void;
+  /** A model with a document memory: forget the training memory (this run numbers its memory slots afresh). */
+  clearTrainingMemory?(): void;
 }
 
 /** How sentences are grouped into batches. */
@@ -97,7 +99,8 @@ export interface TrainOptions {
   /**
    * Called with the complete state at the end of every epoch (after `onEpoch`) and
    * when {@link shouldStop} stopped the run; awaited. Resuming from it gives exactly
-   * the run that would have happened without the interruption.
+   * the run that would have happened without the interruption (except for a model with a
+   * document memory, which the state does not hold: it starts empty again).
    */
   onCheckpoint?: (state: TrainState) => void | Promise<void>;
   /** Polled after every batch: true stops the run after a checkpoint (e.g. on Ctrl-C). */
@@ -143,6 +146,8 @@ export interface TrainResult {
 export async function train<I extends IdSentence>(model: TrainableModel, optimizer: Optimizer, trainSet: readonly Sentence[],
   dev: readonly Sentence[] | null, enc: Encoder<I>, opts: TrainOptions): Promise<TrainResult> {
   const items = encodeSentences(trainSet, enc);
+  // A document memory starts empty (also on resume: it is not part of a checkpoint, see README).
+  model.clearTrainingMemory?.();
   const rng = new Rng(opts.seed);
   let records: EpochRecord[] = [];
   let best: TrainState["best"] = null;
