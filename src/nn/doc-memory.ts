@@ -65,7 +65,7 @@ export class MemoryStore {
  * `width`. For row i with input h_i and the written memory rows m_1..m_k it
  * reads (`BatchMemory`: the other occurrences of its word in its document):
  *
- *   p_i = h_iᵀ W                    (P = H·W, one GEMM over all rows)
+ *   p_i = h_iᵀ W                    (P = H·W, one GEMM over the rows with k > 0)
  *   s_j = p_i · m_j / √D            (scaled bilinear score)
  *   a   = softmax(s)
  *   g_i = Σ_j a_j m_j               (g_i = 0 when k = 0)
@@ -74,21 +74,23 @@ export class MemoryStore {
  * W (D×D, `<name>.w`) starts as the identity, i.e. as the scaled dot product
  * of the memory attention, and is learned. The memory rows are constants:
  * gradients reach h and W only. Per row, the scores and the weighted sum are
- * two small GEMMs over the row's gathered memory rows.
+ * two small GEMMs over the row's gathered memory rows. Rows that read nothing
+ * (pads, words without another occurrence stored) skip the projection.
  */
 export class DocMemoryAttention {
   readonly w: Param;
-  private readonly buf: Record<"y" | "p" | "g" | "a" | "dp" | "dx" | "da", KernelBuffer>;
+  private readonly buf: Record<"y" | "xr" | "p" | "g" | "a" | "dp" | "dxr" | "dx" | "da", KernelBuffer>;
   private readonly scale: number;
-  /** From the last forward kept for backward: its input, rows, and each row's first gathered memory row (rows+1 offsets). */
-  private x: Float32Array | null = null;
+  private kept = false;
+  /** From the last forward: its rows, the rows that read something (`reading`), and each such row's first gathered memory row (offsets, one more). */
   private rows = 0;
+  private reading = new Int32Array(0);
   private start = new Int32Array(1);
 
   constructor(private readonly k: Kernels, readonly width: number, name: string) {
     this.w = kernelParam(k, `${name}.w`, [width, width]);
     for (let i = 0; i < width; i++) this.w.value[i * width + i] = 1;
-    this.buf = kernelBuffers(k, ["y", "p", "g", "a", "dp", "dx", "da"]);
+    this.buf = kernelBuffers(k, ["y", "xr", "p", "g", "a", "dp", "dxr", "dx", "da"]);
     this.scale = 1 / Math.sqrt(width);
   }
 
@@ -98,51 +100,59 @@ export class DocMemoryAttention {
   }
 
   /**
-   * y = [h ; g] for `rows` rows of h (rows×D, a kernel buffer), reading the
-   * written slots of `store` that `mem` names for each row (unwritten ones are
-   * left out, so a row reads k ≤ its refs). `keep`: keep what {@link backward}
-   * needs (leave h untouched until then). Returns rows×2D, valid until the next forward.
+   * y = [h ; g] for `rows` rows of h (rows×D), reading the written slots of
+   * `store` that `mem` names for each row (unwritten ones are left out, so a
+   * row reads k ≤ its refs). `keep`: keep what {@link backward} needs.
+   * Returns rows×2D, valid until the next forward.
    */
   forward(h: Float32Array, rows: number, mem: BatchMemory, store: MemoryStore, keep: boolean): Float32Array {
     const { k, width: D } = this;
     const x = exactly(h, rows * D, "DocMemoryAttention input");
     if (mem.offsets.length < rows + 1) throw new LstmNerError(`document memory: offsets for ${mem.offsets.length - 1} rows, the batch has ${rows}`);
-    // Each row's readable slots (written ones), gathered row after row.
-    const start = new Int32Array(rows + 1);
+    // The rows that read something, and their readable (written) slots, gathered row after row.
+    const reading: number[] = [];
+    const start = [0];
     const read: number[] = [];
     let widest = 0;
     for (let r = 0; r < rows; r++) {
+      const before = read.length;
       for (let j = mem.offsets[r]!; j < mem.offsets[r + 1]!; j++) if (store.has(mem.refs[j]!)) read.push(mem.refs[j]!);
-      start[r + 1] = read.length;
-      widest = Math.max(widest, read.length - start[r]!);
+      if (read.length === before) continue;
+      reading.push(r);
+      start.push(read.length);
+      widest = Math.max(widest, read.length - before);
     }
     const y = this.buf.y.get(rows * 2 * D);
     for (let r = 0; r < rows; r++) {
       y.set(x.subarray(r * D, (r + 1) * D), r * 2 * D);
       y.fill(0, r * 2 * D + D, (r + 1) * 2 * D);
     }
+    const m = reading.length;
     const total = read.length;
-    if (total > 0) {
-      const p = this.buf.p.get(rows * D);
-      k.gemm(false, false, rows, D, D, x, this.w.value, p, 0); // P = H·W
+    if (m > 0) {
+      const xr = this.buf.xr.get(m * D);
+      reading.forEach((r, q) => xr.set(x.subarray(r * D, (r + 1) * D), q * D));
+      const p = this.buf.p.get(m * D);
+      k.gemm(false, false, m, D, D, xr, this.w.value, p, 0); // P = H·W (reading rows)
       // Training keeps every row's gathered memory rows and weights; tagging reuses one row's worth.
       const g = this.buf.g.get((keep ? total : widest) * D);
       const a = this.buf.a.get(keep ? total : widest);
-      for (let r = 0; r < rows; r++) {
-        const n = start[r + 1]! - start[r]!;
-        if (n === 0) continue;
-        const at = keep ? start[r]! : 0;
+      for (let q = 0; q < m; q++) {
+        const r = reading[q]!;
+        const n = start[q + 1]! - start[q]!;
+        const at = keep ? start[q]! : 0;
         const gr = g.subarray(at * D, (at + n) * D);
-        for (let j = 0; j < n; j++) gr.set(store.row(read[start[r]! + j]!), j * D);
+        for (let j = 0; j < n; j++) gr.set(store.row(read[start[q]! + j]!), j * D);
         const ar = a.subarray(at, at + n);
-        k.gemm(false, true, 1, n, D, p.subarray(r * D, (r + 1) * D), gr, ar, 0); // s = p_r·Mᵀ
+        k.gemm(false, true, 1, n, D, p.subarray(q * D, (q + 1) * D), gr, ar, 0); // s = p_i·Mᵀ
         softmaxScaled(ar, this.scale); // a = softmax(s/√D)
         k.gemm(false, false, 1, D, n, ar, gr, y.subarray(r * 2 * D + D, (r + 1) * 2 * D), 0); // g = a·M
       }
     }
-    this.x = keep ? x : null;
+    this.kept = keep;
     this.rows = rows;
-    this.start = start;
+    this.reading = Int32Array.from(reading);
+    this.start = Int32Array.from(start);
     return y;
   }
 
@@ -150,38 +160,42 @@ export class DocMemoryAttention {
    * Given dL/dy (rows×2D), accumulate dL/dW and return dL/dh (rows×D, valid
    * until the next backward):
    *   da_j = dg·m_j;  ds_j = a_j (da_j − Σ_l a_l da_l);  dp = Σ_j ds_j m_j / √D
-   *   dW += Hᵀ·dP;   dh = dy[:, :D] + dP·Wᵀ
+   *   dW += Hᵀ·dP;   dh = dy[:, :D] + dP·Wᵀ   (dp = 0 for rows that read nothing)
    */
   backward(dy: Float32Array): Float32Array {
-    const { k, width: D, rows, start } = this;
-    if (this.x === null) throw new Error("DocMemoryAttention.backward called without a forward that kept its state");
+    const { k, width: D, rows, reading, start } = this;
+    if (!this.kept) throw new Error("DocMemoryAttention.backward called without a forward that kept its state");
     const d = exactly(dy, rows * 2 * D, "DocMemoryAttention output gradient");
     const dx = this.buf.dx.get(rows * D);
-    const total = start[rows]!;
-    if (total > 0) {
-      const g = this.buf.g.get(total * D);
-      const a = this.buf.a.get(total);
-      const dp = this.buf.dp.get(rows * D).fill(0);
-      let widest = 0;
-      for (let r = 0; r < rows; r++) widest = Math.max(widest, start[r + 1]! - start[r]!);
-      const da = this.buf.da.get(widest);
-      for (let r = 0; r < rows; r++) {
-        const n = start[r + 1]! - start[r]!;
-        if (n === 0) continue;
-        const gr = g.subarray(start[r]! * D, (start[r]! + n) * D);
-        const ar = a.subarray(start[r]!, start[r]! + n);
-        const dar = da.subarray(0, n);
-        k.gemm(false, true, 1, n, D, d.subarray(r * 2 * D + D, (r + 1) * 2 * D), gr, dar, 0); // da = dg·Mᵀ
-        let dot = 0;
-        for (let j = 0; j < n; j++) dot += ar[j]! * dar[j]!;
-        for (let j = 0; j < n; j++) dar[j] = ar[j]! * (dar[j]! - dot) * this.scale; // ds/√D (softmax backward)
-        k.gemm(false, false, 1, D, n, dar, gr, dp.subarray(r * D, (r + 1) * D), 0); // dp = ds·M/√D
-      }
-      k.gemm(true, false, D, D, rows, this.x, dp, this.w.grad, 1); // dW += Hᵀ·dP
-      k.gemm(false, true, rows, D, D, dp, this.w.value, dx, 0); // dh = dP·Wᵀ ...
-      for (let r = 0; r < rows; r++) for (let c = 0; c < D; c++) dx[r * D + c]! += d[r * 2 * D + c]!; // ... + dy[:, :D]
-    } else {
-      for (let r = 0; r < rows; r++) dx.set(d.subarray(r * 2 * D, r * 2 * D + D), r * D);
+    for (let r = 0; r < rows; r++) dx.set(d.subarray(r * 2 * D, r * 2 * D + D), r * D); // dh = dy[:, :D] ...
+    const m = reading.length;
+    if (m === 0) return dx;
+    const total = start[m]!;
+    const g = this.buf.g.get(total * D);
+    const a = this.buf.a.get(total);
+    const xr = this.buf.xr.get(m * D);
+    const dp = this.buf.dp.get(m * D);
+    let widest = 0;
+    for (let q = 0; q < m; q++) widest = Math.max(widest, start[q + 1]! - start[q]!);
+    const da = this.buf.da.get(widest);
+    for (let q = 0; q < m; q++) {
+      const r = reading[q]!;
+      const n = start[q + 1]! - start[q]!;
+      const gr = g.subarray(start[q]! * D, (start[q]! + n) * D);
+      const ar = a.subarray(start[q]!, start[q]! + n);
+      const dar = da.subarray(0, n);
+      k.gemm(false, true, 1, n, D, d.subarray(r * 2 * D + D, (r + 1) * 2 * D), gr, dar, 0); // da = dg·Mᵀ
+      let dot = 0;
+      for (let j = 0; j < n; j++) dot += ar[j]! * dar[j]!;
+      for (let j = 0; j < n; j++) dar[j] = ar[j]! * (dar[j]! - dot) * this.scale; // ds/√D (softmax backward)
+      k.gemm(false, false, 1, D, n, dar, gr, dp.subarray(q * D, (q + 1) * D), 0); // dp = ds·M/√D
+    }
+    k.gemm(true, false, D, D, m, xr, dp, this.w.grad, 1); // dW += Hᵀ·dP
+    const dxr = this.buf.dxr.get(m * D);
+    k.gemm(false, true, m, D, D, dp, this.w.value, dxr, 0); // ... + dP·Wᵀ
+    for (let q = 0; q < m; q++) {
+      const r = reading[q]!;
+      for (let c = 0; c < D; c++) dx[r * D + c]! += dxr[q * D + c]!;
     }
     return dx;
   }
