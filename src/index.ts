@@ -15,9 +15,10 @@ export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./da
 export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding } from "./embeddings/index.js";
 
 export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./infer/batching.js";
-export type { Batch } from "./nn/batch.js";
+export type { Batch, BatchMemory } from "./nn/batch.js";
 export { buildCharVocab, charVocabFromList, sentenceFeatures, featureBatch, addFeatures, CHAR_UNK, type CharVocab, type SentenceFeatures, type SentenceFeatureOptions } from "./infer/features.js";
 export { contextWindows, type ContextOptions, type ContextWindow } from "./infer/context.js";
+export { memoryAddresses, collateMemory, DOC_MEMORY_CAP, type DocMemoryOptions, type MemoryAddresses } from "./infer/doc-memory.js";
 export { wordEncoder, featureEncoder, encodeSentences, encodeAll, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./infer/encoder.js";
 export { predictBatched, predictIds, predictTags, type Predictor } from "./infer/predict.js";
 
