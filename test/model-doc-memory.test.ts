@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -216,4 +216,28 @@ test("train --set feature.docMemory=true: the accurate recipe with the memory tr
     assert.match(bad.stderr, new RegExp(`^lstm-ner: error: --set feature\\.docMemory=${v}: ${re.source}\\n$`));
     assert.ok(!existsSync(badOut));
   }
+});
+
+test("train --resume with docMemory: Ctrl-C writes a checkpoint (memory.w in it); the resumed run says its memory starts empty again, finishes, and its file loads and tags", async () => {
+  const out = path.join(dir, "resumed.safetensors");
+  const recipe = ["--preset", "accurate", "--set", "feature.docMemory=true", "--set", "feature.chars.filters=8", "--set", "feature.chars.dim=8", "--set", "extendVocab=1",
+    "--train", toy.trainFile, "--embeddings", toy.glove, "--hidden", "8", "--epochs", "8", "--seed", "2", "--no-progress"];
+  const first = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, "train", ...recipe, "--out", out], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
+    let err = "";
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (c: string) => {
+      err += c;
+      if (/epoch 2:/.test(err) && !child.killed) child.kill("SIGINT");
+    });
+    child.on("close", (code) => resolve({ code, stderr: err }));
+  });
+  assert.equal(first.code, 130, first.stderr);
+  assert.ok(existsSync(`${out}.checkpoint`));
+  const second = cli("train", "--resume", "--out", out, "--no-progress");
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /note: the document memory is not kept in checkpoints: it starts empty again/);
+  const model = await loadNerModel(out, k);
+  assert.equal(model.config.tagger!.docMemory, true);
+  assert.equal(model.tag(DOC).length, DOC.length);
 });
