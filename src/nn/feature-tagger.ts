@@ -310,12 +310,15 @@ export class FeatureTagger implements Tagger {
     return result;
   }
 
-  /** The loss on one batch without gradients (dropout as the mode says). */
+  /** The loss on one batch without gradients (dropout as the mode says; with `docMemory` it reads the training memory, storing nothing). */
   loss(batch: Batch): Loss {
     return this.lossOf(batch, false);
   }
 
-  /** Best label per position (Viterbi with the CRF, argmax with softmax), time-major T·B, −1 at pads. No dropout. */
+  /**
+   * Best label per position (Viterbi with the CRF, argmax with softmax), time-major T·B, −1 at pads. No dropout.
+   * With `docMemory` it reads the tagging memory: {@link fillMemory} with the batch's documents first.
+   */
   predict(batch: Batch): Int32Array {
     return this.predictWithScores(batch).pred;
   }
