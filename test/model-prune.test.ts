@@ -265,6 +265,21 @@ test("CLI: vectors prune → train on the pruned file → export --prune --dtype
   assert.match(r.stderr, /--keep must be a positive number/);
 });
 
+test("CLI: export --words and vectors prune --words read a Latin-1 CoNLL file with --encoding latin1 (refused in one line without it)", () => {
+  const { trainFile, glove } = writeToyData(dir, 120, "g1.txt");
+  const latin = path.join(dir, "latin1.txt");
+  writeFileSync(latin, Buffer.concat([readFileSync(trainFile), Buffer.from("Caf\xe9 NNP I-NP B-LOC\n\n", "latin1")]));
+  const model = path.join(dir, "l1.safetensors");
+  assert.equal(cli("train", "--train", trainFile, "--embeddings", glove, "--epochs", "1", "--hidden", "8", "--no-report", "--no-progress", "--overwrite", "--out", model).code, 0);
+  for (const args of [["vectors", "prune", glove, "--keep", "5", "--out", path.join(dir, "l1.vec")], ["export", "--model", model, "--prune", "3", "--out", path.join(dir, "l1.small")]]) {
+    const refused = cli(...args, "--words", latin);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^lstm-ner: error: .*latin1\.txt:\d+: not valid UTF-8: .*read it with encoding latin1 if it is Latin-1\n$/);
+    const read = cli(...args, "--words", latin, "--encoding", "latin1");
+    assert.equal(read.code, 0, read.stderr);
+  }
+});
+
 test("CLI: export and vectors prune refuse to write over the file they read (by ./ path or a symlink), which stays as it was", () => {
   const d = mkdtempSync(path.join(dir, "same-"));
   const { glove } = writeToyData(d, 20, "g.txt");

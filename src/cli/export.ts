@@ -9,6 +9,7 @@ import type { SavedModel } from "../model/format.js";
 import { evaluate } from "../eval/evaluate.js";
 import { LstmNerError } from "../util/errors.js";
 import { refuseOutputOverInput } from "../util/same-file.js";
+import type { TextEncodingName } from "../util/decode.js";
 
 /** Options of `lstm-ner export`. */
 export interface ExportCliOptions extends KernelCliOptions {
@@ -19,6 +20,8 @@ export interface ExportCliOptions extends KernelCliOptions {
   weights: string;
   words?: string[];
   dev?: string;
+  /** Encoding of the --words and --dev CoNLL files. */
+  encoding?: TextEncodingName;
 }
 
 /** Sizes as people read them. */
@@ -27,9 +30,9 @@ export function mb(bytes: number): string {
 }
 
 /** Every token of some CoNLL files (the words pruning must keep). */
-export async function conllTokens(files: readonly string[]): Promise<string[]> {
+export async function conllTokens(files: readonly string[], encoding: TextEncodingName = "utf8"): Promise<string[]> {
   const out: string[] = [];
-  for (const f of files) for (const s of await readConll(f)) out.push(...s.tokens);
+  for (const f of files) for (const s of await readConll(f, { encoding })) out.push(...s.tokens);
   return out;
 }
 
@@ -52,7 +55,7 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
     if (files.length === 0) {
       throw new LstmNerError("--prune keeps every training word, so it needs the training data: give --words FILE (the model records no training file that exists here)");
     }
-    next = { ...pruneModel(saved, o.prune, await conllTokens(files), kernels), embeddingDtype: dtype, paramsDtype: weights };
+    next = { ...pruneModel(saved, o.prune, await conllTokens(files, o.encoding), kernels), embeddingDtype: dtype, paramsDtype: weights };
     out.push(`pruned: kept ${next.words.length} rows (the ${o.prune} most frequent + the words of ${files.join(", ")}); ` +
       `${next.aliases?.keys.length ?? 0} other words read their nearest kept row`);
   }
@@ -60,7 +63,7 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
   const after = (await fs.stat(o.out)).size;
   out.push(`${o.out}: ${mb(after)}, embedding ${dtype}, weights ${weights} (${((100 * after) / before).toFixed(1)}% of the original)`);
   if (o.dev) {
-    const f1 = async (m: SavedModel, name: string): Promise<number> => devF1(NerModel.fromSaved(m, kernels, name), o.dev!);
+    const f1 = async (m: SavedModel, name: string): Promise<number> => devF1(NerModel.fromSaved(m, kernels, name), o.dev!, o.encoding);
     const a = await f1(saved, o.model);
     const b = await f1(await loadModel(o.out), o.out);
     out.push(`dev F1 on ${o.dev}: ${a.toFixed(2)} → ${b.toFixed(2)} (${b - a >= 0 ? "+" : ""}${(b - a).toFixed(2)})`);
@@ -68,8 +71,8 @@ export async function runExport(o: ExportCliOptions): Promise<void> {
   process.stdout.write(out.join("\n") + "\n");
 }
 
-async function devF1(model: NerModel, file: string): Promise<number> {
-  return evaluate(model, await readConll(file, { labels: model.dataLabels }), model.encoder()).f1;
+async function devF1(model: NerModel, file: string, encoding: TextEncodingName = "utf8"): Promise<number> {
+  return evaluate(model, await readConll(file, { labels: model.dataLabels, encoding }), model.encoder()).f1;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -155,6 +155,7 @@ program.command("export").description("write a smaller copy of a model: pruned v
   .option("--weights <type>", "storage type of the other weights: f32 or f16", "f32")
   .option("--words <conll...>", "training data whose words --prune keeps (default: the training file the model records)")
   .option("--dev <file>", "gold CoNLL file: print dev F1 before and after")
+  .addOption(encodingOption("the --words and --dev CoNLL files"))
   .addOption(kernelsOption()).addOption(threadsOption())
   .action(runExport);
 
@@ -165,6 +166,7 @@ program.command("vectors").description("work with word-vector files")
   .option("--words <conll...>", "CoNLL files whose words are all kept", [])
   .option("--dtype <type>", "storage type: f32, f16 or i8", (v: string) => parseStorageDType(v), "f32")
   .requiredOption("--out <file>", "vectors file to write (lstm-ner's safetensors layout; --embeddings reads it)")
+  .addOption(encodingOption("the --words CoNLL files"))
   .addOption(kernelsOption()).addOption(threadsOption())
   .action(runVectorsPrune);
 

@@ -8,6 +8,7 @@ import { parseStorageDType } from "../model/storage.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { LstmNerError } from "../util/errors.js";
 import { refuseOutputOverInput } from "../util/same-file.js";
+import type { TextEncodingName } from "../util/decode.js";
 
 /** Options of `lstm-ner vectors prune`. */
 export interface VectorsPruneCliOptions extends KernelCliOptions {
@@ -15,13 +16,15 @@ export interface VectorsPruneCliOptions extends KernelCliOptions {
   words: string[];
   dtype: string;
   out: string;
+  /** Encoding of the --words CoNLL files. */
+  encoding?: TextEncodingName;
 }
 
 export async function runVectorsPrune(file: string, o: VectorsPruneCliOptions): Promise<void> {
   const dtype = parseStorageDType(o.dtype);
   if (!Number.isInteger(o.keep) || o.keep < 1) throw new LstmNerError(`--keep must be a positive number of vectors, got ${o.keep}`);
   refuseOutputOverInput(o.out, "--out", [{ file, what: "vectors" }, ...o.words.map((w) => ({ file: w, what: "--words" }))]);
-  const tokens = await conllTokens(o.words);
+  const tokens = await conllTokens(o.words, o.encoding);
   const t0 = performance.now();
   const v = await loadVectors(file);
   if (o.keep > v.words.length) throw new LstmNerError(`--keep ${o.keep} is more than the ${v.words.length} vectors of ${v.source}`);
