@@ -9,6 +9,14 @@ test("the shipped presets pass their own check", () => {
   for (const p of Object.values(PRESETS)) assert.equal(checkPreset(structuredClone(p)).name, p.name);
 });
 
+test("best is accurate with the document memory, nothing else: the same run as --preset accurate --set feature.docMemory=true", () => {
+  const best = getPreset("best");
+  const same = applyOverrides(getPreset("accurate"), ["feature.docMemory=true"]);
+  assert.equal(best.feature?.docMemory, true);
+  assert.deepEqual({ ...best, name: "accurate", description: same.description }, same);
+  assert.equal(getPreset("accurate").feature?.docMemory, undefined, "accurate's recorded recipe is unchanged");
+});
+
 test("--set overrides reach nested fields, parse JSON values, and can switch parts off", () => {
   const p = applyOverrides(getPreset("accurate"), ["optimizer=adam", "lr=0.001", "feature.inputDropout=0.25", "feature.chars=null", "batching=plain"]);
   assert.equal(p.optimizer, "adam");
