@@ -79,6 +79,15 @@ const SMALL: Partial<FeatureTaggerConfig> = {
  */
 const stepFor = (name: string): number => (name.startsWith("char.") ? 1e-3 : 1e-2);
 
+/** Every parameter's accumulated gradient against finite differences of `loss` (the casing padding row has none by definition). */
+function assertParamGradsMatch(params: readonly Param[], loss: () => number, label: string): void {
+  for (const p of params) {
+    const numeric = numericGrad(loss, p.value, stepFor(p.name));
+    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `${label} ${p.name}`);
+  }
+}
+
 function smallSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}, modelSeed = seed) {
   const data = synthetic(new Rng(seed), 3);
   const vocab = buildCharVocab(data.tokens);
@@ -98,12 +107,7 @@ test("FeatureTagger (CRF, trainable words, char CNN, casing; eval mode): every p
   zeroGrads(params);
   const { count } = model.lossAndGrad(batch);
   assert.equal(count, batch.tokens);
-  const loss = (): number => model.loss(batch).loss;
-  for (const p of params) {
-    const numeric = numericGrad(loss, p.value, stepFor(p.name));
-    if (p.name === "casing.weight") numeric.fill(0, 0, 2); // the padding row: no gradient by definition
-    assertGradClose(p.grad.slice(), numeric, `FeatureTagger ${p.name}`);
-  }
+  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger");
 });
 
 test("FeatureTagger in training mode with frozen dropout masks: gradients match finite differences", () => {
@@ -125,12 +129,7 @@ test("FeatureTagger with a softmax output and a frozen word table: gradients mat
   assert.ok(!params.some((p) => p.name === "embedding.weight" || p.name.startsWith("crf.")));
   zeroGrads(params);
   model.lossAndGrad(batch);
-  const loss = (): number => model.loss(batch).loss;
-  for (const p of params) {
-    const numeric = numericGrad(loss, p.value, stepFor(p.name));
-    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
-    assertGradClose(p.grad.slice(), numeric, `FeatureTagger softmax ${p.name}`);
-  }
+  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger softmax");
 });
 
 function accuracy(model: FeatureTagger, batch: FeatureBatch): { acc: number; valid: boolean } {
@@ -283,12 +282,7 @@ test("FeatureTagger over windows with centre spans (document context): every par
   zeroGrads(params);
   const { count } = model.lossAndGrad(batch);
   assert.equal(count, batch.centre!.length.reduce((a, b) => a + b, 0), "only the centres' tokens count");
-  const loss = (): number => model.loss(batch).loss;
-  for (const p of params) {
-    const numeric = numericGrad(loss, p.value, stepFor(p.name));
-    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
-    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (centre spans) ${p.name}`);
-  }
+  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (centre spans)");
 });
 
 test("FeatureTagger with centre spans: only the centre is scored and predicted; context changes its scores", () => {
@@ -443,12 +437,7 @@ test("stacked BiLSTM (layers 2, eval mode): parameter names, and every gradient 
   assert.deepEqual(params.find((p) => p.name === "lstm2.fwd.w_ih")!.shape, [2 * 3, 4 * 3], "the second layer reads the first's 2·hidden output");
   zeroGrads(params);
   model.lossAndGrad(batch);
-  const loss = (): number => model.loss(batch).loss;
-  for (const p of params) {
-    const numeric = numericGrad(loss, p.value, stepFor(p.name));
-    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
-    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (2 layers) ${p.name}`);
-  }
+  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (2 layers)");
 });
 
 test("stacked BiLSTM in training mode (dropout between layers, plain and locked, frozen masks): gradients match finite differences; the masks between layers are drawn", () => {
@@ -557,12 +546,7 @@ test("FeatureTagger with a document memory (eval mode; tokens reading 0, 1 and s
   assert.equal(model.memorySize.train, new Set(Array.from(batch.memory!.slots).filter((s) => s >= 0)).size);
   zeroGrads(params);
   model.lossAndGrad(batch);
-  const loss = (): number => model.loss(batch).loss;
-  for (const p of params) {
-    const numeric = numericGrad(loss, p.value, stepFor(p.name));
-    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
-    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (document memory) ${p.name}`);
-  }
+  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (document memory)");
   // Tagging reads its own memory, filled from whole documents: here the same batch, so it scores as the loss's forward did.
   assert.equal(model.memorySize.tag, 0);
   model.fillMemory([batch]);
