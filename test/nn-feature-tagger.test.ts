@@ -571,3 +571,116 @@ test("FeatureTagger with a document memory on the WASM kernels matches the refer
   assert.ok(fast.memorySize.train > 0 && fast.memorySize.tag > 0);
   fast.dispose();
 });
+
+/** A setup (`make`, given a seed) whose sentence representation's first forward is at least 0.03 from a relu/max kink: the first such seed from `from`. */
+function awayFromKinks<S extends { model: FeatureTagger; batch: FeatureBatch }>(from: number, make: (seed: number) => S): S {
+  for (let seed = from; seed < from + 100; seed++) {
+    const s = make(seed);
+    s.model.setTraining(false);
+    s.model.loss(s.batch);
+    if (s.model.sentence!.attention.kinkMargin() > 0.03) return s;
+    s.model.dispose();
+  }
+  throw new Error("no seed away from the kinks");
+}
+
+/**
+ * Finite-difference step with the sentence representation: smaller for the label vectors, whose cosines move
+ * fast (they start small, |E_l| ≈ 0.1), so a 1e-2 step could cross a relu/max kink; the others' steps move y
+ * by ~1e-2 at most, below the 0.03 margin {@link awayFromKinks} asks for. The char LM's highways have relu
+ * kinks too (see nn-char-lm.test.ts).
+ */
+const sentStep = (name: string): number => (name === "sent.labels" || name.startsWith("charlm.hw") ? 1e-3 : stepFor(name));
+
+function assertSentenceGradsMatch(params: readonly Param[], loss: () => number, label: string): void {
+  for (const p of params) {
+    const numeric = numericGrad(loss, p.value, sentStep(p.name));
+    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
+    assertGradClose(p.grad.slice(), numeric, `${label} ${p.name}`);
+  }
+}
+
+test("sentence representation (sentenceRep 2, eval mode): parameter names, the BiLSTM input 2·2 wider, and every gradient of the real loss matches finite differences", () => {
+  const { batch, model } = awayFromKinks(40, (seed) => smallSetup(seed, { sentenceRep: 2 }));
+  const params = model.params();
+  assert.deepEqual(params.map((p) => p.name).slice(5, 14), ["sent.lstm.fwd.w_ih", "sent.lstm.fwd.w_hh", "sent.lstm.fwd.b", "sent.lstm.bwd.w_ih",
+    "sent.lstm.bwd.w_hh", "sent.lstm.bwd.b", "sent.labels", "sent.conv.w", "sent.conv.b"]);
+  assert.deepEqual(model.sentence!.attention.labels.shape, [LABELS.length, 4], "one label vector per output, word-embedding wide");
+  assert.equal(model.rnn.inDim, 4 + 3 + 2 + 2 * 2, "[word ; chars ; casing ; r]");
+  assert.equal(model.sentence!.lstm.inDim, 4 + 3 + 2, "the sentence BiLSTM reads x");
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  assertSentenceGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (sentence rep)");
+});
+
+test("sentence representation with a frozen word table and a document memory (eval mode): every gradient matches finite differences", () => {
+  for (const trainableEmbeddings of [false, true]) {
+    const { batch, model } = awayFromKinks(50, (seed) => memorySetup(k, seed, { sentenceRep: 2, trainableEmbeddings }));
+    const params = model.params();
+    assert.equal(params.some((p) => p.name === "embedding.weight"), trainableEmbeddings);
+    assert.ok(params.some((p) => p.name === "memory.w") && params.some((p) => p.name === "sent.labels"));
+    model.lossAndGrad(batch); // fills the training memory; the second step reads it
+    zeroGrads(params);
+    model.lossAndGrad(batch);
+    assertSentenceGradsMatch(params, () => model.loss(batch).loss, `FeatureTagger (sentence rep + document memory, ${trainableEmbeddings ? "trainable" : "frozen"} words)`);
+  }
+});
+
+test("sentence representation over windows with centre spans, two layers and the char LM's features (eval mode): every gradient matches finite differences", () => {
+  const { batch, model } = awayFromKinks(60, (seed) => windowSetup(seed, { sentenceRep: 2, layers: 2, charLM: { dim: 3, hidden: 3, vocab: 3 } }));
+  assert.equal(model.sentence!.lstm.inDim, 4 + 3 + 2 + 2 * 3, "the sentence BiLSTM reads x, the char LM's features included");
+  const params = model.params();
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  assertSentenceGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (sentence rep, centre spans, 2 layers, char LM)");
+});
+
+test("sentence representation in training mode (plain and locked dropout, frozen masks): gradients match finite differences; its own dropout mask is drawn", () => {
+  for (const lockedDropout of [false, true]) {
+    const { batch, model } = awayFromKinks(70, (seed) => smallSetup(seed, { sentenceRep: 2, inputDropout: 0.3, outputDropout: 0.3, lockedDropout }));
+    model.setTraining(true);
+    assert.equal(model.sentence!.dropout.p, 0.3, "the rate of the output dropout");
+    model.lossAndGrad(batch); // draws every mask
+    for (const d of [model.inputDropout, model.outputDropout, model.sentence!.dropout]) d.frozen = true;
+    const params = model.params();
+    zeroGrads(params);
+    model.lossAndGrad(batch);
+    const loss = (): number => model.loss(batch).loss;
+    for (const name of ["embedding.weight", "casing.weight", "sent.lstm.fwd.w_ih", "sent.lstm.bwd.b", "sent.labels", "sent.conv.w", "sent.conv.b", "lstm.fwd.w_ih", "out.w"]) {
+      const p = params.find((q) => q.name === name)!;
+      const numeric = numericGrad(loss, p.value, sentStep(name));
+      if (name === "casing.weight") numeric.fill(0, 0, 2);
+      assertGradClose(p.grad.slice(), numeric, `FeatureTagger (sentence rep, ${lockedDropout ? "locked" : "plain"} dropout) ${name}`);
+    }
+    model.sentence!.dropout.frozen = false;
+    assert.notEqual(model.loss(batch).loss, model.loss(batch).loss, "the sentence BiLSTM's mask is drawn anew");
+    model.setTraining(false);
+    assert.equal(model.loss(batch).loss, model.loss(batch).loss);
+  }
+});
+
+test("sentence representation: sentenceRep 0 is the model without it (same weights, loss and tags, no sent.*); r reaches the tags; a bad value is named", () => {
+  const off = smallSetup(41, {}).model;
+  const zero = smallSetup(41, { sentenceRep: 0 }).model;
+  const { batch } = smallSetup(41);
+  assert.equal(zero.sentence, null);
+  assert.deepEqual(copyParams(zero.params()), copyParams(off.params()));
+  off.setTraining(false);
+  zero.setTraining(false);
+  assert.equal(zero.loss(batch).loss, off.loss(batch).loss);
+  const on = smallSetup(41, { sentenceRep: 3 }).model;
+  on.setTraining(false);
+  const before = on.emissions(batch);
+  assert.deepEqual(on.predict(batch), on.decode(batch, before).pred, "predict decodes the emissions");
+  // r's columns of the BiLSTM input matter: the label attention's conv bias moves every emission.
+  on.sentence!.attention.convB.value[0]! += 5;
+  on.sentence!.lstm.fwd.params()[2]!.value[0]! += 1;
+  assert.notDeepEqual(on.emissions(batch), before);
+  for (const bad of [-1, 1.5, Number.NaN]) {
+    assert.throws(() => smallSetup(41, { sentenceRep: bad }), (e: unknown) => e instanceof LstmNerError && /sentenceRep must be an integer ≥ 0/.test(e.message));
+  }
+});
+
+test("sentence representation learns the task only characters/casing and left context can solve", () => {
+  assertLearnsSyntheticTask(33, { sentenceRep: 8 }, 3, 0.97);
+});

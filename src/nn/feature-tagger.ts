@@ -19,6 +19,7 @@ import { PackedScores } from "./packed-scores.js";
 import { KernelBuffer } from "./buffer.js";
 import { CharLm, resolveCharLmConfig, type CharLmConfig } from "./char-lm.js";
 import { DocMemoryAttention, MemoryStore } from "./doc-memory.js";
+import { SentenceRep } from "./sentence-rep.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
@@ -88,6 +89,12 @@ export interface FeatureTaggerConfig {
    * [h ; g]. Batches must carry `memory` addresses.
    */
   docMemory?: boolean;
+  /**
+   * Sentence representation (Luo et al. 2020; 0, the default, is off): the hidden size G per direction
+   * of a second BiLSTM whose outputs, pooled by label-embedding attention (`SentenceRep`), are appended
+   * to every token's input of the tagger's BiLSTM ([x_t ; r], 2G more columns).
+   */
+  sentenceRep?: number;
 }
 
 /** {@link FeatureTaggerConfig} with the defaults filled in. */
@@ -118,6 +125,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     constraints: config.constraints ?? null,
     crfReduction: config.crfReduction ?? "mean",
     docMemory: config.docMemory ?? false,
+    sentenceRep: config.sentenceRep ?? 0,
   };
   const int = (v: number, field: string, min: number): void => {
     if (!Number.isInteger(v) || v < min) throw new LstmNerError(`feature tagger config: ${field} must be an integer ≥ ${min}, got ${v}`);
@@ -132,6 +140,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
   int(c.hidden, "hidden", 1);
   int(c.layers, "layers", 1);
   int(c.outputs, "outputs", 1);
+  int(c.sentenceRep, "sentenceRep", 0);
   if (typeof c.lockedDropout !== "boolean") throw new LstmNerError(`feature tagger config: lockedDropout must be true or false, got ${String(c.lockedDropout)}`);
   if (typeof c.docMemory !== "boolean") throw new LstmNerError(`feature tagger config: docMemory must be true or false, got ${String(c.docMemory)}`);
   if (c.wordDropout > 0 && !(Number.isInteger(c.unkId) && c.unkId >= 0 && c.unkId < c.vocabSize)) {
@@ -211,6 +220,12 @@ export class FeatureTagger implements Tagger {
   readonly outputDropout: Dropout;
   /** The document memory's attention (with `docMemory`). */
   readonly memory: DocMemoryAttention | null;
+  /** The sentence representation, whose r joins every token's input of {@link rnn} (with `sentenceRep` > 0). */
+  readonly sentence: SentenceRep | null;
+  /** With {@link sentence}: the BiLSTM input [x_t ; r] and the gradient of x split from it. */
+  private readonly withRep: { input: KernelBuffer; dx: KernelBuffer; dr: KernelBuffer } | null;
+  /** The batch size B of the last {@link appendRep}. */
+  private repRows = 0;
   readonly out: Linear;
   readonly crf: Crf | null;
   private readonly nll: SoftmaxNll | null;
@@ -246,7 +261,8 @@ export class FeatureTagger implements Tagger {
     const dropRng = new Rng(rng.nextUint32());
     this.dropoutRng = dropRng;
     this.inputDropout = new Dropout(k, c.inputDropout, dropRng);
-    this.rnn = new BiLstm(k, this.concat.width, c.hidden, rng, "lstm");
+    // With the sentence representation the BiLSTM reads [x_t ; r], 2·sentenceRep more columns.
+    this.rnn = new BiLstm(k, this.concat.width + 2 * c.sentenceRep, c.hidden, rng, "lstm");
     // Nothing is drawn or built here with one layer, so its weights and masks are those of a model before stacking existed.
     this.upper = Array.from({ length: c.layers - 1 }, (_, i) => new BiLstm(k, 2 * c.hidden, c.hidden, rng, `lstm${i + 2}`));
     this.betweenDropout = this.upper.map(() => new Dropout(k, c.outputDropout, dropRng));
@@ -268,6 +284,11 @@ export class FeatureTagger implements Tagger {
       this.crf = null;
       this.nll = new SoftmaxNll(k);
     }
+    // Drawn after every layer a model without it has, so without it nothing is drawn and nothing changes.
+    this.sentence = c.sentenceRep > 0
+      ? new SentenceRep(k, this.concat.width, c.embDim, c.sentenceRep, c.outputs, rng, dropRng, c.outputDropout, "sent")
+      : null;
+    this.withRep = this.sentence !== null ? { input: new KernelBuffer(k), dx: new KernelBuffer(k), dr: new KernelBuffer(k) } : null;
     // Built last (and its LM head last of all), so the same seed gives a model with and without the head
     // (training / loaded for tagging) the same other weights.
     this.charLm = c.charLM === null ? null : new CharLm(k, c.charVocabSize, c.charLM, rng, c.lmClasses, dropRng);
@@ -286,7 +307,7 @@ export class FeatureTagger implements Tagger {
   /** All trainable parameters, in the order of the class doc. */
   params(): Param[] {
     return [...this.embedding.params(), ...(this.chars?.params() ?? []), ...(this.casing?.params() ?? []), ...(this.charLm?.params() ?? []),
-      ...this.rnn.params(), ...this.upper.flatMap((l) => l.params()), ...(this.memory?.params() ?? []), ...this.out.params(), ...(this.crf?.params() ?? [])];
+      ...(this.sentence?.params() ?? []), ...this.rnn.params(), ...this.upper.flatMap((l) => l.params()), ...(this.memory?.params() ?? []), ...this.out.params(), ...(this.crf?.params() ?? [])];
   }
 
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the loss and the tokens it covered. */
@@ -299,10 +320,21 @@ export class FeatureTagger implements Tagger {
     let dh = this.outputDropout.backward(dhd);
     for (let l = this.upper.length - 1; l >= 0; l--) dh = this.betweenDropout[l]!.backward(this.upper[l]!.backward(dh));
     const needInput = this.config.trainableEmbeddings || this.chars !== null || this.casing !== null || this.charLm !== null;
-    const dx = this.rnn.backward(dh, needInput);
+    let dx = this.rnn.backward(dh, needInput || this.sentence !== null);
+    let de: Float32Array | null = null;
+    if (this.sentence !== null) {
+      // x'_t = [x_t ; r]: dx_t = dx'_t[:w] (+ the sentence BiLSTM's), dr = Σ_t dx'_t[w:] (pads' rows are 0).
+      const split = this.splitRepGrad(dx!);
+      const back = this.sentence.backward(split.dr, needInput);
+      if (back.dx !== null) for (let j = 0; j < split.dx.length; j++) split.dx[j]! += back.dx[j]!;
+      dx = needInput ? split.dx : null;
+      de = back.de;
+    }
     if (dx === null) return result;
     const parts = this.concat.backward(this.inputDropout.backward(dx));
     let i = 0;
+    // The label attention read the word vectors e_t too: their gradient joins the embedding's.
+    if (de !== null && this.config.trainableEmbeddings) for (let j = 0; j < de.length; j++) parts[0]![j]! += de[j]!;
     this.embedding.backward(parts[i++]!); // a no-op when frozen
     if (this.chars !== null) this.chars.backward(parts[i++]!);
     if (this.casing !== null) this.casing.backward(parts[i++]!);
@@ -384,6 +416,7 @@ export class FeatureTagger implements Tagger {
     for (const l of this.upper) l.quantize();
     if (o.embedding === true) this.embedding.quantize(o.shared);
     this.charLm?.quantize();
+    this.sentence?.quantize();
   }
 
   /** Free kernel memory; the model is unusable afterwards. */
@@ -400,6 +433,8 @@ export class FeatureTagger implements Tagger {
     this.stacked.release();
     this.outputDropout.dispose();
     this.memory?.dispose();
+    this.sentence?.dispose();
+    if (this.withRep !== null) for (const b of Object.values(this.withRep)) b.release();
     this.stores?.train.clear();
     this.stores?.tag.clear();
     this.out.dispose();
@@ -435,7 +470,7 @@ export class FeatureTagger implements Tagger {
     const c = this.config;
     const ids = dropout && this.wordDropRng !== null ? this.dropWords(batch) : batch.ids;
     const spans = batch.centre ?? null;
-    if (!keep && !dropout && this.memory === null) {
+    if (!keep && !dropout && this.memory === null && this.sentence === null) {
       // Tagging: the BiLSTM input is built packed (real tokens only, in its forward direction's order), each
       // part written straight into its columns, and the output layer reads the BiLSTM's packed rows
       // (PackedScores): no padded T·B block is built anywhere.
@@ -447,8 +482,9 @@ export class FeatureTagger implements Tagger {
     }
     const w = this.concat.width;
     let input: Float32Array;
+    let words: Float32Array | null = null;
     if (keep) {
-      const parts = [this.embedding.forward(ids, n)];
+      const parts = [(words = this.embedding.forward(ids, n))];
       if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n, keep));
       if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
       // The LM targets are the words as they are, not as word dropout hid them.
@@ -459,7 +495,13 @@ export class FeatureTagger implements Tagger {
       // T·B×width blocks of the parts (the word embedding's alone ~10 MB at batch 256) are never built.
       input = this.inputInto(batch, ids, null, dropout, lm);
     }
-    const x = this.inputDropout.forward(input, n * w, dropout, c.lockedDropout ? B * w : n * w);
+    let x = this.inputDropout.forward(input, n * w, dropout, c.lockedDropout ? B * w : n * w);
+    if (this.sentence !== null) {
+      // e_t: the word-table rows of the ids the word embedding read (after word dropout, before input dropout).
+      const e = words ?? this.embedding.forward(ids, n);
+      const r = this.sentence.forward(x, e, T, B, batch.lengths, { dropout, locked: c.lockedDropout, keep });
+      x = this.appendRep(x, r, T, B, batch.lengths);
+    }
     const hw = 2 * c.hidden;
     let h = this.rnn.forward(x, T, B, batch.lengths, keep);
     for (const [l, layer] of this.upper.entries()) {
@@ -484,6 +526,40 @@ export class FeatureTagger implements Tagger {
       if (use === "learn") this.remember(h, batch, store);
     }
     return this.out.forward(hd, rows);
+  }
+
+  /** x'_t = [x_t ; r_b] at the real tokens of row b (pads all 0): the BiLSTM input with the sentence representation. */
+  private appendRep(x: Float32Array, r: Float32Array, T: number, B: number, lengths: Int32Array): Float32Array {
+    const w = this.concat.width;
+    const D = 2 * this.config.sentenceRep;
+    const out = this.withRep!.input.get(T * B * (w + D));
+    this.repRows = B;
+    out.fill(0);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < lengths[b]!; t++) {
+        const i = t * B + b;
+        out.set(x.subarray(i * w, (i + 1) * w), i * (w + D));
+        out.set(r.subarray(b * D, (b + 1) * D), i * (w + D) + w);
+      }
+    }
+    return out;
+  }
+
+  /** Split dL/dx' (T·B×(w+2G), 0 at pads) into dL/dx (T·B×w) and dL/dr = Σ_t dL/dx'_t[w:] (B×2G). */
+  private splitRepGrad(dxr: Float32Array): { dx: Float32Array; dr: Float32Array } {
+    const w = this.concat.width;
+    const D = 2 * this.config.sentenceRep;
+    const B = this.repRows;
+    const n = dxr.length / (w + D);
+    const dx = this.withRep!.dx.get(n * w);
+    const dr = this.withRep!.dr.get(B * D);
+    dr.fill(0);
+    for (let i = 0; i < n; i++) {
+      dx.set(dxr.subarray(i * (w + D), i * (w + D) + w), i * w);
+      const b = i % B;
+      for (let j = 0; j < D; j++) dr[b * D + j]! += dxr[i * (w + D) + w + j]!;
+    }
+    return { dx, dr };
   }
 
   /** Store the top BiLSTM output h (T·B×2H, before dropout) of every token of `batch` that has a memory slot. */
