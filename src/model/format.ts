@@ -47,7 +47,7 @@ export interface ModelConfig {
 }
 
 /** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
-export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory"> & {
+export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory" | "sentenceRep"> & {
   /** CRF transitions constrained to valid sequences of the label scheme. */
   constrained: boolean;
   /** The character language model's settings (see `CharLm`); absent: none. */
@@ -56,6 +56,8 @@ export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "emb
   layers?: number;
   /** The document memory (weights `memory.w`, `out.w` 4·hidden wide); absent: none. */
   docMemory?: boolean;
+  /** The sentence representation's hidden size G (weights `sent.*`, the BiLSTM input 2G wider); absent: none. */
+  sentenceRep?: number;
 };
 
 /** Everything a model file holds. */

@@ -51,6 +51,8 @@ export interface FeatureOptions {
   charLM?: Partial<CharLmConfig> | null;
   /** Document memory (Luo et al. 2020; see `DocMemoryAttention`): each token attends to the other occurrences of its word in its document (default false). */
   docMemory?: boolean;
+  /** Sentence representation (Luo et al. 2020; see `SentenceRep`): hidden size G per direction of a second BiLSTM pooled by label-embedding attention and appended to every token's BiLSTM input; 0 or absent: off. */
+  sentenceRep?: number;
 }
 
 /** What {@link NerModel.create} needs. */
@@ -202,16 +204,17 @@ export class NerModel {
       chars = [...buildCharVocab(o.trainTokens).chars];
     }
     const tagger: FeatureLayers | undefined = f ? (() => {
-      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, layers, docMemory, ...rest } = resolveFeatureTaggerConfig({
+      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, layers, docMemory, sentenceRep, ...rest } = resolveFeatureTaggerConfig({
         vocabSize: 1, embDim: 1, outputs, unkId: 0,
         charVocabSize: chars?.length ?? 0,
         ...(f.chars ? { charDim: f.chars.dim, charFilters: f.chars.filters, charWindow: f.chars.window } : {}),
         casingDim: f.casingDim, inputDropout: f.inputDropout, outputDropout: f.outputDropout, output: f.output,
         lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0, charLM: f.charLM ?? null, layers: f.layers ?? 1,
-        docMemory: f.docMemory ?? false,
+        docMemory: f.docMemory ?? false, sentenceRep: f.sentenceRep ?? 0,
       });
       // Stored only when on (more than one layer), so the files of models without them stay as they were.
-      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}), ...(docMemory ? { docMemory } : {}) };
+      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}), ...(docMemory ? { docMemory } : {}),
+        ...(sentenceRep > 0 ? { sentenceRep } : {}) };
     })() : undefined;
     const config: ModelConfig = {
       arch: f ? "feature" : "softmax", embDim: vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,

@@ -79,6 +79,7 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
     });
     if (t.layers !== undefined) checkFields(t, "config.tagger.", fail, { layers: "positive" });
     checkFields(t, "config.tagger.", fail, { docMemory: "boolean?" });
+    if (t.sentenceRep !== undefined) checkFields(t, "config.tagger.", fail, { sentenceRep: "positive" });
     if (t.charLM !== undefined) {
       if (!isObject(t.charLM)) throw fail(`config.tagger.charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
       checkFields(t.charLM, "config.tagger.charLM.", fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });

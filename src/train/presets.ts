@@ -175,13 +175,13 @@ const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM">, F
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
   trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
   docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction", layers: "positive",
-  docMemory: "boolean",
+  docMemory: "boolean", sentenceRep: "count",
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
 const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = { dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction" };
 
 /** Fields of FeatureOptions that may be left out (they default to off). */
-const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers", "docMemory"];
+const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers", "docMemory", "sentenceRep"];
 
 /** Check `obj`'s fields against `rules`; `nested` names the fields checked separately, `optional` those that may be absent. */
 function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = [],

@@ -66,6 +66,6 @@ export function trainOptions(preset: Preset, seed: number): TrainOptions {
 /** A short name of the preset's architecture, e.g. "BiLSTM-CNN-CRF (BIOES)", "2-layer BiLSTM-CNN-CRF (BIOES)" or "BiLSTM". */
 export function architectureName(preset: Preset): string {
   const f = preset.feature;
-  if (f) return `${(f.layers ?? 1) > 1 ? `${f.layers}-layer ` : ""}BiLSTM${f.chars ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})${f.charLM ? " + char LM" : ""}${f.docMemory === true ? " + doc memory" : ""}`;
+  if (f) return `${(f.layers ?? 1) > 1 ? `${f.layers}-layer ` : ""}BiLSTM${f.chars ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})${f.charLM ? " + char LM" : ""}${f.docMemory === true ? " + doc memory" : ""}${(f.sentenceRep ?? 0) > 0 ? ` + sentence rep ${f.sentenceRep}` : ""}`;
   return preset.bidirectional ? "BiLSTM" : "LSTM";
 }
