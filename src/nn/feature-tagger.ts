@@ -172,6 +172,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * `embedding.weight` (only when trainable), `char.emb`, `char.conv.w`,
  * `char.conv.b` (with chars), `casing.weight` (with casing),
  * `charlm.*` (with the char LM, see `CharLm`),
+ * `sent.lstm.{fwd,bwd}.{w_ih,w_hh,b}`, `sent.labels`, `sent.conv.{w,b}` (with `sentenceRep`),
  * `lstm.{fwd,bwd}.{w_ih,w_hh,b}`, then `lstm<l>.{fwd,bwd}.{w_ih,w_hh,b}` for each
  * stacked layer l = 2..`layers`, `out.w`, `out.b`, and
  * `crf.transitions`, `crf.start`, `crf.end` (with the CRF).
@@ -202,6 +203,12 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * (after reading it, so a batch sees its sentences' outputs from the last time
  * they were trained on), and tagging's, filled by {@link fillMemory} with whole
  * documents before {@link predict} reads it.
+ *
+ * Sentence representation (`sentenceRep` = G > 0, Luo et al. 2020): {@link sentence}
+ * reads the BiLSTM input x (after input dropout) and the word vectors e (the word
+ * table's rows) of each row and gives one 2G-wide r per row (`SentenceRep`); the
+ * first BiLSTM layer reads x'_t = [x_t ; r] (so `lstm.*.w_ih` is 2G rows taller),
+ * and dL/dr = Σ_t dL/dx'_t[w:] flows back into it. Tagging then takes the padded path.
  */
 export class FeatureTagger implements Tagger {
   readonly config: ResolvedFeatureTaggerConfig;
