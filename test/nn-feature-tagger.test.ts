@@ -684,3 +684,22 @@ test("sentence representation: sentenceRep 0 is the model without it (same weigh
 test("sentence representation learns the task only characters/casing and left context can solve", () => {
   assertLearnsSyntheticTask(33, { sentenceRep: 8 }, 3, 0.97);
 });
+
+test("sentence representation: quantize() puts its BiLSTM in int16 too (tagging nearly as fp32); a training step returns it to fp32", () => {
+  const data = synthetic(new Rng(42), 30);
+  const vocab = buildCharVocab(data.tokens);
+  const model = makeModel(k, 43, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 6, sentenceRep: 4 });
+  const batch = makeBatch(data.tokens, data.tags, vocab, (s) => 1 + (s.length % 5));
+  model.setTraining(false);
+  const fp32 = model.emissions(batch);
+  model.quantize();
+  const lstms = [model.rnn, model.sentence!.lstm];
+  for (const l of lstms) assert.ok(l.fwd.quantized && l.bwd.quantized);
+  const q = model.emissions(batch);
+  let worst = 0;
+  for (let i = 0; i < q.length; i++) worst = Math.max(worst, Math.abs(q[i]! - fp32[i]!));
+  assert.ok(worst > 0 && worst < 0.05, `int16 emissions differ from fp32 by at most ${worst}`);
+  model.lossAndGrad(batch);
+  for (const l of lstms) assert.ok(!l.fwd.quantized && !l.bwd.quantized);
+  assert.deepEqual(model.emissions(batch), fp32);
+});
