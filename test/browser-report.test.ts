@@ -1,13 +1,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Browser } from "playwright-core";
-import { launchChromium, skipWithoutChromium, CLI } from "./pipeline-helpers.js";
+import { launchChromium, skipWithoutChromium } from "./pipeline-helpers.js";
 import { writeToyData } from "./toy-corpus.js";
 import type { EpochLine } from "../src/report/log.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-report-"));
 let browser: Browser | undefined;
@@ -19,10 +19,7 @@ after(async () => {
   await browser?.close();
 });
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): CliRun => runCli(args, { home: path.join(dir, "home") });
 
 test("train writes an HTML report that renders in Chromium: one chart point per epoch, tables equal to the log", { skip: skipWithoutChromium }, async () => {
   const { trainFile, devFile, glove } = writeToyData(dir, 200, "g.txt");

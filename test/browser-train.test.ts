@@ -1,14 +1,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
 import { startServer, type RunningServer } from "../src/server/server.js";
-import { launchChromium, skipWithoutChromium, toyModel, CLI } from "./pipeline-helpers.js";
+import { launchChromium, skipWithoutChromium, toyModel } from "./pipeline-helpers.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 /**
  * The browser training page as `lstm-ner serve` serves it (/train/, cross-origin
@@ -29,10 +29,7 @@ after(async () => {
   await srv?.close();
 });
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): CliRun => runCli(args, { home: path.join(dir, "home") });
 
 async function openPage(query: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser!.newPage({ viewport: { width: 1300, height: 1000 }, acceptDownloads: true });

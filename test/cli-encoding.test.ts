@@ -1,18 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { CLI, toyModel } from "./pipeline-helpers.js";
+import { toyModel } from "./pipeline-helpers.js";
 import { toyConll } from "./toy-corpus.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-encoding-"));
 
-function cli(args: string[], input?: Buffer): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
-}
+const cli = (args: string[], input?: Buffer): CliRun => runCli(args, { input, home: path.join(dir, "home") });
 
 /** The toy corpus with one token made Latin-1 (`Zoë` → bytes 5a 6f eb), plus where that byte is. */
 function latin1Conll(): { bytes: Buffer; offset: number; line: number } {

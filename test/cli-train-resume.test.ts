@@ -8,10 +8,9 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { toyConll, writeToyData } from "./toy-corpus.js";
+import { CLI } from "./helpers.js";
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-resume-"));
 const { trainFile, devFile, glove } = writeToyData(dir, 1500);
 const smallTrain = path.join(dir, "small.txt");

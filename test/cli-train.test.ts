@@ -1,21 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { writeToyData } from "./toy-corpus.js";
+import { runCli, type CliRun } from "./helpers.js";
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-cli-"));
 const { trainFile, devFile, glove } = writeToyData(dir, 240, "toy.glove.txt");
 const toyGloveStart = readFileSync(glove, "utf8").slice(0, 40);
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): CliRun => runCli(args, { home: path.join(dir, "home") });
 
 function trainArgs(out: string, log: string, seed = 7): string[] {
   return ["train", "--train", trainFile, "--dev", devFile, "--embeddings", glove, "--epochs", "6", "--hidden", "16",

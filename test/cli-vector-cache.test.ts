@@ -1,10 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { CLI } from "./pipeline-helpers.js";
+import { runCli, type CliRun } from "./helpers.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
 
 test("train tells the user when the vector cache was damaged and the file is parsed again", () => {
@@ -14,11 +13,8 @@ test("train tells the user when the vector cache was damaged and the file is par
   const glove = path.join(dir, "toy.glove.txt");
   writeFileSync(train, toyConll(20, 1));
   writeFileSync(glove, toyGlove(12, 3));
-  const run = (): { code: number; stderr: string } => {
-    const r = spawnSync(process.execPath, [CLI, "train", "--train", train, "--embeddings", glove, "--epochs", "1", "--hidden", "4",
-      "--out", path.join(dir, "m.safetensors"), "--overwrite", "--no-progress"], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: home } });
-    return { code: r.status ?? -1, stderr: r.stderr };
-  };
+  const run = (): CliRun => runCli(["train", "--train", train, "--embeddings", glove, "--epochs", "1", "--hidden", "4",
+    "--out", path.join(dir, "m.safetensors"), "--overwrite", "--no-progress"], { home });
   const first = run();
   assert.equal(first.code, 0, first.stderr);
   assert.doesNotMatch(first.stderr, /note:/);

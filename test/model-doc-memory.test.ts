@@ -1,10 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { referenceKernels as k } from "../src/engine/reference.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
@@ -19,8 +18,8 @@ import { Rng } from "../src/util/random.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";
 import { toyFeatureModel, toyVectors } from "./toy-model.js";
+import { runCli, type CliRun, CLI } from "./helpers.js";
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-docmem-"));
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
@@ -190,10 +189,7 @@ test("a task only the document memory can solve (a name's type is cued at its fi
 });
 
 const toy = writeToyData(dir, 160);
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): CliRun => runCli(args, { home: path.join(dir, "home") });
 
 test("train --set feature.docMemory=true: the accurate recipe with the memory trains; the saved file evaluates to the best epoch's dev F1; a bad value is one line", () => {
   const out = path.join(dir, "cli-mem.safetensors");

@@ -1,10 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { referenceKernels as k } from "../src/engine/reference.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
@@ -14,8 +12,8 @@ import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { createNlp } from "../src/pipeline/nlp.js";
 import { nlpFromBytes } from "../src/pipeline/nlp.js";
 import { toyFeatureModel } from "./toy-model.js";
+import { runCli } from "./helpers.js";
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "IOB2", constrained: false,
 };
@@ -70,34 +68,34 @@ test("an ensemble is one model file that load, nlp and the browser path use; mis
   const models = [member(1), member(2), member(3)];
   for (const [i, m] of models.entries()) await saveNerModel(files[i]!, m, { seed: i + 1 });
   const out = path.join(dir, "ens.safetensors");
-  const r = spawnSync(process.execPath, [CLI, "ensemble", "--out", out, "--kernels", "reference", ...files], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
+  const r = runCli(["ensemble", "--out", out, "--kernels", "reference", ...files]);
+  assert.equal(r.code, 0, r.stderr);
   const back = await loadNerModel(out, k);
   assert.equal(back.config.ensemble, 3);
   const direct = NerModel.fromSaved(NerModel.ensemble(models, {}), k, "direct");
   assert.deepEqual(back.tag(SENTS), direct.tag(SENTS));
   const text = "John Smith works for Aarhus University in Paris.";
   assert.deepEqual(JSON.stringify(nlpFromBytes(new Uint8Array(readFileSync(out)), k)(text)), JSON.stringify(createNlp(direct)(text)));
-  const p = spawnSync(process.execPath, [CLI, "predict", "--model", out, "--kernels", "reference", text], { encoding: "utf8" });
-  assert.equal(p.status, 0, p.stderr);
+  const p = runCli(["predict", "--model", out, "--kernels", "reference", text]);
+  assert.equal(p.code, 0, p.stderr);
   const tokens = ["John", "Smith", "works", "for", "Aarhus", "University", "in", "Paris", "."];
   assert.deepEqual(p.stdout.trim().split("\n"), tokens.map((t, i) => `${t} ${direct.tag([tokens])[0]![i]}`));
 
   // A member of another architecture (no casing) is named by its file.
   const other = path.join(dir, "other.safetensors");
   await saveNerModel(other, member(4, { ...FEATURE, casingDim: 0 }), {});
-  const bad = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, "bad.safetensors"), "--kernels", "reference", files[0]!, other], { encoding: "utf8" });
-  assert.equal(bad.status, 1);
+  const bad = runCli(["ensemble", "--out", path.join(dir, "bad.safetensors"), "--kernels", "reference", files[0]!, other]);
+  assert.equal(bad.code, 1);
   assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
   assert.match(bad.stderr, /other\.safetensors: its config differs from the first model's/);
-  const one = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, "x.safetensors"), files[0]!], { encoding: "utf8" });
+  const one = runCli(["ensemble", "--out", path.join(dir, "x.safetensors"), files[0]!]);
   assert.match(one.stderr, /at least 2 model files/);
   // One member twice (by another path) would be a single model posing as an ensemble; --out over a member would lose it.
-  const twice = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, "x.safetensors"), files[0]!, files[1]!, path.join(dir, ".", "m1.safetensors")], { encoding: "utf8" });
-  assert.equal(twice.status, 1);
+  const twice = runCli(["ensemble", "--out", path.join(dir, "x.safetensors"), files[0]!, files[1]!, path.join(dir, ".", "m1.safetensors")]);
+  assert.equal(twice.code, 1);
   assert.match(twice.stderr, /^lstm-ner: error: .*m1\.safetensors: the member model is given twice \(also as .*m1\.safetensors\); an ensemble combines different models\n$/);
-  const overMember = spawnSync(process.execPath, [CLI, "ensemble", "--out", path.join(dir, ".", "m2.safetensors"), files[0]!, files[1]!], { encoding: "utf8" });
-  assert.equal(overMember.status, 1);
+  const overMember = runCli(["ensemble", "--out", path.join(dir, ".", "m2.safetensors"), files[0]!, files[1]!]);
+  assert.equal(overMember.code, 1);
   assert.match(overMember.stderr, /^lstm-ner: error: .*m2\.safetensors: --out is the member model file, which would be overwritten; write to another file\n$/);
   assert.ok(!existsSync(path.join(dir, "x.safetensors")));
   // A config claiming an ensemble of 1 is not a valid model.

@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -8,8 +7,9 @@ import { crc32c, crcHex } from "../src/util/crc32c.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "../src/model/safetensors.js";
 import { parseModel } from "../src/model/format.js";
 import { LstmNerError } from "../src/util/errors.js";
-import { CLI, toyModel } from "./pipeline-helpers.js";
+import { toyModel } from "./pipeline-helpers.js";
 import { toyConll } from "./toy-corpus.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-integrity-"));
 const devFile = path.join(dir, "dev.txt");
@@ -35,10 +35,7 @@ function withoutChecksum(file: Buffer, edit: (meta: Record<string, string>) => v
   return concat(encodeSafetensors(tensors, meta, { checksum: false }));
 }
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): CliRun => runCli(args, { timeout: 60_000 });
 
 /** `evaluate`, `serve` and `predict` all refuse the file with exactly one line matching `why`. */
 function assertRefused(file: string, why: RegExp): void {

@@ -1,10 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { referenceKernels } from "../src/engine/reference.js";
 import { getKernels } from "../src/engine/index.js";
 import { encodeMatrix, decodeMatrix, encodeWords, decodeWords, fromHalf, toHalf } from "../src/model/storage.js";
@@ -20,10 +18,9 @@ import { CONLL_LABELS } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Rng } from "../src/util/random.js";
 import { writeToyData } from "./toy-corpus.js";
-import { concatBytes as concat } from "./helpers.js";
+import { concatBytes as concat, runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-prune-"));
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 
 
 const bad = (why: string): LstmNerError => new LstmNerError(why);
@@ -214,10 +211,7 @@ test("vectors files: a pruned table round trips, readVectors reads it, and a mod
   assert.throws(() => parseVectorTable(readFileSync(file).subarray(0, 200), "t"), LstmNerError);
 });
 
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): CliRun => runCli(args, { home: path.join(dir, "home") });
 
 test("CLI: vectors prune → train on the pruned file → export --prune --dtype with dev F1 before/after; bad values are one line", () => {
   const { trainFile, devFile, glove } = writeToyData(dir, 200, "g.txt");

@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -10,7 +9,7 @@ import { evaluate } from "../src/eval/evaluate.js";
 import { load } from "../src/pipeline/load.js";
 import { loadNerModel } from "../src/model/file.js";
 import { getKernels } from "../src/engine/index.js";
-import { CLI, TOY_TEXT, toyModel } from "./pipeline-helpers.js";
+import { TOY_TEXT, toyModel } from "./pipeline-helpers.js";
 import { toyConll } from "./toy-corpus.js";
 import { NerModel } from "../src/model/ner.js";
 import { encodeModel } from "../src/model/format.js";
@@ -20,6 +19,7 @@ import { Rng } from "../src/util/random.js";
 import type { Int8Rows } from "../src/util/int8-rows.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { randomArray } from "./nn-helpers.js";
+import { runCli } from "./helpers.js";
 
 const isLstmNerError = (re: RegExp) => (e: unknown): boolean => e instanceof LstmNerError && re.test(e.message);
 
@@ -52,17 +52,17 @@ test("load({ quantize }) and the --quantize / --relaxed-simd flags of evaluate a
   writeFileSync(gold, toyConll(60, 2));
   const scores: number[] = [];
   for (const flags of [[], ["--quantize"], ["--quantize", "--relaxed-simd"], ["--relaxed-simd"]]) {
-    const r = spawnSync(process.execPath, [CLI, "evaluate", "--model", file, "--data", gold, "--json", ...flags], { encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
+    const r = runCli(["evaluate", "--model", file, "--data", gold, "--json", ...flags]);
+    assert.equal(r.code, 0, r.stderr);
     scores.push((JSON.parse(r.stdout) as { f1: number }).f1);
   }
   for (const s of scores) assert.ok(Math.abs(s - scores[0]!) <= 1, `F1 with each flag set: ${scores.join(", ")}`);
-  const p = spawnSync(process.execPath, [CLI, "predict", "--model", file, "--quantize", TOY_TEXT], { encoding: "utf8" });
-  assert.equal(p.status, 0, p.stderr);
+  const p = runCli(["predict", "--model", file, "--quantize", TOY_TEXT]);
+  assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /^John B-PER\nSmith I-PER\n/);
   // The worker pool does not take the flags: asking for both is refused, not ignored.
-  const w = spawnSync(process.execPath, [CLI, "predict", "--model", file, "--quantize", "--workers", "2", "--input", gold], { encoding: "utf8" });
-  assert.equal(w.status, 1);
+  const w = runCli(["predict", "--model", file, "--quantize", "--workers", "2", "--input", gold]);
+  assert.equal(w.code, 1);
   assert.match(w.stderr, /--quantize and --relaxed-simd work with --workers 1 only/);
 });
 

@@ -1,10 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { referenceKernels as k } from "../src/engine/reference.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
@@ -14,8 +12,8 @@ import { encodeAll } from "../src/infer/encoder.js";
 import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";
 import { toyFeatureModel } from "./toy-model.js";
+import { runCli, type CliRun } from "./helpers.js";
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-stacked-"));
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
@@ -93,10 +91,7 @@ test("ensembles: 2-layer members combine into one file that tags as their ensemb
 });
 
 const toy = writeToyData(dir, 240);
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): CliRun => runCli(args, { home: path.join(dir, "home") });
 
 test("train --set feature.layers=2: the accurate recipe with two BiLSTM layers learns the toy corpus; the file evaluates to the best epoch; a bad value is one line", () => {
   const out = path.join(dir, "cli-two.safetensors");

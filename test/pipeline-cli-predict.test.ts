@@ -1,19 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Doc } from "../src/pipeline/doc.js";
-import { CLI, toyModel, TOY_TEXT } from "./pipeline-helpers.js";
+import { toyModel, TOY_TEXT } from "./pipeline-helpers.js";
 import { toyConll } from "./toy-corpus.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-predict-"));
 
-function cli(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", input, env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], input?: string): CliRun => runCli(args, { input, home: path.join(dir, "home") });
 
 const ents = (d: Doc): string[] => d.ents.map((e) => `${e.text}/${e.label}`);
 

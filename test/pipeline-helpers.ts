@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { getKernels } from "../src/engine/index.js";
 import type { Vectors } from "../src/embeddings/types.js";
 import { parseConll } from "../src/data/conll.js";
@@ -18,8 +17,7 @@ import { createOptimizer } from "../src/train/optimizer.js";
 import { train } from "../src/train/trainer.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
 
-/** The compiled CLI (dist/src/cli/main.js). */
-export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+export { CLI } from "./helpers.js";
 
 /** GloVe text → vectors, for the toy file only. */
 export function parseGlove(text: string): Vectors {

@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { load } from "../src/pipeline/index.js";
 import type { DocJSON } from "../src/pipeline/doc.js";
-import { CLI, toyModel } from "./pipeline-helpers.js";
+import { toyModel } from "./pipeline-helpers.js";
+import { runCli } from "./helpers.js";
 
 // Emoji before and between entities shift UTF-16 offsets away from code points.
 const TEXT = "😀 John Smith lives in London 👩‍👩‍👧 and works for Microsoft .";
@@ -28,7 +28,7 @@ test("nlp(text) and predict --format jsonl give code-point offsets beside UTF-16
   const nlp = await load(file);
   checkOffsets(nlp(TEXT).toJSON());
   const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-offsets-"));
-  const r = spawnSync(process.execPath, [CLI, "predict", "--model", file, "--format", "jsonl"], { input: TEXT + "\n", encoding: "utf8", env: { ...process.env, LSTM_NER_HOME: dir } });
-  assert.equal(r.status, 0, r.stderr);
+  const r = runCli(["predict", "--model", file, "--format", "jsonl"], { input: TEXT + "\n", home: dir });
+  assert.equal(r.code, 0, r.stderr);
   checkOffsets(JSON.parse(r.stdout) as DocJSON);
 });

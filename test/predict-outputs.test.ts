@@ -13,13 +13,11 @@ import * as path from "node:path";
 import { CLI, toyModel, TOY_TEXT } from "./pipeline-helpers.js";
 import { toyConll } from "./toy-corpus.js";
 import { score } from "../src/eval/conlleval.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-predict-out-"));
 
-function cli(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", input, env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], input?: string): CliRun => runCli(args, { input, home: path.join(dir, "home") });
 
 const tmpLeft = (d: string): string[] => readdirSync(d).filter((f) => f.endsWith(".tmp"));
 

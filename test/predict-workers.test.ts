@@ -22,13 +22,11 @@ import { saveNerModel } from "../src/model/file.js";
 import { createNlp } from "../src/pipeline/nlp.js";
 import { load } from "../src/pipeline/load.js";
 import { CONLL_LABELS } from "../src/data/types.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-predict-workers-"));
 
-function cli(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", input, maxBuffer: 1 << 28, env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], input?: string): CliRun => runCli(args, { input, home: path.join(dir, "home") });
 
 const NAMES = ["Anna", "John Smith", "Peter Jones", "Clinton", "Maria Garcia"];
 const PLACES = ["Paris", "London", "Moscow", "New York", "Tokyo"];

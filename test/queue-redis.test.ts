@@ -16,6 +16,7 @@ import { CLI, toyModel } from "./pipeline-helpers.js";
 import { saveNerModel } from "../src/model/file.js";
 import { enqueueDocs } from "../src/queue/index.js";
 import type { QueueDoc } from "../src/queue/jobs.js";
+import { runCli } from "./helpers.js";
 
 const REDIS = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 const skip = REDIS ? false : "skipped: redis-server is not installed (apt-get install redis-server; .ci/run installs it)";
@@ -67,8 +68,8 @@ function run(args: string[], onLine?: (line: string) => void): Proc {
 const killed = (p: ChildProcess): Promise<void> => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", () => r())));
 
 function predictOutput(model: string, input: string): string {
-  const r = spawnSync(process.execPath, [CLI, "predict", "--model", model, "--input", input, "--format", "jsonl", "--workers", "1"], { encoding: "utf8", maxBuffer: 1 << 28 });
-  assert.equal(r.status, 0, r.stderr);
+  const r = runCli(["predict", "--model", model, "--input", input, "--format", "jsonl", "--workers", "1"]);
+  assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
 
@@ -250,8 +251,8 @@ test("no Redis at the URL: one clear line and exit 1, for worker, enqueue and co
 
 test("--connect-timeout out of range is one clear line and exit 1, before any connection (no Redis needed)", () => {
   for (const [args, v] of [[["collect"], "-1"], [["enqueue", "-"], "0"], [["collect", "--no-wait"], "1e9"]] as const) {
-    const r = spawnSync(process.execPath, [CLI, ...args, "--redis", "redis://127.0.0.1:1", "--queue", "q", "--connect-timeout", v], { encoding: "utf8", input: "" });
-    assert.equal(r.status, 1, args.join(" "));
+    const r = runCli([...args, "--redis", "redis://127.0.0.1:1", "--queue", "q", "--connect-timeout", v], { input: "" });
+    assert.equal(r.code, 1, args.join(" "));
     assert.equal(r.stderr, `lstm-ner: error: --connect-timeout must be a number of seconds above 0 and at most 3600, got ${Number(v)}\n`);
   }
 });

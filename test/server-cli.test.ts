@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { CLI, toyModel, TOY_TEXT } from "./pipeline-helpers.js";
+import { runCli } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-serve-"));
 
@@ -48,14 +49,14 @@ test("lstm-ner serve: starts, announces its URL, serves, stops on SIGTERM", asyn
 });
 
 test("lstm-ner serve: a missing or corrupt model is one clear error line and exit 1", () => {
-  const missing = spawnSync(process.execPath, [CLI, "serve", "--model", path.join(dir, "none.safetensors"), "--port", "0"], { encoding: "utf8" });
-  assert.equal(missing.status, 1);
+  const missing = runCli(["serve", "--model", path.join(dir, "none.safetensors"), "--port", "0"]);
+  assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^lstm-ner: error: .*none\.safetensors/);
   assert.equal(missing.stderr.trim().split("\n").length, 1);
   const corrupt = path.join(dir, "corrupt.safetensors");
   writeFileSync(corrupt, "this is not a model file at all");
-  const bad = spawnSync(process.execPath, [CLI, "serve", "--model", corrupt, "--port", "0"], { encoding: "utf8" });
-  assert.equal(bad.status, 1);
+  const bad = runCli(["serve", "--model", corrupt, "--port", "0"]);
+  assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^lstm-ner: error: .*corrupt\.safetensors/);
   assert.equal(bad.stderr.trim().split("\n").length, 1);
 });
@@ -81,15 +82,15 @@ test("lstm-ner serve: every bad option value is one line naming the flag and exi
     [["--host", " "], /--host is empty/],
   ];
   for (const [args, message] of cases) {
-    const r = spawnSync(process.execPath, [CLI, "serve", "--model", file, ...args], { encoding: "utf8", timeout: 60_000 });
-    assert.equal(r.status, 1, args.join(" "));
+    const r = runCli(["serve", "--model", file, ...args], { timeout: 60_000 });
+    assert.equal(r.code, 1, args.join(" "));
     assert.match(r.stderr, message, args.join(" "));
     assert.match(r.stderr, /^lstm-ner: error: /);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
   for (const command of [["predict", "--model", file, "x"], ["evaluate", "--model", file, "--data", file], ["train", "--epochs", "1"]]) {
-    const r = spawnSync(process.execPath, [CLI, ...command, "--threads", "3"], { encoding: "utf8", timeout: 60_000 });
-    assert.equal(r.status, 1, command[0]);
+    const r = runCli([...command, "--threads", "3"], { timeout: 60_000 });
+    assert.equal(r.code, 1, command[0]);
     assert.equal(r.stderr, "lstm-ner: error: --threads must be 1 or 2, got 3\n", command[0]);
   }
 });
