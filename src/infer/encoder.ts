@@ -13,6 +13,7 @@ import { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./b
 import { featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "./features.js";
 import { contextWindows, type ContextOptions } from "./context.js";
 import { memoryAddresses, type DocMemoryOptions } from "./doc-memory.js";
+import type { Gazetteer } from "../data/gazetteer.js";
 
 /** Token strings ↔ a tagger's batches and label ids. */
 export interface Encoder<I extends IdSentence = IdSentence> {
@@ -71,6 +72,8 @@ export interface FeatureEncoderOptions {
   context?: ContextOptions;
   /** Document memory (absent: none). */
   memory?: DocMemoryOptions;
+  /** The gazetteer each sentence is matched against (absent: no gazetteer features). */
+  gazetteer?: Gazetteer;
 }
 
 /** Gold tags rewritten from `from` to `to`; a tag `from` does not have is reported with the file and sentence. */
@@ -87,20 +90,21 @@ function goldInScheme(tags: readonly string[], from: TagScheme, to: TagScheme, w
 }
 
 /**
- * The encoder of the feature tagger: ids plus char ids and casing classes
- * (see `FeatureBatch`), with gold tags converted from the data's scheme to
+ * The encoder of the feature tagger: ids plus char ids, casing classes and
+ * gazetteer matches (see `FeatureBatch`), with gold tags converted from the data's scheme to
  * the training scheme and predictions back.
  */
 export function featureEncoder(lookup: (token: string) => number, padId: number, labels: readonly string[],
   o: FeatureEncoderOptions): Encoder<FeatureItem> {
   const { chars, dataScheme: from, trainScheme: to } = o;
+  const featureOptions = o.gazetteer ? { gazetteer: o.gazetteer } : {};
   return {
     ...(o.context && o.context.sentences > 0 ? { context: o.context } : {}),
     ...(o.memory ? { memory: o.memory } : {}),
     labels,
     padId,
     lookup,
-    encode: (tokens) => ({ ids: toIds(tokens, lookup), feats: sentenceFeatures(tokens, chars) }),
+    encode: (tokens) => ({ ids: toIds(tokens, lookup), feats: sentenceFeatures(tokens, chars, featureOptions) }),
     // Gold tags are read the conlleval way and rewritten in the training scheme even when the schemes
     // agree: a stray I-X after O (IOB2) or an unclosed B-X (a BIOES file mixing in IOB2) is then a
     // chunk as evaluation counts it, not a path the CRF's constraints forbid.
