@@ -14,6 +14,7 @@ import { copyParams, loadParams, type Param } from "../src/nn/param.js";
 import { ConcatColumns } from "../src/nn/concat.js";
 import { GatherSpans } from "../src/nn/gather.js";
 import { assertGradClose, assertSameStep, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
+import { Gazetteer } from "../src/data/gazetteer.js";
 
 const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
 
@@ -54,9 +55,9 @@ function synthetic(rng: Rng, n: number): { tokens: string[][]; tags: number[][] 
 
 const UNK = 1; // word table: 0 = PAD, 1 = UNK, 2.. some words (unused by the synthetic task)
 
-function makeBatch(tokens: string[][], tags: number[][] | null, vocab: CharVocab, ids?: (s: string) => number): FeatureBatch {
+function makeBatch(tokens: string[][], tags: number[][] | null, vocab: CharVocab, ids?: (s: string) => number, gazetteer?: Gazetteer): FeatureBatch {
   const items = tokens.map((t, i) => ({ ids: t.map(ids ?? (() => UNK)), ...(tags === null ? {} : { labels: tags[i]! }) }));
-  return addFeatures(padBatch(items, 0), tokens, vocab);
+  return addFeatures(padBatch(items, 0), tokens, vocab, gazetteer ? { gazetteer } : {});
 }
 
 function makeModel(kern: Kernels, seed: number, extra: Partial<FeatureTaggerConfig>, vocabSize = 6, embDim = 4): FeatureTagger {
@@ -268,7 +269,9 @@ function windowSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}) {
     tokens.push(win);
     items.push({ ids: win.map(wordIds), labels, centre: [start, data.tokens[i]!.length] as const });
   }
-  const batch = addFeatures(padBatch(items, 0), tokens, vocab);
+  // With gazetteer features (gazetteerChannels 2): those of synthGazetteer over the sentences.
+  const gaz = extra.gazetteerChannels ? { gazetteer: synthGazetteer(data.tokens) } : {};
+  const batch = addFeatures(padBatch(items, 0), tokens, vocab, gaz);
   const centres = data.tokens.slice(1, -1);
   const plain = makeBatch(centres, data.tags.slice(1, -1), vocab, wordIds);
   const model = makeModel(k, seed, { ...SMALL, charVocabSize: vocab.chars.length, ...extra });
@@ -382,6 +385,7 @@ function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch):
   const parts = [model.embedding.forward(batch.ids, n)];
   if (model.chars !== null) parts.push(model.chars.forward(batch.chars, n));
   if (model.casing !== null) parts.push(model.casing.forward(batch.casing, n));
+  if (batch.gazetteer !== undefined) parts.push(batch.gazetteer);
   if (model.charLm !== null) parts.push(model.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout: false, keep: true, lm: false }));
   const concat = new ConcatColumns(kern, parts.map((p) => p.length / n));
   let h = model.rnn.forward(concat.forward(parts, n), T, B, batch.lengths, false).slice();
@@ -397,20 +401,21 @@ function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch):
   return model.out.forward(h, rows).slice();
 }
 
-test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, char LM, stacked layers; chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
+test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, gazetteer, char LM, stacked layers; chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
   const wasm = await wasmKernels();
   const charLM = { dim: 3, hidden: 3, vocab: 3 };
-  const variants: Partial<FeatureTaggerConfig>[] = [{}, { charLM }, { layers: 3 }, { charLM, layers: 2 }];
+  const variants: Partial<FeatureTaggerConfig>[] = [{}, { charLM }, { layers: 3 }, { charLM, layers: 2 }, { gazetteerChannels: 2 }, { gazetteerChannels: 2, charLM }];
   for (const [kern, extra] of [k, ...(typeof wasm === "string" ? [] : [wasm])].flatMap((kn) => variants.map((v) => [kn, v] as const))) {
     const data = synthetic(new Rng(21), 70); // > 256 real tokens: several output chunks
     const vocab = buildCharVocab(data.tokens);
     const wordIds = (s: string): number => 1 + (s.length % 5);
     const model = makeModel(kern, 21, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 5, ...extra });
     model.setTraining(false);
-    const plain = makeBatch(data.tokens, null, vocab, wordIds);
+    const gazetteer = extra.gazetteerChannels ? synthGazetteer(data.tokens) : undefined;
+    const plain = makeBatch(data.tokens, null, vocab, wordIds, gazetteer);
     assert.ok(plain.tokens > 256, `${plain.tokens} tokens`);
     const items = data.tokens.map((t, i) => ({ ids: t.map(wordIds), centre: [i % 2, Math.max(0, t.length - 1 - (i % 3))] as const }));
-    const windows = addFeatures(padBatch(items, 0), data.tokens, vocab);
+    const windows = addFeatures(padBatch(items, 0), data.tokens, vocab, gazetteer ? { gazetteer } : {});
     for (const batch of [plain, windows]) {
       const want = paddedScores(model, kern, batch);
       const got = model.emissions(batch);
@@ -528,7 +533,7 @@ function memorySetup(kern: Kernels, seed: number, extra: Partial<FeatureTaggerCo
   const ids = data.tokens.map((t) => t.map((s) => 2 + (s.length % 4)));
   const addresses = memoryAddresses(ids, [0, 0, 0, 1], { skip: [0, UNK], cap: 3 });
   const items = ids.map((x, i) => ({ ids: x, labels: data.tags[i]!, memory: addresses[i]! }));
-  const batch = addFeatures(padBatch(items, 0), data.tokens, vocab);
+  const batch = addFeatures(padBatch(items, 0), data.tokens, vocab, extra.gazetteerChannels ? { gazetteer: synthGazetteer(data.tokens) } : {});
   const model = makeModel(kern, seed, { ...SMALL, charVocabSize: vocab.chars.length, docMemory: true, ...extra });
   return { batch, model, reads: addresses.flatMap((a) => Array.from(a.slots, (_, t) => a.offsets[t + 1]! - a.offsets[t]!)) };
 }
@@ -702,4 +707,141 @@ test("sentence representation: quantize() puts its BiLSTM in int16 too (tagging 
   model.lossAndGrad(batch);
   for (const l of lstms) assert.ok(!l.fwd.quantized && !l.bwd.quantized);
   assert.deepEqual(model.emissions(batch), fp32);
+});
+
+/**
+ * A 2-channel gazetteer over synthetic sentences: channel "given" holds every other capitalised token and
+ * every fourth run of three neighbouring tokens, "city" every third capitalised token, every sixth pair and
+ * other runs of three, so a batch has B, I, E and S positions in both channels, some tokens in both, and
+ * matches that do not line up with the labels.
+ */
+function synthGazetteer(tokens: string[][]): Gazetteer {
+  const caps = tokens.flat().filter((t) => /^[A-Z]/.test(t));
+  const pairs = tokens.flatMap((s) => s.slice(1).map((t, i) => `${s[i]} ${t}`)).filter((_, i) => i % 6 === 0);
+  const triples = tokens.flatMap((s) => s.slice(2).map((t, i) => `${s[i]} ${s[i + 1]} ${t}`));
+  return Gazetteer.fromLists(["given", "city"], [[...caps.filter((_, i) => i % 2 === 0), ...triples.filter((_, i) => i % 4 === 0)],
+    [...caps.filter((_, i) => i % 3 === 0), ...pairs, ...triples.filter((_, i) => i % 8 === 2)]]);
+}
+
+/** {@link smallSetup} with the gazetteer features of {@link synthGazetteer} (2 channels: 8 input columns). */
+function gazSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}) {
+  const data = synthetic(new Rng(seed), 4);
+  const vocab = buildCharVocab(data.tokens);
+  const gazetteer = synthGazetteer(data.tokens);
+  const wordIds = (s: string): number => 1 + (s.length % 5);
+  const batch = makeBatch(data.tokens, data.tags, vocab, wordIds, gazetteer);
+  const model = makeModel(k, seed, { ...SMALL, charVocabSize: vocab.chars.length, gazetteerChannels: 2, ...extra });
+  return { batch, model, data, vocab, gazetteer, wordIds };
+}
+
+test("gazetteer (2 channels, eval mode): no new parameters, the BiLSTM input 4·2 wider, and every gradient of the real loss matches finite differences", () => {
+  const { batch, model } = gazSetup(80);
+  // The batch really has B, I, E and S in both channels.
+  const cols = Array.from({ length: 8 }, (_, j) => batch.gazetteer!.filter((_, i) => i % 8 === j).reduce((a, b) => a + b, 0));
+  assert.ok(cols.every((n) => n > 0), `ones per column ${cols}`);
+  model.setTraining(false);
+  const params = model.params();
+  assert.deepEqual(params.map((p) => p.name), smallSetup(80).model.params().map((p) => p.name), "the same parameters as without it");
+  assert.equal(model.rnn.inDim, 4 + 3 + 2 + 8, "[word ; chars ; casing ; z]");
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (gazetteer)");
+});
+
+test("gazetteer with the char LM's features after it (eval mode): every gradient matches finite differences", () => {
+  const { batch, model } = gazSetup(80, { charLM: { dim: 3, hidden: 3, vocab: 3 } });
+  model.setTraining(false);
+  assert.equal(model.rnn.inDim, 4 + 3 + 2 + 8 + 2 * 3, "[word ; chars ; casing ; z ; char LM]");
+  const params = model.params();
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  assertSentenceGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (gazetteer, char LM)");
+});
+
+test("gazetteer in training mode (plain and locked dropout, frozen masks): every gradient matches finite differences", () => {
+  for (const lockedDropout of [false, true]) {
+    const { batch, model } = gazSetup(81, { inputDropout: 0.3, outputDropout: 0.3, lockedDropout });
+    model.setTraining(true);
+    const params = gradWithFrozenMasks(model, batch);
+    assertParamGradsMatch(params, () => model.loss(batch).loss, `FeatureTagger (gazetteer, ${lockedDropout ? "locked" : "plain"} dropout)`);
+  }
+});
+
+test("gazetteer over windows with centre spans and two layers, and with a document memory (eval mode): every gradient matches finite differences", () => {
+  const { batch, model } = windowSetup(11, { gazetteerChannels: 2, layers: 2 });
+  assert.ok(batch.gazetteer!.some((v) => v === 1));
+  model.setTraining(false);
+  const params = model.params();
+  zeroGrads(params);
+  model.lossAndGrad(batch);
+  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (gazetteer, centre spans, 2 layers)");
+  const mem = memorySetup(k, 83, { gazetteerChannels: 2 });
+  assert.ok(mem.batch.gazetteer!.some((v) => v === 1));
+  const mp = mem.model.params();
+  mem.model.setTraining(false);
+  mem.model.lossAndGrad(mem.batch); // fills the training memory; the second step reads it
+  zeroGrads(mp);
+  mem.model.lossAndGrad(mem.batch);
+  assertParamGradsMatch(mp, () => mem.model.loss(mem.batch).loss, "FeatureTagger (gazetteer, document memory)");
+});
+
+test("gazetteer: gazetteerChannels 0 is the model without it (same weights and loss); z reaches the scores; batches without it or of the wrong width are refused", () => {
+  const off = smallSetup(84).model;
+  const zero = makeModel(k, 84, { ...SMALL, charVocabSize: buildCharVocab(synthetic(new Rng(84), 3).tokens).chars.length, gazetteerChannels: 0 });
+  assert.deepEqual(copyParams(zero.params()), copyParams(off.params()));
+  const { batch, model } = gazSetup(85);
+  model.setTraining(false);
+  const withZ = (z: Float32Array): FeatureBatch => ({ ...batch, gazetteer: z });
+  const before = model.emissions(batch);
+  assert.deepEqual(model.emissions(withZ(batch.gazetteer!.slice())), before, "deterministic");
+  // Moving one match's position changes the scores of that token's sentence.
+  const moved = batch.gazetteer!.slice();
+  const at = moved.indexOf(1);
+  moved[at] = 0;
+  moved[at - (at % 4) + ((at % 4) + 1) % 4] = 1;
+  assert.notDeepEqual(model.emissions(withZ(moved)), before);
+  const { gazetteer: _g, ...without } = batch;
+  assert.throws(() => model.loss(without), (e: unknown) => e instanceof LstmNerError && /batch\.gazetteer is missing/.test(e.message));
+  assert.throws(() => model.loss(withZ(batch.gazetteer!.subarray(4))), (e: unknown) => e instanceof LstmNerError && /batch\.gazetteer has \d+ values, expected maxLen×size×8/.test(e.message));
+  for (const bad of [-1, 1.5]) {
+    assert.throws(() => gazSetup(85, { gazetteerChannels: bad }), (e: unknown) => e instanceof LstmNerError && /gazetteerChannels must be an integer ≥ 0/.test(e.message));
+  }
+});
+
+test("gazetteer: a tagger with it learns a task only the gazetteer solves (the types of unknown capitalised words), and one without it cannot", () => {
+  // Every word is UNK and capitalised alike: only the gazetteer tells PER names (channel given) from LOC names (channel city).
+  const rng = new Rng(86);
+  const letters = "abcdefghij";
+  const name = (): string => "Q" + Array.from({ length: 3 }, () => letters[rng.int(10)]!).join("");
+  const per = Array.from({ length: 30 }, name), loc = Array.from({ length: 30 }, name).filter((n) => !per.includes(n));
+  const gazetteer = Gazetteer.fromLists(["given", "city"], [per, loc]);
+  const make = (n: number) => {
+    const tokens: string[][] = [], tags: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const isPer = rng.next() < 0.5;
+      const pool = isPer ? per : loc;
+      tokens.push(["in", pool[rng.int(pool.length)]!, "now"]);
+      tags.push([0, isPer ? 1 : 3, 0]);
+    }
+    return { tokens, tags };
+  };
+  const train = make(300), held = make(60);
+  const vocab = buildCharVocab([["in", "now", "Q", ...letters]]);
+  const acc = (channels: number): number => {
+    const model = makeModel(k, 87, { charVocabSize: 0, casingDim: 2, hidden: 8, gazetteerChannels: channels, inputDropout: 0, outputDropout: 0, constraints: { labels: LABELS, scheme: "IOB2" } });
+    const opt = new Adam(k, model.params(), { lr: 0.05 });
+    const g = channels > 0 ? gazetteer : undefined;
+    for (let epoch = 0; epoch < 4; epoch++) {
+      for (let i = 0; i < train.tokens.length; i += 20) {
+        model.lossAndGrad(makeBatch(train.tokens.slice(i, i + 20), train.tags.slice(i, i + 20), vocab, undefined, g));
+        opt.step();
+        opt.zeroGrad();
+      }
+    }
+    model.setTraining(false);
+    return accuracy(model, makeBatch(held.tokens, held.tags, vocab, undefined, g)).acc;
+  };
+  const withIt = acc(2), without = acc(0);
+  assert.ok(withIt > 0.98, `with the gazetteer: accuracy ${withIt}`);
+  assert.ok(without < 0.9, `without it: accuracy ${without}`);
 });

@@ -20,6 +20,7 @@ import { KernelBuffer } from "./buffer.js";
 import { CharLm, resolveCharLmConfig, type CharLmConfig } from "./char-lm.js";
 import { DocMemoryAttention, MemoryStore } from "./doc-memory.js";
 import { SentenceRep } from "./sentence-rep.js";
+import { GAZETTEER_TAGS } from "../data/gazetteer.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
@@ -31,6 +32,11 @@ export interface FeatureBatch extends Batch {
   chars: CharIds;
   /** Casing class ids (see `CASING_CLASSES`), T·B, 0 (padding) at pads. */
   casing: Int32Array;
+  /**
+   * Gazetteer features (a model with `gazetteerChannels` > 0): T·B rows of 4 one-hot columns
+   * (B, I, E, S) per channel, 0 at O and at pads (see `featureBatch`).
+   */
+  gazetteer?: Float32Array;
 }
 
 /** Configuration of {@link FeatureTagger}; everything JSON, so a model file can record it. */
@@ -95,6 +101,11 @@ export interface FeatureTaggerConfig {
    * to every token's input of the tagger's BiLSTM ([x_t ; r], 2G more columns).
    */
   sentenceRep?: number;
+  /**
+   * Gazetteer channels C (0, the default, is off): the batch's `gazetteer` rows (4·C fixed 0/1
+   * features per token, see `Gazetteer`) join the BiLSTM input after the casing embedding.
+   */
+  gazetteerChannels?: number;
 }
 
 /** {@link FeatureTaggerConfig} with the defaults filled in. */
@@ -126,6 +137,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     crfReduction: config.crfReduction ?? "mean",
     docMemory: config.docMemory ?? false,
     sentenceRep: config.sentenceRep ?? 0,
+    gazetteerChannels: config.gazetteerChannels ?? 0,
   };
   const int = (v: number, field: string, min: number): void => {
     if (!Number.isInteger(v) || v < min) throw new LstmNerError(`feature tagger config: ${field} must be an integer ≥ ${min}, got ${v}`);
@@ -141,6 +153,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
   int(c.layers, "layers", 1);
   int(c.outputs, "outputs", 1);
   int(c.sentenceRep, "sentenceRep", 0);
+  int(c.gazetteerChannels, "gazetteerChannels", 0);
   if (typeof c.lockedDropout !== "boolean") throw new LstmNerError(`feature tagger config: lockedDropout must be true or false, got ${String(c.lockedDropout)}`);
   if (typeof c.docMemory !== "boolean") throw new LstmNerError(`feature tagger config: docMemory must be true or false, got ${String(c.docMemory)}`);
   if (c.wordDropout > 0 && !(Number.isInteger(c.unkId) && c.unkId >= 0 && c.unkId < c.vocabSize)) {
@@ -182,7 +195,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * output goes on to the output dropout and the output layer.
  *
  * Char LM (Liu et al. 2018): its 2·hidden word features join the BiLSTM input
- * after the casing embedding; in training its LM losses are added to the
+ * last (after the casing embedding and any gazetteer features); in training its LM losses are added to the
  * tagger's ({@link lossAndGrad} and {@link loss} report the sum).
  *
  * Dropout is applied by {@link lossAndGrad} and {@link loss} while in
@@ -209,6 +222,13 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * table's rows) of each row and gives one 2G-wide r per row (`SentenceRep`); the
  * first BiLSTM layer reads x'_t = [x_t ; r] (so `lstm.*.w_ih` is 2G rows taller),
  * and dL/dr = Σ_t dL/dx'_t[w:] flows back into it. Tagging then takes the padded path.
+ *
+ * Gazetteer (`gazetteerChannels` = C > 0): the batch's `gazetteer` row z_t (4·C
+ * fixed 0/1 values: B, I, E, S of each channel's match at token t) joins the
+ * word features after the casing embedding (before the char LM's), x_t =
+ * [e_t ; c_t ; k_t ; z_t ; …], so `lstm.*.w_ih` is 4·C rows taller and those rows'
+ * gradient is dL/dW_ih[z rows] = Σ_t z_t ⊗ dL/d(gates_t) like any input's. No new
+ * parameters, and nothing flows back into z (it is an input, like the word ids).
  */
 export class FeatureTagger implements Tagger {
   readonly config: ResolvedFeatureTaggerConfig;
@@ -263,6 +283,7 @@ export class FeatureTagger implements Tagger {
     const widths = [c.embDim];
     if (this.chars !== null) widths.push(c.charFilters);
     if (this.casing !== null) widths.push(c.casingDim);
+    if (c.gazetteerChannels > 0) widths.push(GAZETTEER_TAGS * c.gazetteerChannels);
     if (c.charLM !== null) widths.push(2 * c.charLM.hidden);
     this.concat = new ConcatColumns(k, widths);
     const dropRng = new Rng(rng.nextUint32());
@@ -345,6 +366,7 @@ export class FeatureTagger implements Tagger {
     this.embedding.backward(parts[i++]!); // a no-op when frozen
     if (this.chars !== null) this.chars.backward(parts[i++]!);
     if (this.casing !== null) this.casing.backward(parts[i++]!);
+    if (this.config.gazetteerChannels > 0) i++; // z is an input: no gradient to pass on
     if (this.charLm !== null) this.charLm.backward(parts[i++]!);
     return result;
   }
@@ -494,6 +516,7 @@ export class FeatureTagger implements Tagger {
       const parts = [(words = this.embedding.forward(ids, n))];
       if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n, keep));
       if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
+      if (c.gazetteerChannels > 0) parts.push(batch.gazetteer!);
       // The LM targets are the words as they are, not as word dropout hid them.
       if (this.charLm !== null) parts.push(this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep, lm }));
       input = this.concat.forward(parts, n);
@@ -620,6 +643,7 @@ export class FeatureTagger implements Tagger {
       col += c.charFilters;
     }
     if (this.casing !== null) this.casing.forwardInto(batch.casing, m, input, w, col, rows);
+    if (c.gazetteerChannels > 0) this.concat.place(input, this.concat.widths.length - (this.charLm !== null ? 2 : 1), batch.gazetteer!, m, rows, T * B);
     if (this.charLm !== null) {
       const lmFeatures = this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep: false, lm });
       this.concat.place(input, this.concat.widths.length - 1, lmFeatures, m, rows, T * B);
@@ -669,6 +693,11 @@ export class FeatureTagger implements Tagger {
     if (this.casing !== null) {
       if (fb.casing === undefined) throw new LstmNerError("batch.casing is missing (the model has casing features)");
       if (fb.casing.length !== n) throw new LstmNerError(`batch.casing has ${fb.casing.length} values, expected maxLen×size = ${n}`);
+    }
+    const gw = GAZETTEER_TAGS * this.config.gazetteerChannels;
+    if (gw > 0) {
+      if (fb.gazetteer === undefined) throw new LstmNerError("batch.gazetteer is missing (the model has gazetteer features: encode with its gazetteer)");
+      if (fb.gazetteer.length !== n * gw) throw new LstmNerError(`batch.gazetteer has ${fb.gazetteer.length} values, expected maxLen×size×${gw} = ${n * gw}`);
     }
   }
 }
