@@ -20,6 +20,7 @@ import { timeTraining } from "./timing.js";
 import { Rng } from "../src/util/random.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
+import { gazetteerFor } from "../src/data/gazetteer-sources.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
@@ -42,8 +43,9 @@ const threads = (kernels as { threads?: number }).threads ?? 1;
 print({ bench: "setup", preset: preset.name, set: sets, kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
 
 // The model as `lstm-ner train --preset NAME` builds it.
+const gazetteer = await gazetteerFor(preset.feature);
 const { model, optimizer: opt } = buildRecipe(kernels, preset, {
-  vectors, labels: ds.labels, scheme: "IOB2", trainTokens: ds.train.map((s) => s.tokens), seed: 1,
+  vectors, labels: ds.labels, scheme: "IOB2", trainTokens: ds.train.map((s) => s.tokens), seed: 1, ...(gazetteer ? { gazetteer } : {}),
 });
 const enc = model.encoder();
 const items = encodeSentences(ds.train, enc);

@@ -10,6 +10,7 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from "./safetensors
 import { checkContext, type ContextOptions } from "../infer/context.js";
 import { decodeMatrix, decodeParam, decodeWords, encodeMatrix, encodeParam, encodeWords, storedDType, type Aliases, type StorageDType } from "./storage.js";
 import { checkHeader, firstNonFinite } from "./validate.js";
+import { decodeGazetteer, encodeGazetteer, type Gazetteer, type GazetteerChannel } from "../data/gazetteer.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
 export const MODEL_FORMAT = "lstm-ner";
@@ -47,7 +48,7 @@ export interface ModelConfig {
 }
 
 /** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
-export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory" | "sentenceRep"> & {
+export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory" | "sentenceRep" | "gazetteerChannels"> & {
   /** CRF transitions constrained to valid sequences of the label scheme. */
   constrained: boolean;
   /** The character language model's settings (see `CharLm`); absent: none. */
@@ -58,7 +59,15 @@ export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "emb
   docMemory?: boolean;
   /** The sentence representation's hidden size G (weights `sent.*`, the BiLSTM input 2G wider); absent: none. */
   sentenceRep?: number;
+  /** Gazetteer features (the BiLSTM input 4 columns per channel wider; entries in the tensors `gazetteer.<channel>`); absent: none. */
+  gazetteer?: StoredGazetteerOptions;
 };
+
+/** `config.tagger.gazetteer`: how the stored gazetteer was compiled, and its channels in feature-column order. */
+export interface StoredGazetteerOptions {
+  cityMinPopulation: number;
+  channels: GazetteerChannel[];
+}
 
 /** Everything a model file holds. */
 export interface SavedModel {
@@ -79,6 +88,8 @@ export interface SavedModel {
   paramsDtype?: "f32" | "f16";
   /** Trainable tensors by stable name. */
   params: Record<string, { shape: number[]; data: Float32Array }>;
+  /** The compiled gazetteer (with `config.tagger.gazetteer`), stored as the tensors `gazetteer.<channel>`. */
+  gazetteer?: Gazetteer;
   /** How the model was made (preset, hyper-parameters, seed, data, scores); free-form JSON. */
   training: Record<string, unknown>;
 }
@@ -93,6 +104,12 @@ export function encodeModel(model: SavedModel): Uint8Array[] {
   const v2 = dtype !== "f32" || (model.paramsDtype ?? "f32") !== "f32" || (model.aliases?.keys.length ?? 0) > 0;
   const pd = model.paramsDtype ?? "f32";
   for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = encodeParam(p.shape, p.data, pd, `param.${name}`);
+  const gazOptions = model.config.tagger?.gazetteer;
+  if ((gazOptions === undefined) !== (model.gazetteer === undefined)) throw new LstmNerError("a model with gazetteer features needs both config.tagger.gazetteer and its compiled gazetteer");
+  if (model.gazetteer !== undefined) {
+    if (model.gazetteer.channels.join(",") !== gazOptions!.channels.join(",")) throw new LstmNerError("the compiled gazetteer's channels differ from config.tagger.gazetteer.channels");
+    Object.assign(tensors, encodeGazetteer(model.gazetteer));
+  }
   const metadata = {
     format: MODEL_FORMAT,
     format_version: v2 ? "2" : "1",
@@ -151,6 +168,8 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   if (emb.shape[0] !== words.length + 2 || emb.shape[1] !== config.embDim) {
     throw bad(`embedding.weight has shape [${emb.shape}], expected [${words.length + 2}, ${config.embDim}]`);
   }
+  // The gazetteer's channels were checked by checkHeader; the matcher is rebuilt from the file alone.
+  const gazetteer = config.tagger?.gazetteer !== undefined ? decodeGazetteer(tensors, config.tagger.gazetteer.channels, bad) : undefined;
   const params: SavedModel["params"] = {};
   for (const [name, t] of tensors) {
     if (!name.startsWith("param.")) continue;
@@ -163,7 +182,7 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   }
   return {
     config, labels, trainScheme: scheme as TagScheme, words, embedding: emb.data, params, training,
-    ...(aliases ? { aliases } : {}), embeddingDtype: storedDType(tensors, "embedding") ?? "f32",
+    ...(aliases ? { aliases } : {}), ...(gazetteer ? { gazetteer } : {}), embeddingDtype: storedDType(tensors, "embedding") ?? "f32",
     paramsDtype: [...tensors].some(([n, t]) => n.startsWith("param.") && t.dtype === "F16") ? "f16" : "f32",
   };
 }

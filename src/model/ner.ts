@@ -23,6 +23,7 @@ import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import { parseModel, type FeatureLayers, type ModelConfig, type SavedModel } from "./format.js";
 import type { Aliases } from "./storage.js";
+import { gazetteerOptions, type Gazetteer, type GazetteerOptions } from "../data/gazetteer.js";
 
 /** Settings of the "feature" architecture (see `FeatureTagger`). */
 export interface FeatureOptions {
@@ -53,6 +54,11 @@ export interface FeatureOptions {
   docMemory?: boolean;
   /** Sentence representation (Luo et al. 2020; see `SentenceRep`): hidden size G per direction of a second BiLSTM pooled by label-embedding attention and appended to every token's BiLSTM input; 0 or absent: off. */
   sentenceRep?: number;
+  /**
+   * Gazetteer features (see `Gazetteer`): true (the defaults) or some {@link GazetteerOptions}; false or absent: off.
+   * Training compiles the lists once (`compileGazetteer`, Node only) and the model file stores them.
+   */
+  gazetteer?: boolean | Partial<GazetteerOptions>;
 }
 
 /** What {@link NerModel.create} needs. */
@@ -78,6 +84,8 @@ export interface NerModelOptions {
   trainTokens?: readonly (readonly string[])[];
   /** Give training words missing from the vectors that occur at least this often their own (trainable) rows; 0 = off. */
   extendVocab?: number;
+  /** The compiled gazetteer, needed when `feature.gazetteer` is on (`compileGazetteer` in src/data/gazetteer-sources.ts). */
+  gazetteer?: Gazetteer;
 }
 
 /**
@@ -91,10 +99,10 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
     outputs: config.outputs, trainableEmbeddings: config.trainableEmbeddings,
   };
   if (config.arch === "softmax") return new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
-  const { constrained, ...layers } = config.tagger!;
+  const { constrained, gazetteer, ...layers } = config.tagger!;
   // The UNK row follows the words (see NerModel.unkId); word dropout substitutes it.
   const feature = (table: Float32Array): FeatureTagger => new FeatureTagger(kernels,
-    { ...sizes, ...layers, unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null, lmClasses }, table, rng);
+    { ...sizes, ...layers, ...(gazetteer ? { gazetteerChannels: gazetteer.channels.length } : {}), unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null, lmClasses }, table, rng);
   if (!config.ensemble) return feature(embedding);
   // Members with fine-tuned word tables each have their own (loaded as m<i>.embedding.weight); frozen ones share it.
   return new EnsembleTagger(kernels, Array.from({ length: config.ensemble }, (_, i) =>
@@ -111,12 +119,12 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
  */
 function comparableConfig(c: ModelConfig): string {
   if (!c.tagger) return JSON.stringify(c);
-  const { constrained, charLM, ...layers } = c.tagger;
+  const { constrained, charLM, gazetteer, ...layers } = c.tagger;
   const resolved = resolveFeatureTaggerConfig({ ...layers, charLM: charLM ?? null, vocabSize: 1, embDim: 1, outputs: c.outputs, unkId: 0 });
   // Dropout and the loss's reduction only act in training: members trained with different ones tag
   // through the same layers, so they combine (an ensemble of differently regularised models).
   const { inputDropout: _i, outputDropout: _o, lockedDropout: _l, wordDropout: _w, crfReduction: _r, ...tagging } = resolved;
-  return JSON.stringify({ ...c, tagger: { ...tagging, constrained } });
+  return JSON.stringify({ ...c, tagger: { ...tagging, constrained, ...(gazetteer ? { gazetteer } : {}) } });
 }
 
 /**
@@ -136,6 +144,8 @@ export class NerModel {
   private table: Float32Array | null;
   /** {@link parameterCount} from before the embedding was quantized (its table stops being a parameter then). */
   private countBefore: number | null = null;
+  /** The compiled gazetteer the encoder matches sentences against (a model with `config.tagger.gazetteer`), else null. */
+  readonly gazetteer: Gazetteer | null;
 
   private constructor(
     readonly kernels: Kernels,
@@ -155,7 +165,17 @@ export class NerModel {
     readonly aliases?: Aliases,
     /** The char LM's class of every word row (training a model with `charLM`: builds its LM head). */
     lmClasses: Int32Array | null = null,
+    /** The compiled gazetteer: given exactly when `config.tagger.gazetteer` is set. */
+    gazetteer: Gazetteer | null = null,
   ) {
+    const g = config.tagger?.gazetteer;
+    if ((g === undefined) !== (gazetteer === null)) {
+      throw new LstmNerError(g === undefined ? "a gazetteer was given to a model without config.tagger.gazetteer" : "config.tagger.gazetteer is set but no compiled gazetteer was given");
+    }
+    if (gazetteer !== null && gazetteer.channels.join(",") !== g!.channels.join(",")) {
+      throw new LstmNerError(`the gazetteer's channels (${gazetteer.channels.join(", ")}) differ from config.tagger.gazetteer.channels (${g!.channels.join(", ")})`);
+    }
+    this.gazetteer = gazetteer;
     this.vocab = vocab ?? new Map();
     if (!vocab) {
       words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
@@ -198,13 +218,17 @@ export class NerModel {
     if (outputs < labels.length) throw new LstmNerError(`outputs (${outputs}) must be at least the number of labels (${labels.length})`);
     let vectors = o.vectors;
     if (o.extendVocab && o.trainTokens) vectors = extendVectors(vectors, o.trainTokens, o.extendVocab, rng);
+    const gazOptions = f ? gazetteerOptions(f.gazetteer) : null;
+    if (gazOptions !== null && o.gazetteer === undefined) {
+      throw new LstmNerError("feature.gazetteer needs the compiled gazetteer (compileGazetteer, in Node: the npm packages it reads are not available here)");
+    }
     let chars: string[] | undefined;
     if (f?.chars) {
       if (!o.trainTokens) throw new LstmNerError("a model with char features needs the training tokens (trainTokens) for its char vocabulary");
       chars = [...buildCharVocab(o.trainTokens).chars];
     }
     const tagger: FeatureLayers | undefined = f ? (() => {
-      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, charLM, layers, docMemory, sentenceRep, ...rest } = resolveFeatureTaggerConfig({
+      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, gazetteerChannels: _g, charLM, layers, docMemory, sentenceRep, ...rest } = resolveFeatureTaggerConfig({
         vocabSize: 1, embDim: 1, outputs, unkId: 0,
         charVocabSize: chars?.length ?? 0,
         ...(f.chars ? { charDim: f.chars.dim, charFilters: f.chars.filters, charWindow: f.chars.window } : {}),
@@ -214,7 +238,8 @@ export class NerModel {
       });
       // Stored only when on (more than one layer), so the files of models without them stay as they were.
       return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}), ...(docMemory ? { docMemory } : {}),
-        ...(sentenceRep > 0 ? { sentenceRep } : {}) };
+        ...(sentenceRep > 0 ? { sentenceRep } : {}),
+        ...(gazOptions !== null ? { gazetteer: { ...gazOptions, channels: [...o.gazetteer!.channels] } } : {}) };
     })() : undefined;
     const config: ModelConfig = {
       arch: f ? "feature" : "softmax", embDim: vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,
@@ -236,7 +261,8 @@ export class NerModel {
       })();
       lmClasses = lmClassesOf(rows, unk + 2, tagger.charLM.vocab, [unk, unk + 1]);
     }
-    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab, vectors.aliases, lmClasses);
+    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab, vectors.aliases, lmClasses,
+      gazOptions !== null ? o.gazetteer! : null);
   }
 
   /** A model from the bytes of a model file (e.g. fetched in a browser); `name` is used in errors. */
@@ -246,7 +272,11 @@ export class NerModel {
 
   /** A model from a parsed model file; `file` is used in errors. */
   static fromSaved(saved: SavedModel, kernels: Kernels, file: string): NerModel {
-    const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training, undefined, saved.aliases);
+    if ((saved.config.tagger?.gazetteer !== undefined) !== (saved.gazetteer !== undefined)) {
+      throw new LstmNerError("not a valid lstm-ner model (config.tagger.gazetteer and the gazetteer.* tensors must come together)", { file });
+    }
+    const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training, undefined, saved.aliases,
+      null, saved.gazetteer ?? null);
     const own = m.ownParams();
     for (const { name, shape } of own) {
       const t = saved.params[name];
@@ -267,6 +297,7 @@ export class NerModel {
     return {
       config: this.config, labels: this.labels, trainScheme: this.trainScheme, words: this.words,
       embedding: this.embedding, params, training, ...(this.aliases ? { aliases: this.aliases } : {}),
+      ...(this.gazetteer !== null ? { gazetteer: this.gazetteer } : {}),
     };
   }
 
@@ -298,6 +329,8 @@ export class NerModel {
       if (m.words.length !== first.words.length || m.words.some((w, j) => w !== first.words[j])) {
         throw new LstmNerError("its vocabulary differs from the first model's (train every member on the same data and vectors)", where);
       }
+      const entries = (x: NerModel): string => JSON.stringify(x.gazetteer?.entries ?? null);
+      if (i > 0 && entries(m) !== entries(first)) throw new LstmNerError("its gazetteer's entries differ from the first model's (other package versions?)", where);
       for (const [name, p] of Object.entries(m.toSaved({}).params)) params[`m${i}.${name}`] = p;
       if (i > 0 && m.config.trainableEmbeddings) params[`m${i}.embedding.weight`] = { shape: [m.words.length + 2, m.config.embDim], data: m.embedding };
     });
@@ -318,6 +351,7 @@ export class NerModel {
     return featureEncoder(lookup, padId, labels, {
       chars, dataScheme: this.scheme, trainScheme: this.trainScheme, ...(this.config.context ? { context: this.config.context } : {}),
       ...(this.config.tagger?.docMemory === true ? { memory: { skip: [unkId, padId] } } : {}),
+      ...(this.gazetteer !== null ? { gazetteer: this.gazetteer } : {}),
     });
   }
 

@@ -7,6 +7,7 @@
 import type { TagScheme } from "../data/types.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
 import type { ModelConfig } from "./format.js";
+import { GAZETTEER_CHANNELS, isChannelList } from "../data/gazetteer.js";
 
 const SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];
 const PREFIXES: Record<TagScheme, string> = { IOB1: "BI", IOB2: "BI", BIOES: "BIES" };
@@ -80,6 +81,12 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
     if (t.layers !== undefined) checkFields(t, "config.tagger.", fail, { layers: "positive" });
     checkFields(t, "config.tagger.", fail, { docMemory: "boolean?" });
     if (t.sentenceRep !== undefined) checkFields(t, "config.tagger.", fail, { sentenceRep: "positive" });
+    if (t.gazetteer !== undefined) {
+      const g = t.gazetteer;
+      if (!isObject(g)) throw fail(`config.tagger.gazetteer must be a JSON object, got ${JSON.stringify(g)}`);
+      checkFields(g, "config.tagger.gazetteer.", fail, { cityMinPopulation: "count" });
+      if (!isChannelList(g.channels)) throw fail(`config.tagger.gazetteer.channels must list distinct channels of ${GAZETTEER_CHANNELS.join(", ")}, got ${JSON.stringify(g.channels)}`);
+    }
     if (t.charLM !== undefined) {
       if (!isObject(t.charLM)) throw fail(`config.tagger.charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
       checkFields(t.charLM, "config.tagger.charLM.", fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });

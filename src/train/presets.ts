@@ -9,6 +9,7 @@ import type { Batching } from "./trainer.js";
 import type { FeatureOptions } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
 import type { CharLmConfig } from "../nn/char-lm.js";
+import { gazetteerOptions } from "../data/gazetteer.js";
 
 /** A complete training recipe. */
 export interface Preset {
@@ -171,7 +172,7 @@ const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
   batching: ["plain", "bucket"], extraOutputs: "count", patience: "count", optimizer: ["adam", "sgd"],
   momentum: "fraction", lrDecay: "nonneg", clipNorm: "nonneg", normalizeDigits: "boolean", extendVocab: "count", averageLast: "count",
 };
-const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM">, FieldRule> = {
+const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM" | "gazetteer">, FieldRule> = {
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
   trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
   docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction", layers: "positive",
@@ -181,7 +182,7 @@ const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> 
 const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = { dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction" };
 
 /** Fields of FeatureOptions that may be left out (they default to off). */
-const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers", "docMemory", "sentenceRep"];
+const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers", "docMemory", "sentenceRep", "gazetteer"];
 
 /** Check `obj`'s fields against `rules`; `nested` names the fields checked separately, `optional` those that may be absent. */
 function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = [],
@@ -226,8 +227,14 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
 export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
   checkFields(p, PRESET_RULES, "", where, ["feature"]);
   if (p.feature !== null) {
-    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars", "charLM"], OPTIONAL_FEATURE);
+    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars", "charLM", "gazetteer"], OPTIONAL_FEATURE);
     if (f.chars !== null) checkFields(f.chars, CHAR_RULES, "feature.chars.", where);
+    // true, false, or an object of gazetteer options (see gazetteerOptions).
+    try {
+      gazetteerOptions(f.gazetteer);
+    } catch (e) {
+      throw new LstmNerError(`${where}: ${(e as Error).message}`);
+    }
     // The char LM: fields left out take their defaults (CHAR_LM_DEFAULTS).
     if (f.charLM !== undefined && f.charLM !== null) {
       checkFields(f.charLM, CHAR_LM_RULES, "feature.charLM.", where, [], Object.keys(CHAR_LM_RULES));
