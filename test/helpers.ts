@@ -12,17 +12,18 @@ export interface CliRun {
   stderr: string;
 }
 
-/** How to run the CLI: `home` becomes LSTM_NER_HOME (the vector cache), `input` its stdin. */
+/** How to run the CLI: `home` becomes LSTM_NER_HOME (the vector cache), `input` its stdin, `nodeArgs` go to node before the script (e.g. `--import` a loader hook). */
 export interface CliOptions {
   home?: string;
   input?: string | Buffer;
   timeout?: number;
+  nodeArgs?: readonly string[];
 }
 
 /** Runs the compiled CLI to the end, as a user would from a shell. */
 export function runCli(args: readonly string[], opts: CliOptions = {}): CliRun {
   const env = opts.home === undefined ? process.env : { ...process.env, LSTM_NER_HOME: opts.home };
-  const r = spawnSync(process.execPath, [CLI, ...args], { input: opts.input, timeout: opts.timeout, env, maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { input: opts.input, timeout: opts.timeout, env, maxBuffer: 1 << 28 });
   return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
 }
 

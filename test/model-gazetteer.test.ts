@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -20,9 +19,9 @@ import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";
 import { toyFeatureModel, toyVectors } from "./toy-model.js";
+import { runCli, type CliRun } from "./helpers.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = path.join(ROOT, "dist/src/cli/main.js");
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-gazetteer-"));
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
@@ -58,11 +57,10 @@ writeFileSync(path.join(dir, "hooks.mjs"), `export async function resolve(spec, 
 }\n`);
 writeFileSync(BLOCK, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(path.join(dir, "hooks.mjs")).href)});\n`);
 
-function cli(args: string[], opts: { block?: boolean; input?: string } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...(opts.block ? ["--import", pathToFileURL(BLOCK).href] : []), CLI, ...args],
-    { encoding: "utf8", input: opts.input, env: { ...process.env, LSTM_NER_HOME: path.join(dir, "home") } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+/** The CLI with this file's LSTM_NER_HOME; `block`: with the packages blocked. */
+const cli = (args: string[], opts: { block?: boolean; input?: string } = {}): CliRun => runCli(args, {
+  home: path.join(dir, "home"), ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.block ? { nodeArgs: ["--import", pathToFileURL(BLOCK).href] } : {}),
+});
 
 for (const docMemory of [false, true]) {
   test(`a gazetteer model file${docMemory ? " (with docMemory)" : ""} stores the options and the entries, and loads to tag and score identically with the matcher from the file`, async () => {
