@@ -17,7 +17,7 @@ import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { Rng } from "../src/util/random.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";
-import { toyFeatureModel, toyVectors } from "./toy-model.js";
+import { toyFeatureModel, toyVectors, docEmissions, taggerOf } from "./toy-model.js";
 import { runCli, type CliRun, CLI } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-docmem-"));
@@ -25,7 +25,6 @@ const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
 };
 const SOFTMAX: FeatureOptions = { ...FEATURE, output: "softmax", constrained: false };
-const tagger = (m: NerModel): FeatureTagger => (m as unknown as { tagger: FeatureTagger }).tagger;
 
 /** One document: a name in full, then the surname alone, "said" and "in" again and again. */
 const DOC = [["John", "Smith", "said", "in", "Paris", "."], ["Smith", "said", "it", "."], ["Later", "Smith", "was", "in", "London", "and", "Paris", "."], ["Smith", "said", "so"]];
@@ -48,12 +47,7 @@ test("a docMemory model file stores the switch, memory.w and the wider out.w, an
   const saved = back.toSaved({});
   const w = saved.params["memory.w"]!;
   const changed = NerModel.fromSaved({ ...saved, params: { ...saved.params, "memory.w": { shape: w.shape, data: w.data.map((v, i) => v + Math.sin(i)) } } }, k, "changed");
-  const scores = (m: NerModel): Float32Array => {
-    const enc = m.encoder();
-    const b = enc.collate(encodeAll(DOC, enc));
-    tagger(m).fillMemory([b]);
-    return tagger(m).emissions(b);
-  };
+  const scores = (m: NerModel): Float32Array => docEmissions(m, DOC);
   assert.notDeepEqual(scores(changed), scores(back));
   assert.deepEqual(scores(back), scores(model));
 
@@ -119,8 +113,8 @@ test("ensembles: docMemory members combine and fill every member's memory, each 
   ens.fillMemory([batch]);
   assert.ok(members.every((m) => m.memorySize.tag > 0), "every member's memory is filled");
   const own = [a, b].map((m) => {
-    tagger(m).fillMemory([batch]);
-    return tagger(m).emissions(batch);
+    taggerOf(m).fillMemory([batch]);
+    return taggerOf(m).emissions(batch);
   });
   own.forEach((e, i) => assert.deepEqual(members[i]!.emissions(batch), e, `member ${i} scores as the model it came from`));
   assert.equal(ens.tag(DOC).length, DOC.length);

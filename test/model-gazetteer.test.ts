@@ -18,7 +18,7 @@ import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";
-import { toyFeatureModel, toyVectors } from "./toy-model.js";
+import { toyFeatureModel, toyVectors, docEmissions, taggerOf } from "./toy-model.js";
 import { runCli, type CliRun } from "./helpers.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -26,7 +26,6 @@ const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-gazetteer-"));
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
 };
-const tagger = (m: NerModel): FeatureTagger => (m as unknown as { tagger: FeatureTagger }).tagger;
 const DOC = [["John", "Smith", "said", "in", "New", "York", "."], ["The", "German", "team", "beat", "Denmark", "in", "Paris", "."]];
 const trainSet = parseConll(toyConll(40, 1));
 
@@ -41,13 +40,7 @@ function gazModel(seed: number, gazetteer: Gazetteer = HAND, feature: FeatureOpt
   });
 }
 
-function scores(m: NerModel): Float32Array {
-  m.setTraining(false);
-  const enc = m.encoder();
-  const b = enc.collate(encodeAll(DOC, enc));
-  tagger(m).fillMemory([b]);
-  return tagger(m).emissions(b);
-}
+const scores = (m: NerModel): Float32Array => docEmissions(m, DOC);
 
 /** A resolve hook that refuses the gazetteer's npm packages: a child process run with it cannot read them. */
 const BLOCK = path.join(dir, "block-packages.mjs");

@@ -12,24 +12,16 @@ import { encodeAll } from "../src/infer/encoder.js";
 import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";
-import { toyFeatureModel } from "./toy-model.js";
+import { toyFeatureModel, docEmissions, taggerOf } from "./toy-model.js";
 import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-sentrep-"));
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
 };
-const tagger = (m: NerModel): FeatureTagger => (m as unknown as { tagger: FeatureTagger }).tagger;
 const DOC = [["John", "Smith", "said", "in", "Paris", "."], ["Smith", "said", "it", "."], ["Later", "Smith", "was", "in", "London", "and", "Paris", "."]];
 
-/** Emission scores of DOC (one document), the tagging memory filled first (a no-op without docMemory). */
-function scores(m: NerModel): Float32Array {
-  m.setTraining(false);
-  const enc = m.encoder();
-  const b = enc.collate(encodeAll(DOC, enc));
-  tagger(m).fillMemory([b]);
-  return tagger(m).emissions(b);
-}
+const scores = (m: NerModel): Float32Array => docEmissions(m, DOC);
 
 for (const docMemory of [false, true]) {
   test(`a sentenceRep model file${docMemory ? " (with docMemory)" : ""} stores the switch and the sent.* weights, and loads to tag and score identically; the weights are used`, async () => {

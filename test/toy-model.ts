@@ -6,6 +6,8 @@ import type { Kernels } from "../src/engine/kernels.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS } from "../src/data/types.js";
+import { encodeAll } from "../src/infer/encoder.js";
+import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
 
 const trainSet = parseConll(toyConll(40, 1));
@@ -23,4 +25,16 @@ export function toyFeatureModel(k: Kernels, seed: number, feature: FeatureOption
     vectors: toyVectors(), labels: CONLL_LABELS, scheme: "IOB2", hidden: 5, bidirectional: true, trainableEmbeddings: true, seed,
     feature, trainTokens: trainSet.map((s) => s.tokens), extendVocab: 1,
   });
+}
+
+/** The feature tagger inside a model (private there; tests look inside). */
+export const taggerOf = (m: NerModel): FeatureTagger => (m as unknown as { tagger: FeatureTagger }).tagger;
+
+/** Emission scores of `doc` (one document) as tagging computes them: the document memory filled first (a no-op without it). */
+export function docEmissions(m: NerModel, doc: string[][]): Float32Array {
+  m.setTraining(false);
+  const enc = m.encoder();
+  const b = enc.collate(encodeAll(doc, enc));
+  taggerOf(m).fillMemory([b]);
+  return taggerOf(m).emissions(b);
 }
