@@ -100,7 +100,7 @@ test(`the memory is filled per document, not per batch${what}: a document tags t
 });
 }
 
-test("ensembles: docMemory members combine and fill every member's memory, each member scoring as the model it came from; a member without it does not combine", async () => {
+test("ensembles: docMemory members combine and fill every member's memory, each member scoring as the model it came from; a member without it combines as a member of another architecture", async () => {
   const [a, b] = [toyFeatureModel(k, 1, { ...FEATURE, docMemory: true }), toyFeatureModel(k, 2, { ...FEATURE, docMemory: true })];
   const file = path.join(dir, "ens.safetensors");
   await saveModel(file, NerModel.ensemble([a, b], {}));
@@ -118,7 +118,18 @@ test("ensembles: docMemory members combine and fill every member's memory, each 
   });
   own.forEach((e, i) => assert.deepEqual(members[i]!.emissions(batch), e, `member ${i} scores as the model it came from`));
   assert.equal(ens.tag(DOC).length, DOC.length);
-  assert.throws(() => NerModel.ensemble([toyFeatureModel(k, 1, FEATURE), b], {}), /config differs from the first model's/);
+  // A plain first member: the input still carries memory addresses for the second, whose memory is filled.
+  const plain = toyFeatureModel(k, 1, FEATURE);
+  const mixed = NerModel.fromSaved(NerModel.ensemble([plain, b], {}), k, "mixed");
+  assert.deepEqual(mixed.config.members!.map((m) => m.tagger.docMemory === true), [false, true]);
+  assert.ok(mixed.encoder().memory !== undefined);
+  const menc = mixed.encoder();
+  const mbatch = menc.collate(encodeAll(DOC, menc));
+  mixed.fillMemory([mbatch]);
+  const mm = (mixed as unknown as { tagger: { members: FeatureTagger[] } }).tagger.members;
+  assert.ok(mm[1]!.memorySize.tag > 0);
+  assert.deepEqual(mm[0]!.emissions(mbatch), taggerOf(plain).emissions(mbatch));
+  assert.deepEqual(mm[1]!.emissions(mbatch), own[1]);
 });
 
 test("presets: accurate's recipe has no docMemory field (its files stay as they were), yet --set feature.docMemory=true reaches it; other absent fields stay refused", () => {

@@ -158,7 +158,7 @@ test("a damaged gazetteer model file is refused in one line: bad options, a miss
   await assert.rejects(saveModel(path.join(dir, "never.safetensors"), noEntries), /needs both config\.tagger\.gazetteer and its compiled gazetteer/);
 });
 
-test("ensembles: gazetteer members combine and keep the entries, each scoring as the model it came from; members with other entries or none do not combine", async () => {
+test("ensembles: gazetteer members combine and keep the entries, each scoring as the model it came from; members with other entries or options do not; a member without a gazetteer combines as a member of another architecture", async () => {
   const [a, b] = [gazModel(1), gazModel(2)];
   const file = path.join(dir, "ens.safetensors");
   await saveModel(file, NerModel.ensemble([a, b], {}));
@@ -169,9 +169,20 @@ test("ensembles: gazetteer members combine and keep the entries, each scoring as
   const members = (ens as unknown as { tagger: { members: FeatureTagger[] } }).tagger.members;
   [a, b].forEach((m, i) => assert.deepEqual(members[i]!.emissions(batch), scores(m), `member ${i}`));
   const otherEntries = gazModel(2, Gazetteer.fromLists(GAZETTEER_CHANNELS, [["John"], ["Smith"], ["Paris"], ["Denmark"], ["German"]]));
-  assert.throws(() => NerModel.ensemble([a, otherEntries], {}), /gazetteer's entries differ from the first model's/);
-  assert.throws(() => NerModel.ensemble([a, gazModel(2, HAND, FEATURE, { cityMinPopulation: 5 })], {}), /config differs from the first model's/);
-  assert.throws(() => NerModel.ensemble([toyFeatureModel(k, 1, FEATURE), b], {}), /config differs from the first model's/);
+  assert.throws(() => NerModel.ensemble([a, otherEntries], {}), /^LstmNerError: model 2: its gazetteer's entries differ from model 1's/);
+  assert.throws(() => NerModel.ensemble([a, gazModel(2, HAND, FEATURE, { cityMinPopulation: 5 })], {}), /model 2: its config\.tagger\.gazetteer differs from model 1's/);
+  // A plain first member: the gazetteer is the second member's, stored once, and the encoder matches with it.
+  const plain = toyFeatureModel(k, 1, FEATURE);
+  const mixedFile = path.join(dir, "ens-mixed.safetensors");
+  await saveModel(mixedFile, NerModel.ensemble([plain, b], {}));
+  const mixed = await loadNerModel(mixedFile, k);
+  assert.equal(mixed.config.tagger!.gazetteer, undefined);
+  assert.deepEqual(mixed.config.members!.map((m) => m.tagger.gazetteer !== undefined), [false, true]);
+  assert.deepEqual(mixed.gazetteer!.entries, HAND.entries);
+  const menc = mixed.encoder();
+  const mbatch = menc.collate(encodeAll(DOC, menc));
+  const mm = (mixed as unknown as { tagger: { members: FeatureTagger[] } }).tagger.members;
+  [plain, b].forEach((m, i) => assert.deepEqual(mm[i]!.emissions(mbatch), scores(m), `mixed member ${i}`));
 });
 
 test("presets: accurate and best have no gazetteer field (their files stay as they were), yet --set feature.gazetteer=true reaches them; bad values are one line naming the field; the recipe needs the compiled gazetteer", () => {

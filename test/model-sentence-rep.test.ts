@@ -83,7 +83,7 @@ test("a damaged sentenceRep file is refused in one line: a bad sentenceRep value
   }
 });
 
-test("ensembles: sentenceRep members combine, each scoring as the model it came from; a member without it does not combine", async () => {
+test("ensembles: sentenceRep members combine, each scoring as the model it came from; a member without it combines as a member of another architecture", async () => {
   const [a, b] = [toyFeatureModel(k, 1, { ...FEATURE, sentenceRep: 2 }), toyFeatureModel(k, 2, { ...FEATURE, sentenceRep: 2 })];
   const file = path.join(dir, "ens.safetensors");
   await saveModel(file, NerModel.ensemble([a, b], {}));
@@ -94,7 +94,11 @@ test("ensembles: sentenceRep members combine, each scoring as the model it came 
   const batch = enc.collate(encodeAll(DOC, enc));
   const members = (ens as unknown as { tagger: { members: FeatureTagger[] } }).tagger.members;
   [a, b].forEach((m, i) => assert.deepEqual(members[i]!.emissions(batch), scores(m), `member ${i}`));
-  assert.throws(() => NerModel.ensemble([toyFeatureModel(k, 1, FEATURE), b], {}), /config differs from the first model's/);
+  const plain = toyFeatureModel(k, 1, FEATURE);
+  const mixed = NerModel.fromSaved(NerModel.ensemble([plain, b], {}), k, "mixed");
+  assert.deepEqual(mixed.config.members!.map((m) => m.tagger.sentenceRep ?? 0), [0, 2]);
+  const mm = (mixed as unknown as { tagger: { members: FeatureTagger[] } }).tagger.members;
+  [plain, b].forEach((m, i) => assert.deepEqual(mm[i]!.emissions(batch), scores(m), `mixed member ${i}`));
 });
 
 test("presets: accurate and best have no sentenceRep field (their files stay as they were), yet --set feature.sentenceRep=50 reaches them; a bad value is one line naming the field", () => {

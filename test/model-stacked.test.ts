@@ -75,7 +75,7 @@ test("a damaged 2-layer file is refused in one line: a bad layers value, a missi
   }
 });
 
-test("ensembles: 2-layer members combine into one file that tags as their ensemble; a 1-layer and a 2-layer model do not combine", async () => {
+test("ensembles: 2-layer members combine into one file that tags as their ensemble; a 1-layer and a 2-layer model combine as members of different architectures", async () => {
   const [a, b] = [create(1, { ...FEATURE, layers: 2 }), create(2, { ...FEATURE, layers: 2 })];
   const file = path.join(dir, "ens.safetensors");
   await saveModel(file, NerModel.ensemble([a, b], {}));
@@ -84,8 +84,10 @@ test("ensembles: 2-layer members combine into one file that tags as their ensemb
   assert.equal(ens.config.tagger!.layers, 2);
   assert.ok(Object.keys(ens.toSaved({}).params).includes("m1.lstm2.fwd.w_ih"));
   assert.equal(ens.tag(SENTS).length, SENTS.length);
-  assert.throws(() => NerModel.ensemble([create(1, FEATURE), b], {}), /config differs from the first model's/);
-  assert.throws(() => NerModel.ensemble([a, create(3, { ...FEATURE, layers: 3 })], {}), /config differs from the first model's/);
+  const mixed = NerModel.fromSaved(NerModel.ensemble([create(1, FEATURE), b, create(3, { ...FEATURE, layers: 3 })], {}), k, "mixed");
+  assert.deepEqual(mixed.config.members!.map((m) => m.tagger.layers ?? 1), [1, 2, 3]);
+  assert.ok(Object.keys(mixed.toSaved({}).params).includes("m2.lstm3.fwd.w_ih"));
+  assert.equal(mixed.tag(SENTS).length, SENTS.length);
   // layers=1 spelled out matches a model (or an older file) without the field.
   assert.equal(NerModel.ensemble([create(1, FEATURE), create(2, { ...FEATURE, layers: 1 })], {}).config.ensemble, 2);
 });

@@ -1,14 +1,26 @@
 import { cliKernels, type KernelCliOptions } from "./kernels.js";
 import { loadNerModel, saveModel } from "../model/file.js";
 import { NerModel } from "../model/ner.js";
+import { ENSEMBLE_COMBINE, type EnsembleCombine } from "../model/format.js";
 import { LstmNerError } from "../util/errors.js";
 import { refuseOutputOverInput, sameFile } from "../util/same-file.js";
 
 export interface EnsembleCliOptions extends KernelCliOptions {
   out: string;
+  /** How the members are combined (default "potentials"). */
+  combine?: EnsembleCombine;
 }
 
-/** `lstm-ner ensemble --out FILE MODEL MODEL...`: one model file that predicts with the members' averaged CRF potentials. */
+/** `--combine`'s value, checked. */
+export function parseCombine(v: string): EnsembleCombine {
+  if (!(ENSEMBLE_COMBINE as readonly string[]).includes(v)) throw new LstmNerError(`--combine must be ${ENSEMBLE_COMBINE.join(" or ")}, got ${JSON.stringify(v)}`);
+  return v as EnsembleCombine;
+}
+
+/**
+ * `lstm-ner ensemble [--combine potentials|vote] --out FILE MODEL MODEL...`: one model file that predicts with the
+ * members' averaged CRF potentials, or by a majority vote over their entity spans.
+ */
 export async function runEnsemble(models: string[], o: EnsembleCliOptions): Promise<void> {
   if (models.length < 2) throw new LstmNerError(`an ensemble needs at least 2 model files, got ${models.length}`);
   refuseOutputOverInput(o.out, "--out", models.map((file) => ({ file, what: "member model" })));
@@ -23,7 +35,7 @@ export async function runEnsemble(models: string[], o: EnsembleCliOptions): Prom
   const training = { ensemble_of: models.map((file, i) => ({ file, ...members[i]!.training })) };
   let saved;
   try {
-    saved = NerModel.ensemble(members, training);
+    saved = NerModel.ensemble(members, training, { combine: o.combine ?? "potentials" });
   } catch (e) {
     // Name the member file rather than its position.
     if (e instanceof LstmNerError) {
@@ -33,5 +45,6 @@ export async function runEnsemble(models: string[], o: EnsembleCliOptions): Prom
     throw e;
   }
   await saveModel(o.out, saved);
-  process.stderr.write(`ensemble of ${models.length} models written to ${o.out}\n`);
+  const mixed = saved.config.members !== undefined ? ", members of different architectures" : "";
+  process.stderr.write(`ensemble of ${models.length} models (${o.combine ?? "potentials"}${mixed}) written to ${o.out}\n`);
 }

@@ -12,7 +12,7 @@ import { runEvaluate } from "./evaluate.js";
 import { runPredict } from "./predict.js";
 import { runServe } from "./serve.js";
 import { runWorker, runEnqueue, runCollect } from "./queue.js";
-import { runEnsemble } from "./ensemble.js";
+import { parseCombine, runEnsemble } from "./ensemble.js";
 import { runExport } from "./export.js";
 import { runVectorsPrune } from "./vectors.js";
 import { runReport } from "./report.js";
@@ -170,8 +170,9 @@ program.command("vectors").description("work with word-vector files")
   .addOption(kernelsOption()).addOption(threadsOption())
   .action(runVectorsPrune);
 
-program.command("ensemble").description("combine models trained with the same recipe (e.g. seeds 1-3) into one model file that averages their CRF potentials")
+program.command("ensemble").description("combine CRF models with the same labels and input (e.g. seeds 1-3, or other switches) into one model file that averages their CRF potentials or votes on their entities")
   .requiredOption("--out <file>", "the ensemble's model file")
+  .option("--combine <how>", "potentials (averaged emissions and CRF potentials, one Viterbi) or vote (entities more than half of the members predict)", parseCombine, "potentials")
   .argument("<model...>", "member model files (at least 2)")
   .addOption(kernelsOption()).addOption(threadsOption())
   .action(runEnsemble);

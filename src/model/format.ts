@@ -43,8 +43,23 @@ export interface ModelConfig {
   chars?: string[];
   /** An ensemble of this many members (see `EnsembleTagger`), weights under `param.m<i>.`; absent: one model. */
   ensemble?: number;
+  /**
+   * An ensemble whose members differ in architecture: each member's hidden size and tagger, in member order
+   * (entry 0 repeats `hidden` and `tagger`, which describe member 0). Absent: every member is `hidden` and `tagger`.
+   * The word-level input (vocabulary, `embDim`, `chars`, `lowercase`, `normalizeDigits`, `context`, `trainableEmbeddings`,
+   * labels and schemes, the gazetteer) is the one of the top-level config, shared by all members.
+   */
+  members?: MemberConfig[];
+  /** How an ensemble combines its members (see `EnsembleTagger`); absent: "potentials" (averaged emissions and CRF potentials, one Viterbi). */
+  combine?: "vote";
   /** Document context: each sentence is read with up to `sentences` neighbours of its document on each side, `maxTokens` in all. */
   context?: ContextOptions;
+}
+
+/** One member of an ensemble of mixed architectures (`ModelConfig.members`). */
+export interface MemberConfig {
+  hidden: number;
+  tagger: FeatureLayers;
 }
 
 /** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
@@ -67,6 +82,31 @@ export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "emb
 export interface StoredGazetteerOptions {
   cityMinPopulation: number;
   channels: GazetteerChannel[];
+}
+
+/** How an ensemble combines its members' predictions (`ModelConfig.combine`, `lstm-ner ensemble --combine`). */
+export type EnsembleCombine = "potentials" | "vote";
+export const ENSEMBLE_COMBINE: readonly EnsembleCombine[] = ["potentials", "vote"];
+
+/**
+ * Every member's config as the config of a single model (an ensemble's
+ * members; a single model: itself alone): the shared input fields of
+ * `config` with each member's `hidden` and `tagger`.
+ */
+export function memberConfigs(config: ModelConfig): ModelConfig[] {
+  const { ensemble, members, combine: _c, ...single } = config;
+  if (members !== undefined) return members.map((m) => ({ ...single, hidden: m.hidden, tagger: m.tagger }));
+  return Array.from({ length: ensemble ?? 1 }, () => single);
+}
+
+/** The gazetteer options of the model's input (a member's, for an ensemble: the members with one share it), or undefined. */
+export function inputGazetteer(config: ModelConfig): StoredGazetteerOptions | undefined {
+  return config.tagger?.gazetteer ?? config.members?.find((m) => m.tagger.gazetteer !== undefined)?.tagger.gazetteer;
+}
+
+/** Whether the model (some member, for an ensemble) has a document memory, so its input needs memory addresses. */
+export function inputDocMemory(config: ModelConfig): boolean {
+  return config.tagger?.docMemory === true || (config.members ?? []).some((m) => m.tagger.docMemory === true);
 }
 
 /** Everything a model file holds. */
@@ -104,7 +144,7 @@ export function encodeModel(model: SavedModel): Uint8Array[] {
   const v2 = dtype !== "f32" || (model.paramsDtype ?? "f32") !== "f32" || (model.aliases?.keys.length ?? 0) > 0;
   const pd = model.paramsDtype ?? "f32";
   for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = encodeParam(p.shape, p.data, pd, `param.${name}`);
-  const gazOptions = model.config.tagger?.gazetteer;
+  const gazOptions = inputGazetteer(model.config);
   if ((gazOptions === undefined) !== (model.gazetteer === undefined)) throw new LstmNerError("a model with gazetteer features needs both config.tagger.gazetteer and its compiled gazetteer");
   if (model.gazetteer !== undefined) {
     if (model.gazetteer.channels.join(",") !== gazOptions!.channels.join(",")) throw new LstmNerError("the compiled gazetteer's channels differ from config.tagger.gazetteer.channels");
@@ -161,6 +201,9 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   if (config.ensemble !== undefined && (config.arch !== "feature" || !Number.isInteger(config.ensemble) || config.ensemble < 2)) {
     throw bad("config.ensemble must be a whole number ≥ 2 (feature architecture)");
   }
+  if (config.combine !== undefined && (config.ensemble === undefined || config.combine !== "vote")) {
+    throw bad(`config.combine must be "vote" (or absent: "potentials") and needs config.ensemble, got ${JSON.stringify(config.combine)}`);
+  }
   const emb = decodeMatrix(tensors, "embedding", bad);
   const embAt = tensors.get("embedding.weight")?.dtype === "F32" ? -1 : firstNonFinite(emb.data);
   if (embAt >= 0) throw new LstmNerError(`damaged model file: the embedding holds ${emb.data[embAt]} at index ${embAt}`, { file });
@@ -169,7 +212,8 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
     throw bad(`embedding.weight has shape [${emb.shape}], expected [${words.length + 2}, ${config.embDim}]`);
   }
   // The gazetteer's channels were checked by checkHeader; the matcher is rebuilt from the file alone.
-  const gazetteer = config.tagger?.gazetteer !== undefined ? decodeGazetteer(tensors, config.tagger.gazetteer.channels, bad) : undefined;
+  const gazOptions = inputGazetteer(config);
+  const gazetteer = gazOptions !== undefined ? decodeGazetteer(tensors, gazOptions.channels, bad) : undefined;
   const params: SavedModel["params"] = {};
   for (const [name, t] of tensors) {
     if (!name.startsWith("param.")) continue;

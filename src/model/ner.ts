@@ -21,7 +21,7 @@ import { lmClassesOf, type CharLmConfig } from "../nn/char-lm.js";
 import { predictBatched, predictTags } from "../infer/predict.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
-import { parseModel, type FeatureLayers, type ModelConfig, type SavedModel } from "./format.js";
+import { ENSEMBLE_COMBINE, inputDocMemory, inputGazetteer, memberConfigs, parseModel, type EnsembleCombine, type FeatureLayers, type ModelConfig, type SavedModel } from "./format.js";
 import type { Aliases } from "./storage.js";
 import { gazetteerOptions, type Gazetteer, type GazetteerOptions } from "../data/gazetteer.js";
 
@@ -99,15 +99,33 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
     outputs: config.outputs, trainableEmbeddings: config.trainableEmbeddings,
   };
   if (config.arch === "softmax") return new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
-  const { constrained, gazetteer, ...layers } = config.tagger!;
   // The UNK row follows the words (see NerModel.unkId); word dropout substitutes it.
-  const feature = (table: Float32Array): FeatureTagger => new FeatureTagger(kernels,
-    { ...sizes, ...layers, ...(gazetteer ? { gazetteerChannels: gazetteer.channels.length } : {}), unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null, lmClasses }, table, rng);
-  if (!config.ensemble) return feature(embedding);
+  const feature = (c: ModelConfig, table: Float32Array): FeatureTagger => {
+    const { constrained, gazetteer, ...layers } = c.tagger!;
+    return new FeatureTagger(kernels, { ...sizes, hidden: c.hidden, ...layers, ...(gazetteer ? { gazetteerChannels: gazetteer.channels.length } : {}),
+      unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null, lmClasses }, table, rng);
+  };
+  if (!config.ensemble) return feature(config, embedding);
   // Members with fine-tuned word tables each have their own (loaded as m<i>.embedding.weight); frozen ones share it.
-  return new EnsembleTagger(kernels, Array.from({ length: config.ensemble }, (_, i) =>
-    feature(i === 0 || !config.trainableEmbeddings ? embedding : new Float32Array(embedding.length))));
+  // Each member is built from its own config (config.members, for members of different architectures).
+  return new EnsembleTagger(kernels, memberConfigs(config).map((c, i) =>
+    feature(c, i === 0 || !config.trainableEmbeddings ? embedding : new Float32Array(embedding.length))),
+  { combine: config.combine ?? "potentials", labels, scheme: trainScheme });
 }
+
+/**
+ * The fields of a model config that every ensemble member must share: one
+ * encoder turns tokens into the batch all members read, so the word lookup
+ * (lowercasing, digits, the word table's width and whether members fine-tuned
+ * their own copy of it), the tags' schemes and the document context must agree.
+ */
+const SHARED_INPUT: readonly { field: string; of: (c: ModelConfig) => unknown }[] = [
+  { field: "embDim", of: (c) => c.embDim },
+  { field: "trainableEmbeddings", of: (c) => c.trainableEmbeddings },
+  { field: "lowercase", of: (c) => c.lowercase },
+  { field: "normalizeDigits", of: (c) => c.normalizeDigits === true },
+  { field: "context", of: (c) => c.context ?? null },
+];
 
 /**
  * A model config as ensemble members are compared: the tagger's fields with
@@ -168,7 +186,7 @@ export class NerModel {
     /** The compiled gazetteer: given exactly when `config.tagger.gazetteer` is set. */
     gazetteer: Gazetteer | null = null,
   ) {
-    const g = config.tagger?.gazetteer;
+    const g = inputGazetteer(config);
     if ((g === undefined) !== (gazetteer === null)) {
       throw new LstmNerError(g === undefined ? "a gazetteer was given to a model without config.tagger.gazetteer" : "config.tagger.gazetteer is set but no compiled gazetteer was given");
     }
@@ -272,7 +290,7 @@ export class NerModel {
 
   /** A model from a parsed model file; `file` is used in errors. */
   static fromSaved(saved: SavedModel, kernels: Kernels, file: string): NerModel {
-    if ((saved.config.tagger?.gazetteer !== undefined) !== (saved.gazetteer !== undefined)) {
+    if ((inputGazetteer(saved.config) !== undefined) !== (saved.gazetteer !== undefined)) {
       throw new LstmNerError("not a valid lstm-ner model (config.tagger.gazetteer and the gazetteer.* tensors must come together)", { file });
     }
     const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training, undefined, saved.aliases,
@@ -310,31 +328,68 @@ export class NerModel {
   }
 
   /**
-   * One model file's worth of an ensemble of `models` (see `EnsembleTagger`):
-   * the same architecture, vocabulary and labels (the same recipe and data,
-   * different seeds), each member's weights under `m<i>.`.
-   * @throws LstmNerError naming the member that differs.
+   * One model file's worth of an ensemble of `models` (see `EnsembleTagger`),
+   * each member's weights under `m<i>.`. The members share the labels and
+   * their scheme and everything the one encoder needs (the vocabulary, the
+   * char vocabulary of the members with char features, the gazetteer of the
+   * members with one, the fields of {@link SHARED_INPUT}); their taggers may
+   * differ (layers, hidden size, char CNN, casing, document memory, sentence
+   * representation, gazetteer features, constraints). When they do, the
+   * config lists every member's (`config.members`); members of one
+   * architecture give the file they always gave. `combine` (default
+   * "potentials") is stored as `config.combine` only when it is "vote".
+   * @throws LstmNerError naming the member (`model <i>`) and the field that differs.
    */
-  static ensemble(models: readonly NerModel[], training: Record<string, unknown>): SavedModel {
+  static ensemble(models: readonly NerModel[], training: Record<string, unknown>, o: { combine?: EnsembleCombine } = {}): SavedModel {
+    const combine = o.combine ?? "potentials";
+    if (!ENSEMBLE_COMBINE.includes(combine)) throw new LstmNerError(`combine must be ${ENSEMBLE_COMBINE.join(" or ")}, got ${JSON.stringify(combine)}`);
     const first = models[0];
     if (first === undefined || models.length < 2) throw new LstmNerError(`an ensemble needs at least 2 models, got ${models.length}`);
     const params: SavedModel["params"] = {};
+    // The members with char features share the encoder's char vocabulary, those with a gazetteer its gazetteer.
+    const charModel = models.find((m) => (m.config.tagger?.charVocabSize ?? 0) > 0);
+    const gazModel = models.find((m) => m.gazetteer !== null);
     models.forEach((m, i) => {
       const where = { file: `model ${i + 1}` };
-      if (m.config.arch !== "feature" || m.config.tagger?.output !== "crf" || m.config.ensemble) {
-        throw new LstmNerError("only single BiLSTM-CNN-CRF models (feature architecture, CRF output) can be combined", where);
+      if (m.config.arch !== "feature") throw new LstmNerError(`its config.arch is "${m.config.arch}": only BiLSTM-CNN-CRF models (feature architecture, CRF output) can be combined`, where);
+      if (m.config.ensemble) throw new LstmNerError("it is an ensemble already (config.ensemble): combine single models", where);
+      if (m.config.tagger?.output !== "crf") throw new LstmNerError(`its config.tagger.output is "${m.config.tagger?.output}": only CRF taggers can be combined`, where);
+      if (m.labels.join("\n") !== first.labels.join("\n") || m.trainScheme !== first.trainScheme) {
+        throw new LstmNerError(`its labels differ from the first model's (${m.trainScheme} ${m.labels.join(" ")} against ${first.trainScheme} ${first.labels.join(" ")})`, where);
       }
-      if (comparableConfig(m.config) !== comparableConfig(first.config)) throw new LstmNerError("its config differs from the first model's (train every member with the same recipe)", where);
-      if (m.labels.join("\n") !== first.labels.join("\n") || m.trainScheme !== first.trainScheme) throw new LstmNerError("its labels differ from the first model's", where);
-      if (m.words.length !== first.words.length || m.words.some((w, j) => w !== first.words[j])) {
-        throw new LstmNerError("its vocabulary differs from the first model's (train every member on the same data and vectors)", where);
+      if (m.scheme !== first.scheme) throw new LstmNerError(`its config.dataScheme (${m.scheme}) differs from the first model's (${first.scheme})`, where);
+      for (const { field, of } of SHARED_INPUT) {
+        const [mine, theirs] = [JSON.stringify(of(m.config)), JSON.stringify(of(first.config))];
+        if (mine !== theirs) throw new LstmNerError(`its config.${field} (${mine}) differs from the first model's (${theirs}); the members read one input`, where);
       }
-      const entries = (x: NerModel): string => JSON.stringify(x.gazetteer?.entries ?? null);
-      if (i > 0 && entries(m) !== entries(first)) throw new LstmNerError("its gazetteer's entries differ from the first model's (other package versions?)", where);
+      if (m.words.length !== first.words.length || m.words.some((w, j) => w !== first.words[j]) || JSON.stringify(m.aliases ?? null) !== JSON.stringify(first.aliases ?? null)) {
+        throw new LstmNerError("its vocabulary differs from the first model's (train every member on the same data and vectors; the members read one word lookup)", where);
+      }
+      if ((m.config.tagger.charVocabSize ?? 0) > 0 && JSON.stringify(m.config.chars) !== JSON.stringify(charModel!.config.chars)) {
+        throw new LstmNerError(`its config.chars (char vocabulary) differs from model ${models.indexOf(charModel!) + 1}'s (train every member on the same data)`, where);
+      }
+      if (m.gazetteer !== null && m !== gazModel) {
+        const other = `model ${models.indexOf(gazModel!) + 1}'s`;
+        if (JSON.stringify(m.config.tagger.gazetteer) !== JSON.stringify(gazModel!.config.tagger!.gazetteer)) {
+          throw new LstmNerError(`its config.tagger.gazetteer differs from ${other} (the members with a gazetteer share one)`, where);
+        }
+        if (JSON.stringify(m.gazetteer.entries) !== JSON.stringify(gazModel!.gazetteer!.entries)) {
+          throw new LstmNerError(`its gazetteer's entries differ from ${other} (other package versions?)`, where);
+        }
+      }
       for (const [name, p] of Object.entries(m.toSaved({}).params)) params[`m${i}.${name}`] = p;
       if (i > 0 && m.config.trainableEmbeddings) params[`m${i}.embedding.weight`] = { shape: [m.words.length + 2, m.config.embDim], data: m.embedding };
     });
-    return { ...first.toSaved(training), config: { ...first.config, ensemble: models.length }, params };
+    const mixed = models.some((m) => comparableConfig(m.config) !== comparableConfig(first.config));
+    const config: ModelConfig = {
+      ...first.config, ensemble: models.length,
+      ...(mixed ? {
+        ...(charModel !== undefined ? { chars: charModel.config.chars! } : {}),
+        members: models.map((m) => ({ hidden: m.config.hidden, tagger: m.config.tagger! })),
+      } : {}),
+      ...(combine === "vote" ? { combine } : {}),
+    };
+    return { ...first.toSaved(training), config, params, ...(gazModel !== undefined ? { gazetteer: gazModel.gazetteer! } : {}) };
   }
 
   /** Token → ids and features, gold tags → label ids, padding, and ids → tags in the data's scheme. */
@@ -350,7 +405,7 @@ export class NerModel {
     const chars = charVocabFromList(this.config.chars ?? [""]);
     return featureEncoder(lookup, padId, labels, {
       chars, dataScheme: this.scheme, trainScheme: this.trainScheme, ...(this.config.context ? { context: this.config.context } : {}),
-      ...(this.config.tagger?.docMemory === true ? { memory: { skip: [unkId, padId] } } : {}),
+      ...(inputDocMemory(this.config) ? { memory: { skip: [unkId, padId] } } : {}),
       ...(this.gazetteer !== null ? { gazetteer: this.gazetteer } : {}),
     });
   }

@@ -72,34 +72,8 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
   const outputs = config.outputs as number;
   if (outputs < labels.length) throw fail(`labels has ${labels.length} entries but config.outputs is ${outputs}`);
   if (config.arch === "feature") {
-    if (!isObject(config.tagger)) throw fail("config.tagger must be a JSON object");
-    const t = config.tagger;
-    checkFields(t, "config.tagger.", fail, {
-      charVocabSize: "count", charDim: "positive", charFilters: "positive", charWindow: "positive", casingDim: "count",
-      inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"], crfReduction: ["mean", "sum"], constrained: "boolean",
-    });
-    if (t.layers !== undefined) checkFields(t, "config.tagger.", fail, { layers: "positive" });
-    checkFields(t, "config.tagger.", fail, { docMemory: "boolean?" });
-    if (t.sentenceRep !== undefined) checkFields(t, "config.tagger.", fail, { sentenceRep: "positive" });
-    if (t.gazetteer !== undefined) {
-      const g = t.gazetteer;
-      if (!isObject(g)) throw fail(`config.tagger.gazetteer must be a JSON object, got ${JSON.stringify(g)}`);
-      checkFields(g, "config.tagger.gazetteer.", fail, { cityMinPopulation: "count" });
-      if (!isChannelList(g.channels)) throw fail(`config.tagger.gazetteer.channels must list distinct channels of ${GAZETTEER_CHANNELS.join(", ")}, got ${JSON.stringify(g.channels)}`);
-    }
-    if (t.charLM !== undefined) {
-      if (!isObject(t.charLM)) throw fail(`config.tagger.charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
-      checkFields(t.charLM, "config.tagger.charLM.", fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });
-      const w = t.charLM.lmWeight;
-      if (typeof w !== "number" || !(w >= 0 && Number.isFinite(w))) throw fail(`config.tagger.charLM.lmWeight must be a number ≥ 0, got ${JSON.stringify(w)}`);
-      if (!((t.charVocabSize as number) > 0)) throw fail("config.tagger.charLM needs char features (config.tagger.charVocabSize > 0)");
-    }
-    if ((t.charVocabSize as number) > 0) {
-      const chars = config.chars;
-      if (!Array.isArray(chars) || chars.length !== t.charVocabSize || !chars.every((c) => typeof c === "string")) {
-        throw fail(`config.chars must list the ${String(t.charVocabSize)} chars of config.tagger.charVocabSize`);
-      }
-    }
+    checkTagger(config.tagger, "config.tagger.", config, fail);
+    if (config.members !== undefined) checkMembers(config, fail);
     const full = labelsForScheme(entityTypes(labels as string[]), scheme as TagScheme);
     if (full.join("\n") !== (labels as string[]).join("\n")) throw fail(`labels must be the ${scheme} labels of their types in order (${full.join(" ")})`);
     if (outputs !== labels.length) throw fail(`labels has ${labels.length} entries but config.outputs is ${outputs}`);
@@ -110,6 +84,65 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
       throw fail(`labels has ${labels.length} entries but config.outputs is ${outputs}` +
         (extra !== null ? ` (the recipe has ${extra} extra output${extra === 1 ? "" : "s"})` : " (at most one extra output)"));
     }
+  }
+}
+
+/** A feature tagger's config (`config.tagger`, or an ensemble member's), fields named with `prefix`. */
+function checkTagger(t: unknown, prefix: string, config: Record<string, unknown>, fail: Fail): asserts t is Record<string, unknown> {
+  if (!isObject(t)) throw fail(`${prefix.slice(0, -1)} must be a JSON object`);
+  checkFields(t, prefix, fail, {
+    charVocabSize: "count", charDim: "positive", charFilters: "positive", charWindow: "positive", casingDim: "count",
+    inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"], crfReduction: ["mean", "sum"], constrained: "boolean",
+  });
+  if (t.layers !== undefined) checkFields(t, prefix, fail, { layers: "positive" });
+  checkFields(t, prefix, fail, { docMemory: "boolean?" });
+  if (t.sentenceRep !== undefined) checkFields(t, prefix, fail, { sentenceRep: "positive" });
+  if (t.gazetteer !== undefined) {
+    const g = t.gazetteer;
+    if (!isObject(g)) throw fail(`${prefix}gazetteer must be a JSON object, got ${JSON.stringify(g)}`);
+    checkFields(g, `${prefix}gazetteer.`, fail, { cityMinPopulation: "count" });
+    if (!isChannelList(g.channels)) throw fail(`${prefix}gazetteer.channels must list distinct channels of ${GAZETTEER_CHANNELS.join(", ")}, got ${JSON.stringify(g.channels)}`);
+  }
+  if (t.charLM !== undefined) {
+    if (!isObject(t.charLM)) throw fail(`${prefix}charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
+    checkFields(t.charLM, `${prefix}charLM.`, fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });
+    const w = t.charLM.lmWeight;
+    if (typeof w !== "number" || !(w >= 0 && Number.isFinite(w))) throw fail(`${prefix}charLM.lmWeight must be a number ≥ 0, got ${JSON.stringify(w)}`);
+    if (!((t.charVocabSize as number) > 0)) throw fail(`${prefix}charLM needs char features (${prefix}charVocabSize > 0)`);
+  }
+  if ((t.charVocabSize as number) > 0) {
+    const chars = config.chars;
+    if (!Array.isArray(chars) || chars.length !== t.charVocabSize || !chars.every((c) => typeof c === "string")) {
+      throw fail(`config.chars must list the ${String(t.charVocabSize)} chars of ${prefix}charVocabSize`);
+    }
+  }
+}
+
+/**
+ * `config.members` of an ensemble of mixed architectures: one entry per member
+ * (`config.ensemble` of them), the first the top-level `hidden` and `tagger`;
+ * CRF taggers; the members with a gazetteer share one (the file stores one).
+ */
+function checkMembers(config: Record<string, unknown>, fail: Fail): void {
+  const members = config.members;
+  if (!Array.isArray(members) || !Number.isInteger(config.ensemble) || members.length !== config.ensemble) {
+    throw fail(`config.members must list the config.ensemble (${JSON.stringify(config.ensemble)}) members, got ${JSON.stringify(members)?.slice(0, 80)}`);
+  }
+  let gazetteer: string | undefined;
+  members.forEach((m: unknown, i) => {
+    const at = `config.members[${i}].`;
+    if (!isObject(m)) throw fail(`${at.slice(0, -1)} must be a JSON object`);
+    checkFields(m, at, fail, { hidden: "positive" });
+    checkTagger(m.tagger, `${at}tagger.`, config, fail);
+    if (m.tagger.output !== "crf") throw fail(`${at}tagger.output must be "crf" (an ensemble combines CRF taggers), got ${JSON.stringify(m.tagger.output)}`);
+    if (m.tagger.gazetteer !== undefined) {
+      const g = JSON.stringify(m.tagger.gazetteer);
+      if (gazetteer !== undefined && g !== gazetteer) throw fail(`${at}tagger.gazetteer differs from an earlier member's (the members with a gazetteer share the stored one)`);
+      gazetteer = g;
+    }
+  });
+  if (JSON.stringify(members[0]) !== JSON.stringify({ hidden: config.hidden, tagger: config.tagger })) {
+    throw fail("config.members[0] must be the top-level config.hidden and config.tagger (member 0)");
   }
 }
 
