@@ -362,7 +362,7 @@ export class NerModel {
         const [mine, theirs] = [JSON.stringify(of(m.config)), JSON.stringify(of(first.config))];
         if (mine !== theirs) throw new LstmNerError(`its config.${field} (${mine}) differs from the first model's (${theirs}); the members read one input`, where);
       }
-      if (m.words.length !== first.words.length || m.words.some((w, j) => w !== first.words[j]) || JSON.stringify(m.aliases ?? null) !== JSON.stringify(first.aliases ?? null)) {
+      if (m.words.length !== first.words.length || m.words.some((w, j) => w !== first.words[j])) {
         throw new LstmNerError("its vocabulary differs from the first model's (train every member on the same data and vectors; the members read one word lookup)", where);
       }
       if ((m.config.tagger.charVocabSize ?? 0) > 0 && JSON.stringify(m.config.chars) !== JSON.stringify(charModel!.config.chars)) {
