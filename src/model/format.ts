@@ -85,8 +85,7 @@ export interface StoredGazetteerOptions {
 }
 
 /** How an ensemble combines its members' predictions (`ModelConfig.combine`, `lstm-ner ensemble --combine`). */
-export type EnsembleCombine = "potentials" | "vote";
-export const ENSEMBLE_COMBINE: readonly EnsembleCombine[] = ["potentials", "vote"];
+export { COMBINE_MODES as ENSEMBLE_COMBINE, type CombineMode as EnsembleCombine } from "../nn/ensemble-tagger.js";
 
 /**
  * Every member's config as the config of a single model (an ensemble's

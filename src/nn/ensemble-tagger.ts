@@ -10,7 +10,9 @@ import type { TagScheme } from "../data/types.js";
 import { chunks, chunksToTags, type Chunk } from "../data/schemes.js";
 
 /** How an {@link EnsembleTagger} combines its members (see there). */
-export type CombineMode = "potentials" | "vote";
+export const COMBINE_MODES = ["potentials", "vote"] as const;
+/** One of {@link COMBINE_MODES}. */
+export type CombineMode = (typeof COMBINE_MODES)[number];
 
 /** What an {@link EnsembleTagger} needs besides its members. */
 export interface EnsembleOptions {
@@ -56,7 +58,7 @@ export class EnsembleTagger implements Tagger {
     if (members.some((m) => m.crf === null)) throw new LstmNerError("an ensemble combines CRF taggers (output \"crf\")");
     if (members.some((m) => m.config.outputs !== first.config.outputs)) throw new LstmNerError("the ensemble's members have different numbers of outputs");
     this.combine = o.combine ?? "potentials";
-    if (this.combine !== "potentials" && this.combine !== "vote") throw new LstmNerError(`combine must be "potentials" or "vote", got ${JSON.stringify(this.combine)}`);
+    if (!COMBINE_MODES.includes(this.combine)) throw new LstmNerError(`combine must be ${COMBINE_MODES.join(" or ")}, got ${JSON.stringify(this.combine)}`);
     if (o.labels.length !== first.config.outputs) throw new LstmNerError(`the ensemble has ${o.labels.length} labels for ${first.config.outputs} outputs`);
     this.labels = o.labels;
     this.labelIndex = new Map(o.labels.map((l, i) => [l, i]));
