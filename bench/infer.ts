@@ -24,7 +24,7 @@ import { disposeKernels, getKernels } from "../src/engine/index.js";
 import { loadNerModel } from "../src/model/file.js";
 import { getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
-import { predictBatched } from "../src/infer/predict.js";
+import { predictBatched } from "../src/encode/run-batched.js";
 import { evaluate } from "../src/eval/evaluate.js";
 
 const arg = (name: string, def: string): string => {

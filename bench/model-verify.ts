@@ -13,7 +13,7 @@ import { referenceKernels } from "../src/engine/reference.js";
 import { NerModel } from "../src/model/ner.js";
 import { saveNerModel } from "../src/model/file.js";
 import { parseModel } from "../src/model/format.js";
-import { decodeSafetensors, encodeSafetensors } from "../src/model/safetensors.js";
+import { decodeSafetensors, encodeSafetensors } from "../src/tensors/safetensors.js";
 import { firstNonFinite } from "../src/model/validate.js";
 import { crc32c } from "../src/util/crc32c.js";
 import { CONLL_LABELS } from "../src/data/types.js";

@@ -31,7 +31,7 @@ import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
 import { disposeKernels, getKernels, type Kernels } from "../src/engine/index.js";
 import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
-import { encodeSentences } from "../src/infer/encoder.js";
+import { encodeSentences } from "../src/encode/encoder.js";
 import { timeTraining } from "./timing.js";
 import { Rng } from "../src/util/random.js";
 import { getPreset } from "../src/train/presets.js";

@@ -14,13 +14,13 @@ export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./da
 
 export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding } from "./embeddings/index.js";
 
-export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./infer/batching.js";
+export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./encode/pad-batch.js";
 export type { Batch, BatchMemory } from "./nn/batch.js";
-export { buildCharVocab, charVocabFromList, sentenceFeatures, featureBatch, addFeatures, CHAR_UNK, type CharVocab, type SentenceFeatures, type SentenceFeatureOptions } from "./infer/features.js";
-export { contextWindows, type ContextOptions, type ContextWindow } from "./infer/context.js";
-export { memoryAddresses, collateMemory, DOC_MEMORY_CAP, type DocMemoryOptions, type MemoryAddresses } from "./infer/doc-memory.js";
-export { wordEncoder, featureEncoder, encodeSentences, encodeAll, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./infer/encoder.js";
-export { predictBatched, predictIds, predictTags, type Predictor } from "./infer/predict.js";
+export { buildCharVocab, charVocabFromList, sentenceFeatures, featureBatch, addFeatures, CHAR_UNK, type CharVocab, type SentenceFeatures, type SentenceFeatureOptions } from "./encode/features.js";
+export { contextWindows, type ContextOptions, type ContextWindow } from "./encode/context.js";
+export { memoryAddresses, collateMemory, DOC_MEMORY_CAP, type DocMemoryOptions, type MemoryAddresses } from "./encode/memory-addresses.js";
+export { wordEncoder, featureEncoder, encodeSentences, encodeAll, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./encode/encoder.js";
+export { predictBatched, predictIds, predictTags, type Predictor } from "./encode/run-batched.js";
 
 export type { Tagger, TaggerSizes, Prediction, Loss } from "./nn/tagger-common.js";
 export { SoftmaxTagger, type SoftmaxTaggerConfig } from "./nn/softmax-tagger.js";
@@ -28,7 +28,8 @@ export { FeatureTagger, type FeatureTaggerConfig, type FeatureBatch } from "./nn
 export { EnsembleTagger } from "./nn/ensemble-tagger.js";
 export { NerModel, type NerModelOptions, type FeatureOptions } from "./model/ner.js";
 export { loadNerModel, saveNerModel } from "./model/file.js";
-export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type ModelConfig, type SavedModel } from "./model/format.js";
+export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type SavedModel } from "./model/format.js";
+export type { ModelConfig } from "./model/config.js";
 
 export { shuffled, batch, bucketBatches } from "./train/batching.js";
 export { train, type TrainOptions, type TrainResult, type EpochRecord, type TrainableModel } from "./train/trainer.js";
@@ -47,8 +48,8 @@ export { formatConllevalReport, scoreToJson, type ScoreJson } from "./eval/repor
 export { load, createNlp, nlpFromBytes, Doc, Token, Span, displacy, type Nlp, type DocJSON } from "./pipeline/index.js";
 export { TaggerPool, type TaggerPoolOptions } from "./predict/pool.js";
 export { enqueueDocs, startQueueWorker, collectResults, fileSha256, type QueueDoc, type QueueWorker, type QueueWorkerOptions, type EnqueueOptions, type CollectOptions, type CollectResult } from "./queue/index.js";
-export { pruneModel } from "./model/prune.js";
-export { STORAGE_DTYPES, type StorageDType, type Aliases } from "./model/storage.js";
+export { pruneModel } from "./model/prune-model.js";
+export { STORAGE_DTYPES, type StorageDType, type Aliases } from "./tensors/storage.js";
 export { pruneVectors, encodeVectorTable, parseVectorTable, type PrunedVectors } from "./embeddings/index.js";
 
 export { getKernels, disposeKernels, referenceKernels, loadWasmKernels, type Kernels } from "./engine/index.js";

@@ -52,7 +52,7 @@ test("the bundle is the inference path only: no trainer, optimiser or scorer", (
   const js = readFileSync(BUNDLE, "utf8");
   // esbuild heads each module with a `// src/...` comment.
   const modules = [...js.matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1]!);
-  assert.ok(modules.includes("src/model/ner.ts") && modules.includes("src/infer/predict.ts"), modules.join(" "));
+  assert.ok(modules.includes("src/model/ner.ts") && modules.includes("src/encode/run-batched.ts"), modules.join(" "));
   const training = modules.filter((m) => /^src\/(train|eval)\/|^src\/nn\/(adam|sgd|clip)\.ts$/.test(m));
   assert.deepEqual(training, []);
 });

@@ -4,10 +4,10 @@ import {
   DEFAULT_CITY_MIN_POPULATION, GAZETTEER_CHANNELS, Gazetteer, decodeGazetteer, encodeGazetteer, entryTokens, gazetteerOptions,
 } from "../src/data/gazetteer.js";
 import { GAZETTEER_PACKAGES, compileGazetteer, gazetteerFor, gazetteerLists } from "../src/data/gazetteer-sources.js";
-import { addFeatures, buildCharVocab } from "../src/infer/features.js";
-import { padBatch } from "../src/infer/batching.js";
+import { addFeatures, buildCharVocab } from "../src/encode/features.js";
+import { padBatch } from "../src/encode/pad-batch.js";
 import { LstmNerError } from "../src/util/errors.js";
-import type { Tensor } from "../src/model/safetensors.js";
+import type { Tensor } from "../src/tensors/safetensors.js";
 
 /** Codes as letters, one string per channel: "OBIES"[code] per token. */
 function show(g: Gazetteer, tokens: string[]): Record<string, string> {

@@ -10,7 +10,7 @@ import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
 import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS, type Sentence } from "../src/data/types.js";
 import { evaluate } from "../src/eval/evaluate.js";
-import { encodeAll } from "../src/infer/encoder.js";
+import { encodeAll } from "../src/encode/encoder.js";
 import { train } from "../src/train/trainer.js";
 import { createOptimizer } from "../src/train/optimizer.js";
 import type { FeatureTagger } from "../src/nn/feature-tagger.js";

@@ -12,7 +12,7 @@ import { referenceKernels as k } from "../src/engine/reference.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
 import { encodeModel, parseModel, type SavedModel } from "../src/model/format.js";
-import { encodeSafetensors, decodeSafetensors, type Tensor } from "../src/model/safetensors.js";
+import { encodeSafetensors, decodeSafetensors, type Tensor } from "../src/tensors/safetensors.js";
 import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS, type Sentence } from "../src/data/types.js";
 import { chunks, chunksToTags, type Chunk } from "../src/data/schemes.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { crc32c, crcHex } from "../src/util/crc32c.js";
-import { decodeSafetensors, encodeSafetensors, type Tensor } from "../src/model/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "../src/tensors/safetensors.js";
 import { parseModel } from "../src/model/format.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { toyModel } from "./pipeline-helpers.js";

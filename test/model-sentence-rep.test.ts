@@ -8,7 +8,7 @@ import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
 import { parseConll } from "../src/data/conll.js";
 import { evaluate } from "../src/eval/evaluate.js";
-import { encodeAll } from "../src/infer/encoder.js";
+import { encodeAll } from "../src/encode/encoder.js";
 import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { toyConll, writeToyData } from "./toy-corpus.js";

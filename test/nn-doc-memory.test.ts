@@ -5,8 +5,8 @@ import { referenceKernels as k } from "../src/engine/reference.js";
 import { Rng } from "../src/util/random.js";
 import { DocMemoryAttention, MemoryStore } from "../src/nn/doc-memory.js";
 import type { BatchMemory } from "../src/nn/batch.js";
-import { memoryAddresses } from "../src/infer/doc-memory.js";
-import { padBatch } from "../src/infer/batching.js";
+import { memoryAddresses } from "../src/encode/memory-addresses.js";
+import { padBatch } from "../src/encode/pad-batch.js";
 import { assertGradClose, dot, numericGrad, randomArray, wasmKernels } from "./nn-helpers.js";
 
 const D = 6;

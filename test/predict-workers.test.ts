@@ -17,7 +17,7 @@ import { tagItems, type PredictItem, type TaggedGroup } from "../src/predict/ite
 import { getKernels } from "../src/engine/index.js";
 import { NerModel } from "../src/model/ner.js";
 import { parseModel } from "../src/model/format.js";
-import { decodeSafetensors } from "../src/model/safetensors.js";
+import { decodeSafetensors } from "../src/tensors/safetensors.js";
 import { saveNerModel } from "../src/model/file.js";
 import { createNlp } from "../src/pipeline/nlp.js";
 import { load } from "../src/pipeline/load.js";

@@ -6,7 +6,7 @@ import type { Kernels } from "../src/engine/kernels.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS } from "../src/data/types.js";
-import { encodeAll } from "../src/infer/encoder.js";
+import { encodeAll } from "../src/encode/encoder.js";
 import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { toyConll, toyGlove } from "./toy-corpus.js";
 

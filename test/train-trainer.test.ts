@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { train, type TrainableModel } from "../src/train/trainer.js";
-import { wordEncoder } from "../src/infer/encoder.js";
+import { wordEncoder } from "../src/encode/encoder.js";
 import type { Sentence } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 

@@ -16,7 +16,7 @@ import { parseCombine, runEnsemble } from "./ensemble.js";
 import { runExport } from "./export.js";
 import { runVectorsPrune } from "./vectors.js";
 import { runReport } from "./report.js";
-import { parseStorageDType } from "../model/storage.js";
+import { parseStorageDType } from "../tensors/storage.js";
 import { PRESETS } from "../train/presets.js";
 import { TEXT_ENCODINGS } from "../util/decode.js";
 import { oneLine } from "./one-line.js";

@@ -4,7 +4,7 @@ import { conllTokens, mb } from "./export.js";
 import { loadVectors } from "../embeddings/registry.js";
 import { pruneVectors } from "../embeddings/prune.js";
 import { encodeVectorTable } from "../embeddings/table.js";
-import { parseStorageDType } from "../model/storage.js";
+import { parseStorageDType } from "../tensors/storage.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { LstmNerError } from "../util/errors.js";
 import { refuseOutputOverInput } from "../util/same-file.js";

@@ -23,7 +23,7 @@
  * compiled entries (see {@link encodeGazetteer}).
  */
 import { LstmNerError } from "../util/errors.js";
-import type { Tensor } from "../model/safetensors.js";
+import type { Tensor } from "../tensors/safetensors.js";
 
 /** The channels, in feature-column order. */
 export const GAZETTEER_CHANNELS = ["given", "family", "city", "country", "demonym"] as const;

@@ -6,8 +6,8 @@
  * vectors file. Uses only the container code of model files (no Node imports).
  */
 import { LstmNerError } from "../util/errors.js";
-import { decodeSafetensors, encodeSafetensors } from "../model/safetensors.js";
-import { decodeMatrix, decodeWords, encodeMatrix, encodeWords, type StorageDType } from "../model/storage.js";
+import { decodeSafetensors, encodeSafetensors } from "../tensors/safetensors.js";
+import { decodeMatrix, decodeWords, encodeMatrix, encodeWords, type StorageDType } from "../tensors/storage.js";
 import type { Vectors } from "./types.js";
 
 /** Identifies vector files inside the safetensors metadata. */

@@ -3,17 +3,10 @@
  * (worker.ts, worker_threads) and its browser entry (worker-web.ts, a Web
  * Worker): a second instance of the WebAssembly kernels over the main
  * thread's shared memory, serving one call at a time through the control
- * block described in threads.ts.
+ * block described in helper-protocol.ts.
  */
-import { CONTROL, OP_EXIT } from "./threads.js";
+import { CONTROL, OP_EXIT, type HelperInit } from "./helper-protocol.js";
 import { HELPER_OPS } from "./wasm-ops.js";
-
-/** What the main thread hands the helper when it starts it. */
-export interface HelperInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  ctlOffset: number;
-}
 
 type Fn = (...args: number[]) => void;
 

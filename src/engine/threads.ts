@@ -1,18 +1,9 @@
 import type { Worker as NodeWorker } from "node:worker_threads";
-import type { HelperInit } from "./helper-loop.js";
+import { CONTROL, OP_EXIT, type HelperInit } from "./helper-protocol.js";
 import { nodeWorkerThreads } from "./wasm-load.js";
 import { LstmNerError } from "../util/errors.js";
 
-/** The opcode that stops the worker; the others are the calls in wasm-ops.ts. */
-export const OP_EXIT = 9;
-
-// Control block (Int32 slots in the shared memory).
-const REQ = 0; // bumped by the main thread for each request
-const DONE = 1; // set by the worker to the request number it finished
-const STATUS = 2; // 0 ok, 1 the call threw (message posted)
-const OP = 3;
-const ARGS = 4;
-const SLOTS = 32;
+const { REQ, DONE, STATUS, OP, ARGS, SLOTS } = CONTROL;
 
 /** How long a browser helper may take to load and link before the kernels stay single-threaded. */
 const WEB_START_MS = 60_000;
@@ -201,6 +192,3 @@ export class Helper {
     await exited;
   }
 }
-
-/** Control-block slot indices, for the worker. */
-export const CONTROL = { REQ, DONE, STATUS, OP, ARGS, SLOTS } as const;

@@ -1,8 +1,8 @@
 /** Scoring a model on gold-tagged sentences: predict, then conlleval. */
 import type { Sentence } from "../data/types.js";
-import type { IdSentence } from "../infer/batching.js";
-import type { Encoder } from "../infer/encoder.js";
-import { predictTags, type Predictor } from "../infer/predict.js";
+import type { IdSentence } from "../encode/pad-batch.js";
+import type { Encoder } from "../encode/encoder.js";
+import { predictTags, type Predictor } from "../encode/run-batched.js";
 import { Scorer, type Score } from "./conlleval.js";
 
 /** conlleval score of the model's predictions on gold-tagged sentences (in their documents, `Sentence.doc`, for a model with document context). */

@@ -14,15 +14,16 @@ import { SoftmaxTagger } from "../nn/softmax-tagger.js";
 import { FeatureTagger, resolveFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import { EnsembleTagger } from "../nn/ensemble-tagger.js";
 import { copyParams, loadParams, type Param } from "../nn/param.js";
-import { encodeAll, featureEncoder, wordEncoder, type Encoder } from "../infer/encoder.js";
-import { buildCharVocab, charVocabFromList } from "../infer/features.js";
-import { checkContext } from "../infer/context.js";
+import { encodeAll, featureEncoder, wordEncoder, type Encoder } from "../encode/encoder.js";
+import { buildCharVocab, charVocabFromList } from "../encode/features.js";
+import { checkContext } from "../encode/context.js";
 import { lmClassesOf, type CharLmConfig } from "../nn/char-lm.js";
-import { predictBatched, predictTags } from "../infer/predict.js";
+import { predictBatched, predictTags } from "../encode/run-batched.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
-import { ENSEMBLE_COMBINE, inputDocMemory, inputGazetteer, memberConfigs, parseModel, type EnsembleCombine, type FeatureLayers, type ModelConfig, type SavedModel } from "./format.js";
-import type { Aliases } from "./storage.js";
+import { ENSEMBLE_COMBINE, parseModel, type EnsembleCombine, type SavedModel } from "./format.js";
+import { inputDocMemory, inputGazetteer, memberConfigs, type FeatureLayers, type ModelConfig } from "./config.js";
+import type { Aliases } from "../tensors/storage.js";
 import { gazetteerOptions, type Gazetteer, type GazetteerOptions } from "../data/gazetteer.js";
 
 /** Settings of the "feature" architecture (see `FeatureTagger`). */

@@ -6,7 +6,7 @@
  */
 import type { TagScheme } from "../data/types.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
-import type { ModelConfig } from "./format.js";
+import type { ModelConfig } from "./config.js";
 import { GAZETTEER_CHANNELS, isChannelList } from "../data/gazetteer.js";
 
 const SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];

@@ -1,7 +1,7 @@
 /**
  * A padded batch, the one batch type of the models, the encoders and the
  * trainer: B sentences padded to T, time-major, so position t of sentence b
- * is at index t·B+b. Built by `padBatch` (src/infer/batching.ts).
+ * is at index t·B+b. Built by `padBatch` (src/encode/pad-batch.ts).
  */
 export interface Batch {
   /** Sentences in the batch (B). */
@@ -32,7 +32,7 @@ export interface Batch {
 
 /**
  * A batch's document-memory addresses, built by the encoder from the words of
- * whole documents (src/infer/doc-memory.ts). Rows are those of the output
+ * whole documents (src/encode/memory-addresses.ts). Rows are those of the output
  * layer, time-major: r = t·B+b for t < S, where S is `maxLen`, or the longest
  * centre span for a batch with `centre` (then t counts from the span's start).
  */

@@ -6,7 +6,7 @@ import { LstmNerError } from "../util/errors.js";
 
 /**
  * The document memory's values: one `width`-float row per slot (slots are
- * numbered by the encoder, see src/infer/doc-memory.ts), written with a
+ * numbered by the encoder, see src/encode/memory-addresses.ts), written with a
  * BiLSTM output and read as a constant (no gradient flows into it). Plain
  * JS memory in chunks, grown as slots are written: a training set's memory
  * can be far larger than any batch.

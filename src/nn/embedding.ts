@@ -3,7 +3,7 @@ import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
 import { KernelBuffer, exactly } from "./buffer.js";
 import { TouchedRows, type SparseRowsParam } from "./sparse.js";
-import { quantizeRowsInt8, type Int8Rows } from "../util/int8-rows.js";
+import { quantizeRowsInt8, type Int8Rows } from "../tensors/int8-rows.js";
 
 /** Options of {@link Embedding}. */
 export interface EmbeddingOptions {

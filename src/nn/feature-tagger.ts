@@ -24,7 +24,7 @@ import { GAZETTEER_TAGS } from "../data/gazetteer.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
- * (built by `featureBatch` in src/infer/features.ts). Word w = t·B+b (time-major) has its
+ * (built by `featureBatch` in src/encode/features.ts). Word w = t·B+b (time-major) has its
  * characters in row w of `chars.ids` and its casing class in `casing[w]`.
  */
 export interface FeatureBatch extends Batch {

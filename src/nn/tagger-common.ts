@@ -5,7 +5,7 @@
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
 import type { Batch } from "./batch.js";
-import type { Int8Rows } from "../util/int8-rows.js";
+import type { Int8Rows } from "../tensors/int8-rows.js";
 
 /** What a tagger's `quantize` converts besides the LSTM weights. */
 export interface QuantizeOptions {

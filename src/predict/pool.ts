@@ -10,7 +10,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { LstmNerError } from "../util/errors.js";
-import { readAligned } from "../model/file.js";
+import { readAligned } from "../tensors/read-aligned.js";
 import type { PredictFormat, PredictItem, TaggedGroup } from "./items.js";
 
 /** Something that tags groups of items: a {@link TaggerPool}, or an in-process tagger. */

@@ -1,6 +1,6 @@
 /**
  * Grouping training sentences into batches: shuffle with a seed, cut into
- * batches, or bucket by length (padding is `padBatch` in src/infer/batching.ts).
+ * batches, or bucket by length (padding is `padBatch` in src/encode/pad-batch.ts).
  */
 import type { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";

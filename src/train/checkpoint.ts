@@ -8,7 +8,7 @@
 import { promises as fs } from "node:fs";
 import { LstmNerError } from "../util/errors.js";
 import { describeFsError, writeFileAtomic } from "../util/atomic.js";
-import { decodeSafetensors, encodeSafetensors, type Tensor } from "../model/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "../tensors/safetensors.js";
 import type { StateValue, TrainState } from "./trainer.js";
 
 const FORMAT = "lstm-ner-checkpoint";

@@ -6,9 +6,9 @@
 import type { Sentence } from "../data/types.js";
 import { Rng } from "../util/random.js";
 import type { Batch } from "../nn/batch.js";
-import type { IdSentence } from "../infer/batching.js";
-import { encodeSentences, type Encoder } from "../infer/encoder.js";
-import type { Predictor } from "../infer/predict.js";
+import type { IdSentence } from "../encode/pad-batch.js";
+import { encodeSentences, type Encoder } from "../encode/encoder.js";
+import type { Predictor } from "../encode/run-batched.js";
 import { evaluate } from "../eval/evaluate.js";
 import type { Score } from "../eval/conlleval.js";
 import type { Optimizer, StateValue } from "./optimizer.js";

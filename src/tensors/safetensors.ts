@@ -104,24 +104,35 @@ export interface SafetensorsFile {
   checked: boolean;
 }
 
+/** The JSON header's length in bytes, from the first 8 bytes of a file (little-endian). */
+export function headerLength(head: Uint8Array): number {
+  return Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
+}
+
+/** The JSON header (the bytes after the length) as an object: tensor name → entry, and `__metadata__`. */
+export function parseHeader(json: Uint8Array, bad: (why: string) => Error): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json));
+  } catch {
+    throw bad("header is not JSON");
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw bad("header is not a JSON object");
+  return header as Record<string, unknown>;
+}
+
 /** Parse a safetensors file held in memory; `file` names it in errors, `what` says what it is ("model file", "checkpoint"). */
 export function decodeSafetensors(buf: Uint8Array, file: string, what = "model file"): SafetensorsFile {
   const bad = (why: string): LstmNerError => new LstmNerError(`not a valid ${what} (${why})`, { file });
   if (buf.length < 8) throw bad("file is shorter than its 8-byte header length");
-  const headerLen = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
+  const headerLen = headerLength(buf);
   if (headerLen <= 1 || 8 + headerLen > buf.length) {
     // A gzipped copy is the likely mistake (models are often shipped as .gz); say so rather than quote a huge length.
     if (buf[0] === 0x1f && buf[1] === 0x8b) throw bad("it is gzip-compressed: gunzip it first");
     throw bad(`header length ${headerLen} does not fit in a ${buf.length}-byte file`);
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(8, 8 + headerLen)));
-  } catch {
-    throw bad("header is not JSON");
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw bad("header is not a JSON object");
-  const meta = (header as Record<string, unknown>).__metadata__;
+  const header = parseHeader(buf.subarray(8, 8 + headerLen), bad);
+  const meta = header.__metadata__;
   const stored = typeof meta === "object" && meta !== null ? meta as Record<string, unknown> : {};
   const checked = stored[CRC_HEADER] !== undefined || stored[CRC_TENSORS] !== undefined;
   let tensorCrcs: Record<string, unknown> = {};
@@ -147,7 +158,7 @@ export function decodeSafetensors(buf: Uint8Array, file: string, what = "model f
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, Tensor>();
   let metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+  for (const [name, value] of Object.entries(header)) {
     if (name === "__metadata__") {
       if (typeof value !== "object" || value === null) throw bad("__metadata__ is not an object");
       for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw bad(`__metadata__.${k} is not a string`);

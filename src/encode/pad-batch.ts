@@ -5,7 +5,7 @@
  */
 import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
-import { collateMemory, type MemoryAddresses } from "./doc-memory.js";
+import { collateMemory, type MemoryAddresses } from "./memory-addresses.js";
 
 /** One sentence as ids, with its label ids when training or evaluating. */
 export interface IdSentence {
@@ -13,7 +13,7 @@ export interface IdSentence {
   labels?: Int32Array | readonly number[];
   /** With document context: the centre sentence's first token and length within `ids` (see `Batch.centre`). */
   centre?: readonly [number, number];
-  /** With a document memory: the (centre) tokens' memory addresses (see src/infer/doc-memory.ts). */
+  /** With a document memory: the (centre) tokens' memory addresses (see src/encode/memory-addresses.ts). */
   memory?: MemoryAddresses;
 }
 

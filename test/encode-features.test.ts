@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LstmNerError } from "../src/util/errors.js";
-import { padBatch } from "../src/infer/batching.js";
-import { CHAR_UNK, addFeatures, buildCharVocab, charVocabFromList, featureBatch, sentenceFeatures } from "../src/infer/features.js";
+import { padBatch } from "../src/encode/pad-batch.js";
+import { CHAR_UNK, addFeatures, buildCharVocab, charVocabFromList, featureBatch, sentenceFeatures } from "../src/encode/features.js";
 import { CASING_CLASSES, CASING_PAD } from "../src/nn/casing.js";
 
 test("buildCharVocab: unknown first, then code points in order, with minCount; stored list round-trips", () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { labelIds, padBatch, toIds } from "../src/infer/batching.js";
+import { labelIds, padBatch, toIds } from "../src/encode/pad-batch.js";
 import { batch, bucketBatches, shuffled } from "../src/train/batching.js";
 import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";

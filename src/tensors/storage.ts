@@ -8,7 +8,7 @@
  * Used by model files (`embedding.*`, `vocab.*`) and by pruned vector files
  * alike; no Node imports, so the browser bundle uses it as it is.
  */
-import { quantizeRowsInt8 } from "../util/int8-rows.js";
+import { quantizeRowsInt8 } from "./int8-rows.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Tensor } from "./safetensors.js";
 

@@ -4,7 +4,7 @@
  * in input order.
  */
 import type { Batch } from "../nn/batch.js";
-import type { IdSentence } from "./batching.js";
+import type { IdSentence } from "./pad-batch.js";
 import { encodeAll, type Encoder } from "./encoder.js";
 
 /** Anything that predicts label ids for a batch (a tagger, a model). */

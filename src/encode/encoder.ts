@@ -9,10 +9,10 @@ import type { Sentence, TagScheme } from "../data/types.js";
 import { convert } from "../data/schemes.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
-import { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./batching.js";
+import { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./pad-batch.js";
 import { featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "./features.js";
 import { contextWindows, type ContextOptions } from "./context.js";
-import { memoryAddresses, type DocMemoryOptions } from "./doc-memory.js";
+import { memoryAddresses, type DocMemoryOptions } from "./memory-addresses.js";
 import type { Gazetteer } from "../data/gazetteer.js";
 
 /** Token strings ↔ a tagger's batches and label ids. */
@@ -31,9 +31,9 @@ export interface Encoder<I extends IdSentence = IdSentence> {
   collate(items: readonly I[]): Batch;
   /** Predicted label ids → tags in the data's scheme. */
   decode(ids: Int32Array): string[];
-  /** Document context the model reads (see src/infer/context.ts); absent: sentences alone. */
+  /** Document context the model reads (see src/encode/context.ts); absent: sentences alone. */
   readonly context?: ContextOptions;
-  /** The model's document memory (see src/infer/doc-memory.ts): {@link encodeAll} gives items memory addresses. Absent: none. */
+  /** The model's document memory (see src/encode/memory-addresses.ts): {@link encodeAll} gives items memory addresses. Absent: none. */
   readonly memory?: DocMemoryOptions;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Int8 rows with one float32 scale per row (value ≈ int8 · scale, scale =
  * max |row| / 127): the compact form of an embedding table, used both by
- * model files (`--dtype i8`, src/model/storage.ts) and by a quantized
+ * model files (`--dtype i8`, src/tensors/storage.ts) and by a quantized
  * `Embedding` (src/nn/embedding.ts) in memory, so the two give the same values.
  */
 export interface Int8Rows {
