@@ -95,3 +95,33 @@ test("the README's train() quickstart runs as written and learns (toy corpus, 3 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+const anchorOf = (heading: string): string => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, "").replace(/ /g, "-");
+const withoutCode = (text: string): string => text.replace(/^```[\s\S]*?^```/gm, "");
+
+test("every relative link of the README and docs/ reaches an existing file, and its #anchor a heading there", () => {
+  const headings = new Map<string, Set<string>>();
+  const anchorsOf = (page: string): Set<string> => {
+    let set = headings.get(page);
+    if (!set) {
+      const text = withoutCode(readFileSync(path.join(root, page), "utf8"));
+      set = new Set([...text.matchAll(/^#+ (.*)$/gm)].map((m) => anchorOf(m[1]!)));
+      headings.set(page, set);
+    }
+    return set;
+  };
+  const broken: string[] = [];
+  for (const page of pages) {
+    const text = withoutCode(readFileSync(path.join(root, page), "utf8"));
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const link = m[1]!;
+      if (/^[a-z]+:/.test(link)) continue;
+      const [file = "", anchor] = link.split("#");
+      const target = file === "" ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), file));
+      if (!existsSync(path.join(root, target))) broken.push(`${page}: ${link} (no such file)`);
+      else if (anchor !== undefined && target.endsWith(".md") && !anchorsOf(target).has(anchor)) broken.push(`${page}: ${link} (no such heading)`);
+    }
+  }
+  assert.deepEqual(broken, []);
+});
