@@ -125,3 +125,44 @@ test("every relative link of the README and docs/ reaches an existing file, and 
   }
   assert.deepEqual(broken, []);
 });
+
+test("every option the README and docs/ show in a command line of a code block is one that command's --help lists", () => {
+  const helpOf = new Map<string, string>();
+  const help = (cmd: string): string => {
+    let h = helpOf.get(cmd);
+    if (h === undefined) {
+      const r = spawnSync(process.execPath, [path.join(root, "dist/src/cli/main.js"), ...cmd.split(" "), "--help"], { encoding: "utf8" });
+      assert.equal(r.status, 0, `lstm-ner ${cmd} --help: ${r.stderr}`);
+      h = r.stdout;
+      helpOf.set(cmd, h);
+    }
+    return h;
+  };
+  const wrong: string[] = [];
+  let checked = 0;
+  for (const page of pages) {
+    const text = readFileSync(path.join(root, page), "utf8");
+    for (const block of text.matchAll(/^```(?:sh)?\n([\s\S]*?)^```/gm)) {
+      // A command line and the indented lines that continue it (a synopsis, or a line ending in \).
+      const commands: string[] = [];
+      for (const line of block[1]!.split("\n")) {
+        const start = /^(?:[A-Z_]+=\S+ )*(?:npx )?lstm-ner (.*)$/.exec(line);
+        if (start) commands.push(start[1]!);
+        else if (/^\s+\S/.test(line) && commands.length > 0) commands[commands.length - 1] += " " + line.trim();
+        else commands.push("");
+      }
+      for (const c of commands.filter((x) => x !== "")) {
+        const words = c.replace(/#.*$/, "").split(/\s+/);
+        const cmd = words[0] === "vectors" ? `vectors ${words[1]}` : words[0]!;
+        if (!/^[a-z]+( [a-z]+)?$/.test(cmd)) continue;
+        const h = help(cmd);
+        for (const opt of new Set(c.replace(/#.*$/, "").match(/--[a-z][a-z-]*/g) ?? [])) {
+          checked++;
+          if (opt !== "--help" && !new RegExp(`${opt}\\b(?!-)`).test(h)) wrong.push(`${page}: lstm-ner ${cmd} ${opt}`);
+        }
+      }
+    }
+  }
+  assert.ok(checked > 50, `expected the docs to show many command lines, checked ${checked} options`);
+  assert.deepEqual(wrong, []);
+});
