@@ -29,7 +29,7 @@ import { Rng } from "../src/util/random.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
 import type { Kernels, LstmSequenceGrad } from "../src/engine/kernels.js";
 import { lstmBackwardWith, lstmForwardWith } from "../src/engine/lstmseq.js";
-import { loadWasmKernels } from "../src/engine/wasm.js";
+import { loadWasmKernels } from "../src/engine/index.js";
 import { gemmVariants, type GemmVariant } from "../src/engine/wasm-lab.js";
 import { labHooks } from "../src/engine/wasm.js";
 

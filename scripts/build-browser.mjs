@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Bundles the inference path for browsers: build/browser/lstm-ner.js (ESM),
-// the WASM kernels next to it, and the demo page. Node built-ins are refused
-// (the build fails if any is reachable, except the engine's guarded
-// node:fs fallback, which is replaced by a stub that throws).
+// Bundles the inference path for browsers: build/browser/lstm-ner.js (ESM, the
+// package's browser entry), the WASM kernels, their helper thread's script and
+// the English model next to it (where the bundle looks for them), and the demo
+// page. Node built-ins are refused: the build fails if any is reachable.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
 
@@ -12,27 +12,17 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.join(root, "build/browser");
 mkdirSync(out, { recursive: true });
 
-/** Only these modules may import Node built-ins, and only behind a runtime check for Node. */
-const GUARDED = new Set([path.join(root, "src/engine/wasm-load.ts")]);
-
 const noNode = {
   name: "no-node-builtins",
   setup(b) {
-    b.onResolve({ filter: /^node:|^(fs|path|os|http|stream|zlib|crypto|child_process|url|events|readline|net)(\/|$)/ }, (args) => {
-      if (!GUARDED.has(args.importer)) {
-        return { errors: [{ text: `${args.path} (a Node module) is imported by ${path.relative(root, args.importer)}, which the browser bundle includes` }] };
-      }
-      return { path: args.path, namespace: "node-stub" };
-    });
-    b.onLoad({ filter: /.*/, namespace: "node-stub" }, (args) => ({
-      contents: `throw new Error(${JSON.stringify(`${args.path} is not available in the browser`)});`,
-      loader: "js",
+    b.onResolve({ filter: /^node:|^(fs|path|os|http|stream|zlib|crypto|child_process|url|events|readline|net|worker_threads|v8)(\/|$)/ }, (args) => ({
+      errors: [{ text: `${args.path} (a Node module) is imported by ${path.relative(root, args.importer)}, which the browser bundle includes` }],
     }));
   },
 };
 
 const result = await build({
-  entryPoints: [path.join(root, "src/pipeline/browser.ts")],
+  entryPoints: [path.join(root, "src/browser.ts")],
   outfile: path.join(out, "lstm-ner.js"),
   bundle: true,
   format: "esm",
@@ -83,6 +73,9 @@ await build({
 copyFileSync(path.join(root, "web/train.html"), path.join(out, "train.html"));
 
 for (const f of ["kernels.wasm", "kernels-st.wasm"]) copyFileSync(path.join(root, "build", f), path.join(out, f));
+// The English model: the package ships this copy, which Node's load("en") reads too.
+const model = path.join(root, "models/en.safetensors");
+if (existsSync(model)) copyFileSync(model, path.join(out, "en.safetensors"));
 copyFileSync(path.join(root, "web/demo.html"), path.join(out, "demo.html"));
 const bytes = result.metafile.outputs[path.relative(process.cwd(), path.join(out, "lstm-ner.js"))]?.bytes;
-console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, demo.html, report.js, uPlot.min.css, train.html, train.js, train-worker.js, kernels-helper.js`);
+console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, ${existsSync(model) ? "en.safetensors, " : ""}demo.html, report.js, uPlot.min.css, train.html, train.js, train-worker.js, kernels-helper.js`);

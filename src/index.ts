@@ -60,3 +60,5 @@ export { download } from "./util/download.js";
 export { cacheDir } from "./util/cache.js";
 export { decodeBytes, decodeStream, StrictDecoder, TEXT_ENCODINGS, type TextEncodingName } from "./util/decode.js";
 export { readText, type ReadTextOptions } from "./util/read-text.js";
+export { PACKAGED_MODELS, modelPath } from "./pipeline/packaged.js";
+export { VERSION } from "./version.js";

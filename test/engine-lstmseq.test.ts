@@ -4,7 +4,8 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "../src/engine/kernels.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
-import { loadWasmKernels, type WasmKernels } from "../src/engine/wasm.js";
+import type { WasmKernels } from "../src/engine/wasm.js";
+import { loadWasmKernels } from "../src/engine/index.js";
 import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";
 
@@ -194,7 +195,7 @@ test("bad sequences are LstmNerErrors naming the field, on every implementation"
 });
 
 test("an idle helper thread does not keep a process alive", () => {
-  const wasm = new URL("../src/engine/wasm.js", import.meta.url).href;
+  const wasm = new URL("../src/engine/index.js", import.meta.url).href;
   const code = `const { loadWasmKernels } = await import(${JSON.stringify(wasm)});
     const k = await loadWasmKernels({ threads: 2 });
     console.log(k.threads);`;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { Rng } from "../src/util/random.js";
 import { referenceKernels as ref } from "../src/engine/reference.js";
-import { loadWasmKernels } from "../src/engine/wasm.js";
+import { loadWasmKernels } from "../src/engine/index.js";
 import { getKernels } from "../src/engine/index.js";
 import { sizeClass } from "../src/engine/allocator.js";
 import { LstmNerError } from "../src/util/errors.js";
@@ -105,10 +105,10 @@ test("single-threaded fallback: non-shared fixed memory, same results, clear err
   assert.equal(c.length, m * n);
 });
 
-test("a missing or corrupt .wasm is an LstmNerError telling to build", async () => {
-  await assert.rejects(loadWasmKernels({ wasm: "/nonexistent/kernels.wasm" }), isLstmNerError(/nonexistent.*npm run build/s));
-  await assert.rejects(loadWasmKernels({ wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 99]) }), isLstmNerError(/not a valid WebAssembly.*npm run build/s));
-  await assert.rejects(loadWasmKernels({ wasm: new Uint8Array([1, 2, 3]) }), isLstmNerError(/npm run build/));
+test("a missing or corrupt .wasm is an LstmNerError naming it and telling to reinstall (or build)", async () => {
+  await assert.rejects(loadWasmKernels({ wasm: "/nonexistent/kernels.wasm" }), isLstmNerError(/^\/nonexistent\/kernels\.wasm: cannot read .*reinstall lstm-ner.*npm run build:wasm/s));
+  await assert.rejects(loadWasmKernels({ wasm: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 99]) }), isLstmNerError(/not a valid WebAssembly.*npm run build:wasm/s));
+  await assert.rejects(loadWasmKernels({ wasm: new Uint8Array([1, 2, 3]) }), isLstmNerError(/npm run build:wasm/));
 });
 
 test("loads from bytes and URLs; a build/memory mismatch is explained", async () => {
@@ -130,7 +130,8 @@ test("getKernels: reference, wasm, and auto picks wasm when it loads", async () 
 test("each helper-thread op names as many arguments as its export takes, and the opcodes are distinct", async () => {
   const { HELPER_OPS } = await import("../src/engine/wasm-ops.js");
   const { instantiateKernels } = await import("../src/engine/wasm-load.js");
-  const { exports } = await instantiateKernels({});
+  const { nodePlatform } = await import("../src/engine/platform-node.js");
+  const { exports } = await instantiateKernels(nodePlatform, {});
   const raw = exports as unknown as Record<string, (...a: number[]) => unknown>;
   for (const d of HELPER_OPS) {
     assert.equal(typeof raw[d.fn], "function", d.fn);

@@ -75,7 +75,7 @@ test("BiLstm rejects lengths outside 0..T", () => {
 });
 
 test("BiLstm on WASM kernels with two threads equals the reference: outputs, dx and every gradient (ragged, an empty sentence, zero pads)", async () => {
-  const { loadWasmKernels } = await import("../src/engine/wasm.js");
+  const { loadWasmKernels } = await import("../src/engine/index.js");
   const w = await loadWasmKernels({ threads: 2 });
   const T2 = 6, B2 = 5, IN2 = 7, H2 = 20;
   const lens = Int32Array.from([3, 6, 0, 5, 6]);

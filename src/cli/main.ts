@@ -2,23 +2,16 @@
 /**
  * The `lstm-ner` command: a thin shell over the library. It parses
  * arguments, prints progress and results, and turns library errors into one
- * clear line and a non-zero exit.
+ * clear line and a non-zero exit. Each command's module is imported when that
+ * command runs, so a command loads only what it uses.
  */
 import { Command, Option } from "commander";
 import { LstmNerError } from "../util/errors.js";
-import { disposeKernels } from "../engine/index.js";
-import { runTrain } from "./train.js";
-import { runEvaluate } from "./evaluate.js";
-import { runPredict } from "./predict.js";
-import { runServe } from "./serve.js";
-import { runWorker, runEnqueue, runCollect } from "./queue.js";
-import { parseCombine, runEnsemble } from "./ensemble.js";
-import { runExport } from "./export.js";
-import { runVectorsPrune } from "./vectors.js";
-import { runReport } from "./report.js";
 import { parseStorageDType } from "../tensors/storage.js";
+import { modelPath } from "../pipeline/packaged.js";
 import { PRESETS } from "../train/presets.js";
 import { TEXT_ENCODINGS } from "../util/decode.js";
+import { VERSION } from "../version.js";
 import { oneLine } from "./one-line.js";
 
 const int = (name: string) => (v: string): number => {
@@ -42,9 +35,12 @@ const threadsOption = (): Option => new Option("--threads <n>", "compute threads
 const QUANTIZE_HELP = "tag with int16 LSTM weights and an int8 word embedding (faster, less memory; predictions may differ at a few tokens)";
 const RELAXED_HELP = "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them";
 
+const MODEL_HELP = "model file, or en (the English model that comes with lstm-ner)";
+
 const program = new Command();
 // A usage error (unknown option, bad choice, missing argument) is one line like every other error, not the whole help.
 program.name("lstm-ner").description("Train and run neural named-entity recognisers (BiLSTM) on CoNLL data with GloVe vectors.")
+  .version(VERSION, "-V, --version", "print the version")
   .configureOutput({ outputError: (str, write) => write(`lstm-ner: ${str.trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`) });
 
 program.command("train").description("train a model and keep the best epoch on dev")
@@ -75,19 +71,19 @@ program.command("train").description("train a model and keep the best epoch on d
   .option("--relaxed-simd", "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them; results differ from the default kernels in the last bits")
   .addOption(new Option("--max-batches <n>", "stop each epoch after n batches (smoke runs)").argParser(int("--max-batches")).hideHelp())
   .option("--no-progress", "no progress bar")
-  .action(runTrain);
+  .action(async (o, cmd) => (await import("./train.js")).runTrain(o, cmd));
 
 program.command("evaluate").description("score a model on a gold CoNLL file (conlleval rules)")
-  .requiredOption("--model <file>", "model file")
+  .requiredOption("--model <file|name>", MODEL_HELP)
   .requiredOption("--data <file>", "gold CoNLL file")
   .option("--json", "print one JSON object instead of the conlleval table")
   .addOption(encodingOption("the CoNLL file"))
   .addOption(kernelsOption()).addOption(threadsOption())
   .option("--quantize", QUANTIZE_HELP).option("--relaxed-simd", RELAXED_HELP)
-  .action(runEvaluate);
+  .action(async (o) => (await import("./evaluate.js")).runEvaluate(o));
 
 program.command("predict").description("tag texts (arguments, a file or stdin) or CoNLL input; streams any size")
-  .requiredOption("--model <file>", "model file")
+  .requiredOption("--model <file|name>", MODEL_HELP)
   .option("--input <file>", "input file ('-' or omitted: standard input)")
   .addOption(new Option("--input-format <fmt>", "text: one text per line; conll: one token per line (first column); jsonl: one {\"id\":…,\"text\":…} per line (default: jsonl for *.jsonl[.gz], else text)").choices(["conll", "text", "jsonl"]))
   .option("--text-field <name>", "JSON-lines input: the field holding the text", "text")
@@ -100,10 +96,10 @@ program.command("predict").description("tag texts (arguments, a file or stdin) o
   .addOption(new Option("--threads <n>", "compute threads per worker (1 or 2; default: the cores shared out among the workers, at most 2)").argParser(int("--threads")))
   .option("--quantize", QUANTIZE_HELP).option("--relaxed-simd", RELAXED_HELP)
   .argument("[text...]", "texts to tag (instead of --input)")
-  .action(runPredict);
+  .action(async (texts, o) => (await import("./predict.js")).runPredict(texts, o));
 
 program.command("serve").description("serve a model over HTTP: POST /ner, GET /health, and a web page at /")
-  .requiredOption("--model <file>", "model file")
+  .option("--model <file|name>", MODEL_HELP, "en")
   .option("--port <n>", "TCP port (0: any free port)", int("--port"), 8080)
   .option("--host <addr>", "address to listen on", "127.0.0.1")
   .option("--max-body <bytes>", "largest request body; larger ones get 413", int("--max-body"), 1 << 20)
@@ -116,7 +112,7 @@ program.command("serve").description("serve a model over HTTP: POST /ner, GET /h
   .option("--health-details", "GET /health also shows the model's recipe and file path, the limits and queue counters")
   .addOption(kernelsOption()).addOption(threadsOption())
   .option("--quantize", QUANTIZE_HELP)
-  .action(runServe);
+  .action(async (o) => (await import("./serve.js")).runServe(o));
 
 const redisOptions = (c: Command): Command => c
   .requiredOption("--redis <url>", "Redis URL, e.g. redis://127.0.0.1:6379")
@@ -124,31 +120,31 @@ const redisOptions = (c: Command): Command => c
   .option("--connect-timeout <s>", "seconds to keep retrying the first connection to Redis", num("--connect-timeout"), 10);
 
 redisOptions(program.command("worker").description("tag documents from a BullMQ queue on Redis (run any number, on any machines)"))
-  .requiredOption("--model <file>", "model file (every worker of a queue must use the same one; checked by SHA-256)")
+  .requiredOption("--model <file|name>", `${MODEL_HELP}; every worker of a queue must use the same one (checked by SHA-256)`)
   .option("--concurrency <k>", "jobs tagged at once, each on its own thread", int("--concurrency"), 1)
   .option("--max-tokens <n>", "documents with more tokens fail their job", int("--max-tokens"), 100_000)
   .option("--lock-duration <ms>", "a dead worker's jobs are taken again after about this long", int("--lock-duration"), 30_000)
   .addOption(kernelsOption())
   .addOption(new Option("--log-jobs", "print 'start <job>' and 'done <job>' lines").hideHelp())
-  .action(runWorker);
+  .action(async (o) => (await import("./queue.js")).runWorker(o));
 
 redisOptions(program.command("enqueue").description("push a JSON-lines corpus ({\"id\":…,\"text\":…} per line; .gz too) onto a queue"))
   .argument("<input>", "JSON-lines file ('-': standard input)")
   .option("--batch <n>", "documents per job", int("--batch"), 64)
   .option("--text-field <name>", "the field holding the text", "text")
-  .action(runEnqueue);
+  .action(async (input, o) => (await import("./queue.js")).runEnqueue(input, o));
 
 redisOptions(program.command("collect").description("wait for a queue's jobs and write their results as JSON lines, in enqueue order, each document once"))
   .option("--out <file>", "output file (default: standard output); *.gz is gzipped")
   .option("--no-wait", "collect what is done now instead of waiting for every job")
-  .action(runCollect);
+  .action(async (o) => (await import("./queue.js")).runCollect(o));
 program.command("report").description("render a training log (train --log) as a self-contained HTML report with curves and dev tables")
   .argument("<log>", "JSON-lines training log")
   .requiredOption("--out <file>", "HTML file to write")
-  .action(runReport);
+  .action(async (log, o) => (await import("./report.js")).runReport(log, o));
 
 program.command("export").description("write a smaller copy of a model: pruned vocabulary, float16 or int8 embedding")
-  .requiredOption("--model <file>", "model file")
+  .requiredOption("--model <file|name>", MODEL_HELP)
   .requiredOption("--out <file>", "model file to write")
   .option("--prune <n>", "keep the n most frequent vectors plus every training word; other words read their nearest kept vector", int("--prune"))
   .option("--dtype <type>", "storage type of the embedding: f32, f16 or i8", (v: string) => parseStorageDType(v), "f32")
@@ -157,7 +153,7 @@ program.command("export").description("write a smaller copy of a model: pruned v
   .option("--dev <file>", "gold CoNLL file: print dev F1 before and after")
   .addOption(encodingOption("the --words and --dev CoNLL files"))
   .addOption(kernelsOption()).addOption(threadsOption())
-  .action(runExport);
+  .action(async (o) => (await import("./export.js")).runExport(o));
 
 program.command("vectors").description("work with word-vector files")
   .command("prune").description("keep the n most frequent vectors plus the words of some CoNLL files, mapping every other word to its nearest kept vector")
@@ -168,24 +164,29 @@ program.command("vectors").description("work with word-vector files")
   .requiredOption("--out <file>", "vectors file to write (lstm-ner's safetensors layout; --embeddings reads it)")
   .addOption(encodingOption("the --words CoNLL files"))
   .addOption(kernelsOption()).addOption(threadsOption())
-  .action(runVectorsPrune);
+  .action(async (file, o) => (await import("./vectors.js")).runVectorsPrune(file, o));
 
 program.command("ensemble").description("combine CRF models with the same labels and input (e.g. seeds 1-3, or other switches) into one model file that averages their CRF potentials or votes on their entities")
   .requiredOption("--out <file>", "the ensemble's model file")
-  .option("--combine <how>", "potentials (averaged emissions and CRF potentials, one Viterbi) or vote (entities more than half of the members predict)", parseCombine, "potentials")
-  .argument("<model...>", "member model files (at least 2)")
+  .option("--combine <how>", "potentials (averaged emissions and CRF potentials, one Viterbi) or vote (entities more than half of the members predict)", "potentials")
+  .argument("<model...>", "member model files (at least 2), or en")
   .addOption(kernelsOption()).addOption(threadsOption())
-  .action(runEnsemble);
+  .action(async (models: string[], o) => {
+    const { parseCombine, runEnsemble } = await import("./ensemble.js");
+    return runEnsemble(models.map(modelPath), { ...o, combine: parseCombine(o.combine) });
+  });
 
-// --threads is on every command: check it once, before any command runs.
+// --threads is on every command: check it once, before any command runs; --model names "en" or a file.
 program.hook("preAction", (_program, command) => {
-  const threads = (command.opts() as { threads?: number }).threads;
+  const { threads, model } = command.opts() as { threads?: number; model?: unknown };
   if (threads !== undefined && threads !== 1 && threads !== 2) throw new LstmNerError(`--threads must be 1 or 2, got ${threads}`);
+  if (typeof model === "string") command.setOptionValue("model", modelPath(model));
 });
 
 try {
   await program.parseAsync(process.argv);
-  await disposeKernels();
+  // Stops the kernels' helper threads, if the command started any.
+  await (await import("../engine/index.js")).disposeKernels();
 } catch (err) {
   if (err instanceof LstmNerError) {
     process.stderr.write(`lstm-ner: error: ${oneLine(err.message)}\n`);

@@ -1,10 +1,19 @@
+/**
+ * The compute kernels in Node: {@link getKernels} (the process-wide kernels
+ * of a kind) and {@link loadWasmKernels} (a new WebAssembly instance), both
+ * reading the package's .wasm files (platform-node.ts). Browsers load theirs
+ * through the browser entry (pipeline/browser.ts, platform-web.ts).
+ */
 import type { Kernels } from "./kernels.js";
+import { availableThreads, nodePlatform } from "./platform-node.js";
 import { referenceKernels } from "./reference.js";
-import { availableThreads, loadWasmKernels, type WasmKernels } from "./wasm.js";
+import { linkWasmKernels, type LoadWasmOptions, type WasmKernels } from "./wasm.js";
+import { simdAvailable } from "./wasm-load.js";
 
 export type { Kernels, LstmInferSequence, LstmSequence, LstmSequenceGrad } from "./kernels.js";
 export { referenceKernels } from "./reference.js";
-export { loadWasmKernels, sharedMemoryAvailable, availableThreads, relaxedSimdAvailable, simdAvailable } from "./wasm.js";
+export { sharedMemoryAvailable, simdAvailable } from "./wasm.js";
+export { availableThreads } from "./platform-node.js";
 export type { WasmKernels, LoadWasmOptions } from "./wasm.js";
 export { gemmVariants, type GemmVariant } from "./wasm-lab.js";
 export { WasmAllocator, sizeClass } from "./allocator.js";
@@ -22,39 +31,40 @@ export interface GetKernelsOptions {
   relaxedSimd?: boolean;
 }
 
-const cache = new Map<string, Promise<Kernels>>();
+/**
+ * Loads the WebAssembly SIMD kernels (a new instance each call), by default
+ * from the package's `build/kernels.wasm` (shared memory) or
+ * `build/kernels-st.wasm`. A missing or corrupt file is an LstmNerError naming it.
+ */
+export function loadWasmKernels(opts: LoadWasmOptions = {}): Promise<WasmKernels> {
+  return linkWasmKernels(nodePlatform, opts);
+}
+
+/** True where relaxed SIMD validates, after switching it on (Node 20 has it behind a V8 flag). */
+export function relaxedSimdAvailable(): Promise<boolean> {
+  return nodePlatform.relaxedSimd();
+}
+
 const wasmLoads = new Map<string, Promise<WasmKernels>>();
 
 /**
- * The process-wide kernels of a kind: "wasm" (fails if the module cannot load),
- * "reference" (plain TypeScript), or "auto" (WASM if it loads, else reference).
- * Loaded once per thread count and shared, so every layer allocates from the
- * same memory. Call {@link disposeKernels} to stop helper threads.
+ * The process-wide kernels of a kind: "wasm" (an error if the module cannot
+ * load), "reference" (plain TypeScript), or "auto" (WASM wherever the runtime
+ * has WebAssembly SIMD, else reference; a missing or broken kernels file is an
+ * error, not a reason to run slowly). Loaded once per thread count and
+ * shared, so every layer allocates from the same memory. Call
+ * {@link disposeKernels} to stop helper threads.
  */
 export async function getKernels(kind: "wasm" | "reference" | "auto" = "auto", opts: GetKernelsOptions = {}): Promise<Kernels> {
-  if (kind === "reference") return referenceKernels;
-  const threads = Math.max(1, Math.min(2, Math.floor(opts.threads ?? await availableThreads())));
-  const relaxed = opts.relaxedSimd === true;
-  const key = `${kind}/${threads}/${relaxed}`;
-  let p = cache.get(key);
-  if (p === undefined) {
-    p = kind === "wasm" ? wasmOnce(threads, relaxed) : wasmOnce(threads, relaxed).catch((): Kernels => referenceKernels);
-    cache.set(key, p);
-  }
-  return p;
-}
-
-function wasmOnce(threads: number, relaxedSimd: boolean): Promise<WasmKernels> {
-  const key = `${threads}/${relaxedSimd}`;
+  if (kind === "reference" || (kind === "auto" && !simdAvailable())) return referenceKernels;
+  const threads = Math.max(1, Math.min(2, Math.floor(opts.threads ?? availableThreads())));
+  const key = `${threads}/${opts.relaxedSimd === true}`;
   let p = wasmLoads.get(key);
   if (p === undefined) {
-    p = loadWasmKernels({ threads, relaxedSimd });
+    p = loadWasmKernels({ threads, relaxedSimd: opts.relaxedSimd === true });
     wasmLoads.set(key, p);
-    // A failed load may be fixed by building; don't cache the failure for "wasm".
-    p.catch(() => {
-      wasmLoads.delete(key);
-      cache.delete(`wasm/${key}`);
-    });
+    // A failed load may be fixed by building or reinstalling: don't cache the failure.
+    p.catch(() => wasmLoads.delete(key));
   }
   return p;
 }

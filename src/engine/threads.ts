@@ -1,12 +1,7 @@
-import type { Worker as NodeWorker } from "node:worker_threads";
 import { CONTROL, OP_EXIT, type HelperInit } from "./helper-protocol.js";
-import { nodeWorkerThreads } from "./wasm-load.js";
 import { LstmNerError } from "../util/errors.js";
 
 const { REQ, DONE, STATUS, OP, ARGS, SLOTS } = CONTROL;
-
-/** How long a browser helper may take to load and link before the kernels stay single-threaded. */
-const WEB_START_MS = 60_000;
 
 /** A started helper thread, whichever runtime made it. */
 export interface HelperThread {
@@ -18,98 +13,8 @@ export interface HelperThread {
   whenExited(): Promise<void>;
 }
 
-/** Starts a helper thread running helper-loop.ts with `init`. */
+/** Starts a helper thread running helper-loop.ts with `init` (see platform-node.ts and platform-web.ts). */
 export type SpawnHelper = (init: HelperInit) => HelperThread;
-
-/** Node: a worker_threads Worker running worker.js next to this module. */
-export function nodeSpawner(Worker: typeof NodeWorker): SpawnHelper {
-  return (init) => {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), {
-      workerData: init,
-      execArgv: [], // the parent's flags (e.g. --input-type) may not apply to a worker file
-    });
-    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-    const ready = new Promise<void>((resolve, reject) => {
-      const onError = (e: unknown): void => fail(e);
-      const onExit = (code: number): void => fail(new Error(`exited with code ${code}`));
-      const fail = (e: unknown): void => {
-        off();
-        reject(e);
-      };
-      const off = (): void => {
-        worker.off("error", onError).off("exit", onExit);
-      };
-      worker.once("error", onError).once("exit", onExit).once("message", (m) => {
-        off();
-        if (m === "ready") resolve();
-        else reject(new Error(String((m as { error?: unknown }).error ?? m)));
-      });
-    });
-    return {
-      ready,
-      unref: () => worker.unref(),
-      whenExited: () => {
-        worker.ref(); // keep the process up until the worker has left
-        return exited;
-      },
-    };
-  };
-}
-
-/**
- * Browsers: a module Web Worker running `url` (build/browser/kernels-helper.js,
- * the bundle of worker-web.ts), handed the module and shared memory by message.
- */
-export function webSpawner(url: URL | string): SpawnHelper {
-  return (init) => {
-    const worker = new Worker(url, { type: "module" });
-    let exit!: () => void;
-    const exited = new Promise<void>((resolve) => (exit = resolve));
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`${String(url)} did not start within ${WEB_START_MS / 1000} s`)), WEB_START_MS);
-      const fail = (e: Error): void => {
-        clearTimeout(timer);
-        worker.terminate();
-        reject(e);
-      };
-      worker.onerror = (e) => {
-        e.preventDefault();
-        fail(new Error(e.message || `cannot load ${String(url)}`));
-      };
-      worker.onmessage = (e: MessageEvent<unknown>) => {
-        if (e.data === "ready") {
-          clearTimeout(timer);
-          resolve();
-        } else if (e.data === "exited") exit();
-        else fail(new Error(String((e.data as { error?: unknown }).error ?? e.data)));
-      };
-    });
-    worker.postMessage(init);
-    return { ready, unref: () => undefined, whenExited: () => exited };
-  };
-}
-
-/**
- * How this runtime starts a helper thread: Node's worker_threads; in a
- * browser, a Web Worker from `webUrl` — only where this thread may block in
- * Atomics.wait (a worker, not a page's main thread); else null (one thread).
- */
-export async function helperSpawner(webUrl?: URL | string): Promise<SpawnHelper | null> {
-  const wt = await nodeWorkerThreads();
-  if (wt !== null) return nodeSpawner(wt.Worker);
-  if (typeof Worker !== "function" || !mayBlock()) return null;
-  return webSpawner(webUrl ?? new URL("./kernels-helper.js", import.meta.url));
-}
-
-/** True where Atomics.wait may suspend this thread (browsers forbid it on a page's main thread). */
-function mayBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A second thread running the same WebAssembly module over the same shared
@@ -118,7 +23,7 @@ function mayBlock(): boolean {
  * with Atomics.notify, does its own share of the work, then blocks in
  * Atomics.wait until the worker is done. No allocation and no message passing
  * per call; the worker is started once and reused. The thread is a Node
- * worker_threads Worker or a browser Web Worker (see {@link helperSpawner});
+ * worker_threads Worker or a browser Web Worker (see KernelPlatform.spawner);
  * the calling thread must be one that may block.
  */
 export class Helper {

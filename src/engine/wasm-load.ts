@@ -1,10 +1,11 @@
 /**
- * Loading the WebAssembly kernels: reading the .wasm (file or URL), compiling
- * it, creating the (shared or fixed) memory and linking the instance, with an
- * {@link LstmNerError} for each way that can fail; plus the few runtime
- * probes (shared memory, worker_threads, core count). The only engine module
- * that imports Node built-ins, each behind a runtime check for Node.
+ * Loading the WebAssembly kernels: reading the .wasm (through the runtime's
+ * {@link KernelPlatform}), compiling it, creating the (shared or fixed) memory
+ * and linking the instance, with an {@link LstmNerError} naming the file for
+ * each way that can fail; plus the runtime probes (SIMD, relaxed SIMD, shared
+ * memory). Runs alike in Node and browsers.
  */
+import type { KernelPlatform } from "./platform.js";
 import { LstmNerError } from "../util/errors.js";
 
 /** The raw exports of assembly/kernels.ts. Booleans are i32; pointers are byte offsets. */
@@ -62,30 +63,35 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** Why the kernels cannot load where {@link simdAvailable} is false. */
 export const NO_SIMD = "this runtime has no WebAssembly SIMD (an old browser, or a CPU without SSE4.1), which lstm-ner's WebAssembly kernels need";
-export const BUILD_HINT = "run `npm run build` (or `npm run build:wasm`) to compile the WebAssembly kernels";
 
 /**
  * Reads, compiles and links the kernels module over a new memory: shared
  * (growable to 4 GiB) when asked or available, else fixed at `initialMiB`.
- * @throws LstmNerError for a missing, corrupt or mismatched module, or memory that cannot be created.
+ * The module is `opts.wasm`, else the platform's packaged file for the build.
+ * @throws LstmNerError naming the file for a missing, corrupt or mismatched module, or memory that cannot be created.
  */
-export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKernels> {
+export async function instantiateKernels(platform: KernelPlatform, opts: ModuleSource): Promise<LoadedKernels> {
   const shared = opts.shared ?? sharedMemoryAvailable();
   const initialMiB = opts.initialMiB ?? (shared ? 16 : 256);
   if (!(initialMiB > 0 && initialMiB <= 4095)) {
     throw new LstmNerError(`loadWasmKernels: initialMiB must be in (0, 4095], got ${initialMiB}`);
   }
-  const relaxedSimd = opts.wasm === undefined && opts.relaxedSimd === true && await relaxedSimdAvailable();
-  const file = `kernels${relaxedSimd ? "-relaxed" : ""}${shared ? "" : "-st"}.wasm`;
-  const source = opts.wasm ?? new URL(`../../../build/${file}`, import.meta.url);
+  const relaxedSimd = opts.wasm === undefined && opts.relaxedSimd === true && await platform.relaxedSimd();
+  const source = opts.wasm ?? platform.wasmUrl({ shared, relaxedSimd });
   const where = describe(source);
-  const bytes = await readWasm(source, where);
+  const hint = platform.fixHint;
+  let bytes: ArrayBuffer | ArrayBufferView;
+  try {
+    bytes = source instanceof ArrayBuffer || ArrayBuffer.isView(source) ? source : await platform.read(source);
+  } catch (e) {
+    throw new LstmNerError(`cannot read the WebAssembly kernels (${(e as Error).message}); ${hint}`, { file: where, cause: e });
+  }
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as BufferSource);
   } catch (e) {
     if (!simdAvailable()) throw new LstmNerError(`${NO_SIMD} (${(e as Error).message})`, { file: where, cause: e });
-    throw new LstmNerError(`not a valid WebAssembly kernels module (${(e as Error).message}); ${BUILD_HINT}`, { file: where, cause: e });
+    throw new LstmNerError(`not a valid WebAssembly kernels module (${(e as Error).message}); ${hint}`, { file: where, cause: e });
   }
   const pages = Math.ceil((initialMiB * 1048576) / PAGE);
   let memory: WebAssembly.Memory;
@@ -102,14 +108,14 @@ export async function instantiateKernels(opts: ModuleSource): Promise<LoadedKern
   } catch (e) {
     throw new LstmNerError(
       `cannot link the WebAssembly kernels with a ${shared ? "shared" : "non-shared"} memory (${(e as Error).message}); ` +
-      `build/kernels.wasm is the shared build, build/kernels-st.wasm the single-threaded one; ${BUILD_HINT}`,
+      `kernels.wasm is the shared build, kernels-st.wasm the single-threaded one; ${hint}`,
       { file: where, cause: e },
     );
   }
   const exports = instance.exports as unknown as RawExports;
   for (const fn of ["gemm", "heapBase", "lstmSeqForward", "lstmSeqBackward", "lstmSeqInfer", "lstmInferWorkspaceBytes", "lstmSeqInferQ", "packQ"]) {
     if (typeof (exports as unknown as Record<string, unknown>)[fn] !== "function") {
-      throw new LstmNerError(`the module does not export the lstm-ner kernels (no ${fn}); ${BUILD_HINT}`, { file: where });
+      throw new LstmNerError(`the module does not export the lstm-ner kernels (no ${fn}); ${hint}`, { file: where });
     }
   }
   return { module, memory, exports, shared, relaxedSimd };
@@ -136,41 +142,13 @@ const RELAXED_PROBE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 
   0x7b, 0x03, 0x02, 0x01, 0x00, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x00,
   0x20, 0x00, 0xfd, 0x85, 0x02, 0x0b]);
 
-/**
- * True where WebAssembly relaxed SIMD validates. Browsers with it have it on
- * by default; Node 20 only behind --experimental-wasm-relaxed-simd, so in
- * Node the flag is switched on here (V8 reads it when validating a module)
- * and the probe tried again.
- */
-export async function relaxedSimdAvailable(): Promise<boolean> {
-  if (WebAssembly.validate(RELAXED_PROBE)) return true;
-  if (!isNode()) return false;
+/** True where WebAssembly relaxed SIMD validates as the runtime stands (see KernelPlatform.relaxedSimd). */
+export function relaxedSimdValidates(): boolean {
   try {
-    const v8 = await import("node:v8");
-    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    return typeof WebAssembly === "object" && WebAssembly.validate(RELAXED_PROBE);
   } catch {
     return false;
   }
-  return WebAssembly.validate(RELAXED_PROBE);
-}
-
-const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
-
-/** Node's worker_threads when running in Node (a dynamic import: the browser bundle never loads it). */
-export async function nodeWorkerThreads(): Promise<typeof import("node:worker_threads") | null> {
-  if (!isNode()) return null;
-  try {
-    return await import("node:worker_threads");
-  } catch {
-    return null;
-  }
-}
-
-/** os.availableParallelism() in Node, 1 elsewhere (browsers keep the single-threaded path: their main thread may not block). */
-export async function availableThreads(): Promise<number> {
-  if (!isNode()) return 1;
-  const os = await import("node:os");
-  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
 }
 
 /** True where a shared WebAssembly.Memory can be created (Node; cross-origin-isolated pages). */
@@ -183,25 +161,4 @@ function describe(src: NonNullable<ModuleSource["wasm"]>): string {
   if (src instanceof URL) return src.protocol === "file:" ? decodeURIComponent(src.pathname) : src.href;
   if (typeof src === "string") return src;
   return "<wasm bytes>";
-}
-
-/** A string with a scheme (`https:`, `file:`, `data:`) is a URL; anything else is a file path. */
-function isUrlString(s: string): boolean {
-  return /^[a-z][a-z0-9+.-]+:/i.test(s);
-}
-
-async function readWasm(src: NonNullable<ModuleSource["wasm"]>, where: string): Promise<ArrayBuffer | ArrayBufferView> {
-  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return src;
-  const url = src instanceof URL ? src : isUrlString(src) ? new URL(src) : null;
-  try {
-    if (isNode() && (url === null || url.protocol === "file:")) {
-      const fs = await import("node:fs/promises");
-      return await fs.readFile(url ?? (src as string));
-    }
-    const res = await fetch(url ?? new URL(src as string, (globalThis as { location?: { href: string } }).location?.href));
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    return await res.arrayBuffer();
-  } catch (e) {
-    throw new LstmNerError(`cannot read the WebAssembly kernels (${(e as Error).message}); ${BUILD_HINT}`, { file: where, cause: e });
-  }
 }

@@ -3,19 +3,21 @@
  * over the raw exports, with every argument checked (an {@link LstmNerError}
  * naming the function and field), arrays from outside the module's memory
  * copied in and out, and independent sequences dispatched to the helper
- * thread. Loading lives in wasm-load.ts, the helper-thread calls' named
- * arguments in wasm-ops.ts, the kernel lab's hooks in wasm-lab.ts.
+ * thread. Loading lives in wasm-load.ts (what differs between Node and
+ * browsers in platform-node.ts and platform-web.ts), the helper-thread calls'
+ * named arguments in wasm-ops.ts, the kernel lab's hooks in wasm-lab.ts.
  */
 import type { Kernels, LstmInferSequence, LstmQuantSequence, LstmSequence, LstmSequenceGrad, QuantizedLstm } from "./kernels.js";
 import { WasmAllocator } from "./allocator.js";
 import { checkInferSequence, checkSequence, checkSequenceGrad, type SeqShape } from "./lstmseq.js";
-import { Helper, helperSpawner } from "./threads.js";
+import type { KernelPlatform } from "./platform.js";
+import { Helper } from "./threads.js";
 import { instantiateKernels, type RawExports } from "./wasm-load.js";
 import { checkWeights } from "./quantized.js";
 import { LSTM_BACKWARD, LSTM_FORWARD, LSTM_INFER, LSTM_INFER_Q, callOp, positional, type OpArgs, type OpDesc } from "./wasm-ops.js";
 import { LstmNerError } from "../util/errors.js";
 
-export { availableThreads, relaxedSimdAvailable, sharedMemoryAvailable, simdAvailable } from "./wasm-load.js";
+export { sharedMemoryAvailable, simdAvailable } from "./wasm-load.js";
 
 /** The WebAssembly SIMD kernels, with the memory their buffers live in. */
 export interface WasmKernels extends Kernels {
@@ -54,7 +56,8 @@ export interface LoadWasmOptions {
    * directions of a BiLSTM) runs on a helper worker thread over the shared
    * memory. Needs shared memory and a thread that may block: Node (a
    * worker_threads helper), or a browser's Web Worker in a cross-origin-isolated
-   * page (a Web Worker helper, see {@link helperUrl}); otherwise 1 is used. Default 1.
+   * page (a Web Worker helper, see {@link helperUrl}); otherwise 1 is used.
+   * A helper that cannot start (e.g. its script is missing) is an error. Default 1.
    */
   threads?: number;
   /**
@@ -86,7 +89,8 @@ export interface LabHooks {
   wrapGemm: (f: RawGemm) => Kernels["gemm"];
 }
 
-const internals = new WeakMap<WasmKernels, LabHooks & { startHelper: (module: WebAssembly.Module, helperUrl?: URL | string) => Promise<void> }>();
+type StartHelper = (module: WebAssembly.Module, platform: KernelPlatform, helperUrl?: URL | string) => Promise<void>;
+const internals = new WeakMap<WasmKernels, LabHooks & { startHelper: StartHelper }>();
 
 /** The lab hooks of a kernels object from {@link loadWasmKernels} (for wasm-lab.ts). */
 export function labHooks(kernels: WasmKernels): LabHooks {
@@ -96,16 +100,17 @@ export function labHooks(kernels: WasmKernels): LabHooks {
 }
 
 /**
- * Loads the WebAssembly SIMD kernels. In Node the .wasm is read from the
- * package's `build/` folder; in a browser it is fetched from the same place
- * relative to this module. A missing or corrupt file is an {@link LstmNerError}.
+ * Loads the WebAssembly SIMD kernels on a runtime's {@link KernelPlatform}:
+ * the .wasm is `opts.wasm` or the platform's packaged file (in Node the
+ * package's `build/` folder, in a browser beside the bundle). A missing or
+ * corrupt file is an {@link LstmNerError} naming it.
  */
-export async function loadWasmKernels(opts: LoadWasmOptions = {}): Promise<WasmKernels> {
+export async function linkWasmKernels(platform: KernelPlatform, opts: LoadWasmOptions = {}): Promise<WasmKernels> {
   const threads = opts.threads ?? 1;
   if (threads !== 1 && threads !== 2) throw new LstmNerError(`loadWasmKernels: threads must be 1 or 2, got ${threads}`);
-  const { module, memory, exports, shared, relaxedSimd } = await instantiateKernels(opts);
+  const { module, memory, exports, shared, relaxedSimd } = await instantiateKernels(platform, opts);
   const kernels = makeKernels(exports, memory, shared, relaxedSimd);
-  if (threads === 2 && shared) await internals.get(kernels)!.startHelper(module, opts.helperUrl);
+  if (threads === 2 && shared) await internals.get(kernels)!.startHelper(module, platform, opts.helperUrl);
   return kernels;
 }
 
@@ -350,15 +355,16 @@ function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean,
       e.adam(n, pp, pg, pm, pv, lrT, beta1, beta2, epsT);
     }),
   };
-  const startHelper = async (module: WebAssembly.Module, helperUrl?: URL | string): Promise<void> => {
+  const startHelper: StartHelper = async (module, platform, helperUrl) => {
     if (helper !== null) return;
-    const spawn = await helperSpawner(helperUrl);
+    const spawn = platform.spawner(helperUrl);
     if (spawn === null) return; // no threads here (or this thread may not block): stay single-threaded
     const ctl = heap.allocBytes(Helper.CONTROL_BYTES);
     try {
       helper = await Helper.start(spawn, module, memory, ctl);
-    } catch {
-      heap.freeBytes(ctl); // the worker could not start here: stay single-threaded (kernels.threads tells)
+    } catch (e) {
+      heap.freeBytes(ctl);
+      throw new LstmNerError(`${(e as Error).message}; ${platform.fixHint}`, { cause: e });
     }
   };
   internals.set(kernels, { exports: e, wrapGemm: gemmWith, startHelper });

@@ -4,6 +4,7 @@ import type { Kernels } from "../engine/kernels.js";
 import { loadNerModel } from "../model/file.js";
 import { NerModel } from "../model/ner.js";
 import { createNlp, type Nlp, type NlpOptions } from "./nlp.js";
+import { modelPath } from "./packaged.js";
 
 /** Options of {@link load}. */
 export interface LoadOptions extends NlpOptions {
@@ -19,15 +20,16 @@ export interface LoadOptions extends NlpOptions {
 }
 
 /**
- * `const nlp = await load("model.safetensors")`, then `nlp(text)` → Doc.
- * Takes a model file path, the bytes of one, or a model already in memory.
+ * `const nlp = await load("en")`, then `nlp(text)` → Doc.
+ * Takes the name of a model that comes with the package ("en"), a model
+ * file path, the bytes of one, or a model already in memory.
  * @throws LstmNerError for a missing, unreadable or invalid model file.
  */
 export async function load(model: string | Uint8Array | NerModel, opts: LoadOptions = {}): Promise<Nlp> {
   const k = opts.kernels;
   const kernels = k === undefined || typeof k === "string" ? await getKernels(k ?? "auto") : k;
   const m = model instanceof NerModel ? model
-    : typeof model === "string" ? await loadNerModel(model, kernels)
+    : typeof model === "string" ? await loadNerModel(modelPath(model), kernels)
       : NerModel.fromBytes(model, kernels);
   if (opts.quantize === true) m.quantize({ embedding: !(model instanceof NerModel) });
   return createNlp(m, opts);

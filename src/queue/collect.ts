@@ -1,5 +1,6 @@
-import { Job, Queue } from "bullmq";
-import { bullConnection, connectRedis, queueKey, type RedisOptions } from "./redis.js";
+import { loadBullmq } from "./optional.js";
+import type { RedisOptions } from "./options.js";
+import { bullConnection, connectRedis, queueKey } from "./redis.js";
 import { jobIdOf, type TagJobData, type TagJobResult } from "./jobs.js";
 import type { DocId } from "../predict/items.js";
 
@@ -31,6 +32,7 @@ export interface CollectResult {
  * @throws LstmNerError when Redis cannot be reached.
  */
 export async function collectResults(o: CollectOptions, write: (s: string) => Promise<void>): Promise<CollectResult> {
+  const { Job, Queue } = await loadBullmq();
   const client = await connectRedis(o);
   const queue = new Queue<TagJobData, TagJobResult>(o.queue, { connection: bullConnection(o) });
   queue.on("error", () => undefined);

@@ -1,6 +1,8 @@
-import { Queue, type JobsOptions } from "bullmq";
+import type { JobsOptions } from "bullmq";
 import { LstmNerError } from "../util/errors.js";
-import { bullConnection, connectRedis, queueKey, type RedisOptions } from "./redis.js";
+import { loadBullmq } from "./optional.js";
+import type { RedisOptions } from "./options.js";
+import { bullConnection, connectRedis, queueKey } from "./redis.js";
 import { jobIdOf, type QueueDoc, type TagJobData } from "./jobs.js";
 
 /** Options of {@link enqueueDocs}. */
@@ -26,6 +28,7 @@ export interface EnqueueResult {
 export async function enqueueDocs(docs: Iterable<QueueDoc> | AsyncIterable<QueueDoc>, o: EnqueueOptions): Promise<EnqueueResult> {
   const size = o.batchSize ?? 64;
   if (!Number.isInteger(size) || size < 1) throw new LstmNerError(`batch size must be a positive integer, got ${size}`);
+  const { Queue } = await loadBullmq();
   const client = await connectRedis(o);
   const queue = new Queue<TagJobData>(o.queue, { connection: bullConnection(o) });
   queue.on("error", () => undefined); // reconnection is retried; commands wait meanwhile

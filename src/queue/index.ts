@@ -8,4 +8,4 @@ export { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./w
 export { collectResults, type CollectOptions, type CollectResult } from "./collect.js";
 export { fileSha256 } from "./checksum.js";
 export { checkJobData, jobIdOf, type QueueDoc, type TagJobData, type TagJobResult } from "./jobs.js";
-export { type RedisOptions } from "./redis.js";
+export type { RedisOptions } from "./options.js";

@@ -3,21 +3,13 @@
  * reached at start, then reconnection with capped exponential backoff (BullMQ
  * and ioredis resend commands once it is back, so no job is lost).
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { ConnectionOptions } from "bullmq";
 import { LstmNerError } from "../util/errors.js";
+import { loadIoredis } from "./optional.js";
+import type { RedisOptions } from "./options.js";
 
-/** Options shared by the queue commands. */
-export interface RedisOptions {
-  /** redis://[user:password@]host:port[/db] */
-  redis: string;
-  /** Queue name. */
-  queue: string;
-  /** How long to keep retrying the first connection, in ms (default 10000). */
-  connectTimeoutMs?: number;
-  /** Called when the connection to Redis is lost or back (for a log line). */
-  onConnection?: (event: "lost" | "back", detail: string) => void;
-}
+export type { RedisOptions } from "./options.js";
 
 /** Delay before reconnect attempt `n` (1-based): 100 ms doubling, at most 5 s. */
 export function backoffMs(n: number): number {
@@ -57,6 +49,7 @@ export function safeUrl(url: string): string {
  */
 export async function connectRedis(o: RedisOptions): Promise<Redis> {
   checkRedisOptions(o);
+  const { Redis } = await loadIoredis();
   const deadline = Date.now() + (o.connectTimeoutMs ?? 10_000);
   let lastError = "no answer";
   let connected = false;

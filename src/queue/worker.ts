@@ -1,4 +1,4 @@
-import { Worker, UnrecoverableError, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { tokenize } from "../data/tokenize.js";
 import { TaggerPool } from "../predict/pool.js";
@@ -6,7 +6,9 @@ import type { PredictItem } from "../predict/items.js";
 import { LstmNerError } from "../util/errors.js";
 import { fileSha256 } from "./checksum.js";
 import { checkJobData, type TagJobData, type TagJobResult } from "./jobs.js";
-import { bullConnection, connectRedis, queueKey, type RedisOptions } from "./redis.js";
+import { loadBullmq } from "./optional.js";
+import type { RedisOptions } from "./options.js";
+import { bullConnection, connectRedis, queueKey } from "./redis.js";
 
 /** Options of {@link startQueueWorker}. */
 export interface QueueWorkerOptions extends RedisOptions {
@@ -51,6 +53,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
   for (const [name, v, min] of [["concurrency", concurrency, 1], ["max tokens", maxTokens, 1], ["lock duration", lockDuration, 100]] as const) {
     if (!Number.isInteger(v) || v < min) throw new LstmNerError(`${name} must be an integer ≥ ${min}, got ${v}`);
   }
+  const { Worker, UnrecoverableError } = await loadBullmq();
   const checksum = await fileSha256(o.model);
   const client = await connectRedis(o);
   let pool: TaggerPool | undefined;

@@ -13,7 +13,8 @@ import { looksLikeSafetensors, parseVectorTable } from "../embeddings/table.js";
 import { TextVectorParser } from "../embeddings/text.js";
 import type { Kernels } from "../engine/kernels.js";
 import { referenceKernels } from "../engine/reference.js";
-import { loadWasmKernels, sharedMemoryAvailable, simdAvailable } from "../engine/wasm.js";
+import { webPlatform } from "../engine/platform-web.js";
+import { linkWasmKernels, sharedMemoryAvailable, simdAvailable } from "../engine/wasm.js";
 import { encodeModel } from "../model/format.js";
 import type { NerModel } from "../model/ner.js";
 import { createNlp } from "../pipeline/nlp.js";
@@ -119,19 +120,22 @@ async function kernelsFor(wasmUrl: string, want: number): Promise<{ kernels: Ker
     return { kernels: referenceKernels, why: "this browser has no WebAssembly SIMD, which lstm-ner's fast kernels need: plain JavaScript kernels, many times slower" };
   }
   const shared = sharedMemoryAvailable();
+  const link = (threads: number): Promise<Kernels> => linkWasmKernels(webPlatform, {
+    wasm: new URL(shared ? "kernels.wasm" : "kernels-st.wasm", wasmUrl), shared, threads, helperUrl: new URL("kernels-helper.js", wasmUrl),
+  });
+  const message = (err: unknown): string => err instanceof Error ? err.message : String(err);
   try {
-    const kernels = await loadWasmKernels({
-      wasm: new URL(shared ? "kernels.wasm" : "kernels-st.wasm", wasmUrl), shared, threads: shared && want === 2 ? 2 : 1,
-      helperUrl: new URL("kernels-helper.js", wasmUrl),
-    });
-    const threads = (kernels as { threads?: number }).threads ?? 1;
-    const why = !shared ? "the page is not cross-origin isolated, so no shared memory for a second thread"
-      : want !== 2 ? "cross-origin isolated; one thread asked for"
-      : threads === 2 ? "cross-origin isolated: a helper Web Worker shares the WebAssembly memory"
-      : "cross-origin isolated, but the kernels' helper Web Worker did not start";
-    return { kernels, why };
+    if (shared && want === 2) {
+      try {
+        return { kernels: await link(2), why: "cross-origin isolated: a helper Web Worker shares the WebAssembly memory" };
+      } catch (err) {
+        return { kernels: await link(1), why: `cross-origin isolated, but the kernels' helper Web Worker did not start (${message(err)})` };
+      }
+    }
+    const why = !shared ? "the page is not cross-origin isolated, so no shared memory for a second thread" : "cross-origin isolated; one thread asked for";
+    return { kernels: await link(1), why };
   } catch (err) {
-    return { kernels: referenceKernels, why: `the WebAssembly kernels did not load (${err instanceof Error ? err.message : String(err)}): plain JavaScript kernels, many times slower` };
+    return { kernels: referenceKernels, why: `the WebAssembly kernels did not load (${message(err)}): plain JavaScript kernels, many times slower` };
   }
 }
 
