@@ -1,9 +1,11 @@
 import type { Readable } from "node:stream";
 import * as path from "node:path";
-import yauzl from "yauzl";
+import type * as yauzl from "yauzl";
 import { LstmNerError } from "../util/errors.js";
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
+async function openZip(file: string): Promise<yauzl.ZipFile> {
+  // Loaded on first use: only zipped vectors need it, and nothing is loaded at import that a user does not call.
+  const { default: yauzl } = await import("yauzl");
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, zip) => {
       if (err !== null) reject(new LstmNerError(`not a readable zip archive (${err.message})`, { file, cause: err }));

@@ -1,4 +1,5 @@
 import { LstmNerError } from "../util/errors.js";
+import type { WasmMemory } from "./wasm-types.js";
 
 const PAGE = 65536;
 /** Grow memory by at least this much at a time, so growth is rare. */
@@ -42,7 +43,7 @@ export class WasmAllocator {
    * @param heapBase first free byte (the module's `__heap_base`).
    * @param growable whether `memory.grow` is allowed (only for shared memory, where it never detaches views).
    */
-  constructor(readonly memory: WebAssembly.Memory, heapBase: number, readonly growable: boolean) {
+  constructor(readonly memory: WasmMemory, heapBase: number, readonly growable: boolean) {
     this.top = (heapBase + 15) & ~15;
     this.lastBuffer = memory.buffer;
     this.buffers.add(this.lastBuffer);

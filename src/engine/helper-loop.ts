@@ -7,6 +7,7 @@
  */
 import { CONTROL, OP_EXIT, type HelperInit } from "./helper-protocol.js";
 import { HELPER_OPS } from "./wasm-ops.js";
+import type { WasmMemory, WasmModule } from "./wasm-types.js";
 
 type Fn = (...args: number[]) => void;
 
@@ -18,7 +19,7 @@ type Fn = (...args: number[]) => void;
 export function serveHelper({ module, memory, ctlOffset }: HelperInit, post: (m: unknown) => void): void {
   let exportsOf: Record<string, Fn>;
   try {
-    exportsOf = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Record<string, Fn>;
+    exportsOf = new WebAssembly.Instance(module as WebAssembly.Module, { env: { memory: memory as WebAssembly.Memory } }).exports as unknown as Record<string, Fn>;
   } catch (e) {
     post({ error: (e as Error).message });
     return;

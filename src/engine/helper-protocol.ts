@@ -4,6 +4,7 @@
  * time is handed over, the exit opcode, and what the helper is started with.
  * Both sides import it; neither imports the other.
  */
+import type { WasmMemory, WasmModule } from "./wasm-types.js";
 
 /** The opcode that stops the helper; the others are the calls in wasm-ops.ts. */
 export const OP_EXIT = 9;
@@ -25,7 +26,7 @@ export const CONTROL = {
 
 /** What the main thread hands the helper when it starts it. */
 export interface HelperInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModule;
+  memory: WasmMemory;
   ctlOffset: number;
 }

@@ -1,4 +1,5 @@
 import { CONTROL, OP_EXIT, type HelperInit } from "./helper-protocol.js";
+import type { WasmMemory, WasmModule } from "./wasm-types.js";
 import { LstmNerError } from "../util/errors.js";
 
 const { REQ, DONE, STATUS, OP, ARGS, SLOTS } = CONTROL;
@@ -37,7 +38,7 @@ export class Helper {
    * Starts the thread with `spawn` and waits until its instance is ready.
    * `ctlOffset` is a block of {@link CONTROL_BYTES} in `memory`.
    */
-  static async start(spawn: SpawnHelper, module: WebAssembly.Module, memory: WebAssembly.Memory, ctlOffset: number): Promise<Helper> {
+  static async start(spawn: SpawnHelper, module: WasmModule, memory: WasmMemory, ctlOffset: number): Promise<Helper> {
     const ctl = new Int32Array(memory.buffer, ctlOffset, SLOTS);
     ctl.fill(0);
     let thread: HelperThread;

@@ -6,6 +6,7 @@
  * memory). Runs alike in Node and browsers.
  */
 import type { KernelPlatform } from "./platform.js";
+import type { WasmGlobal, WasmMemory, WasmModule } from "./wasm-types.js";
 import { LstmNerError } from "../util/errors.js";
 
 /** The raw exports of assembly/kernels.ts. Booleans are i32; pointers are byte offsets. */
@@ -23,7 +24,7 @@ export interface RawExports {
   microMR(kid: number): number;
   microNR(kid: number): number;
   microUnroll(kid: number): number;
-  MICRO_COUNT: WebAssembly.Global;
+  MICRO_COUNT: WasmGlobal;
   addBias(rows: number, cols: number, x: number, bias: number): void;
   sumRows(rows: number, cols: number, x: number, out: number, beta: number): void;
   lstmCellForward(batch: number, hidden: number, gates: number, cPrev: number, c: number, h: number, hStride: number): void;
@@ -51,8 +52,8 @@ export interface ModuleSource {
 
 /** A linked kernels instance. */
 export interface LoadedKernels {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModule;
+  memory: WasmMemory;
   exports: RawExports;
   shared: boolean;
   /** True when the relaxed-SIMD build was loaded (asked for, and the runtime has it). */

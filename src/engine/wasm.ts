@@ -12,6 +12,7 @@ import { WasmAllocator } from "./allocator.js";
 import { checkInferSequence, checkSequence, checkSequenceGrad, type SeqShape } from "./lstmseq.js";
 import type { KernelPlatform } from "./platform.js";
 import { Helper } from "./threads.js";
+import type { WasmMemory, WasmModule } from "./wasm-types.js";
 import { instantiateKernels, type RawExports } from "./wasm-load.js";
 import { checkWeights } from "./quantized.js";
 import { LSTM_BACKWARD, LSTM_FORWARD, LSTM_INFER, LSTM_INFER_Q, callOp, positional, type OpArgs, type OpDesc } from "./wasm-ops.js";
@@ -22,7 +23,7 @@ export { sharedMemoryAvailable, simdAvailable } from "./wasm-load.js";
 /** The WebAssembly SIMD kernels, with the memory their buffers live in. */
 export interface WasmKernels extends Kernels {
   /** The module's memory; `alloc` views point into it. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** True for the shared-memory (threads) build, false for the single-threaded fallback. */
   readonly shared: boolean;
   /** Threads the kernels use: 2 with a helper worker over the shared memory, else 1. */
@@ -89,7 +90,7 @@ export interface LabHooks {
   wrapGemm: (f: RawGemm) => Kernels["gemm"];
 }
 
-type StartHelper = (module: WebAssembly.Module, platform: KernelPlatform, helperUrl?: URL | string) => Promise<void>;
+type StartHelper = (module: WasmModule, platform: KernelPlatform, helperUrl?: URL | string) => Promise<void>;
 const internals = new WeakMap<WasmKernels, LabHooks & { startHelper: StartHelper }>();
 
 /** The lab hooks of a kernels object from {@link loadWasmKernels} (for wasm-lab.ts). */
@@ -114,7 +115,7 @@ export async function linkWasmKernels(platform: KernelPlatform, opts: LoadWasmOp
   return kernels;
 }
 
-function makeKernels(e: RawExports, memory: WebAssembly.Memory, shared: boolean, relaxedSimd: boolean): WasmKernels {
+function makeKernels(e: RawExports, memory: WasmMemory, shared: boolean, relaxedSimd: boolean): WasmKernels {
   const heap = new WasmAllocator(memory, e.heapBase(), shared);
   const scratch = heap.allocBytes(e.gemmScratchBytes());
   const countOut = heap.allocBytes(16);
