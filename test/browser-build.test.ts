@@ -65,7 +65,7 @@ test("demo page: load a model by URL with the WASM kernels, tag text client-side
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${base}/demo.html?model=/toy.safetensors`);
   await page.waitForFunction(() => document.getElementById("status")!.textContent!.startsWith("Model:"));
-  assert.match((await page.textContent("#status"))!, /kernels: wasm-simd\)/);
+  assert.match((await page.textContent("#status"))!, /kernels: wasm-simd; loaded in \d+ ms\)$/);
   await page.fill("#text", `${TOY_TEXT} Anna lives in Paris.`);
   await page.click("#tag");
   await page.waitForSelector("#result mark.entity");

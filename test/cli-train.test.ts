@@ -112,7 +112,7 @@ test("usage errors (bad choice, unknown option, missing option or argument) are 
   for (const [args, msg] of [
     [["train", "--batching", "shuffled"], /^lstm-ner: error: option '--batching <kind>' argument 'shuffled' is invalid\. Allowed choices are plain, bucket\. \(see --help\)\n$/],
     [["train", "--epoch", "3"], /^lstm-ner: error: unknown option '--epoch' \(Did you mean --epochs\?\) \(see --help\)\n$/],
-    [["predict", "some text"], /^lstm-ner: error: required option '--model <file>' not specified \(see --help\)\n$/],
+    [["predict", "some text"], /^lstm-ner: error: required option '--model <file\|name>' not specified \(see --help\)\n$/],
     [["report", "--out", "x.html"], /^lstm-ner: error: missing required argument 'log' \(see --help\)\n$/],
   ] as const) {
     const r = cli(...args);

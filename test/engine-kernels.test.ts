@@ -333,7 +333,7 @@ test("relaxed-SIMD build: detected at load (switched on in Node 20), every GEMM 
 });
 
 test("relaxed SIMD falls back to the plain build where the runtime lacks it", () => {
-  const wasm = new URL("../src/engine/wasm.js", import.meta.url).href;
+  const wasm = new URL("../src/engine/index.js", import.meta.url).href;
   // A runtime without relaxed SIMD: every module using it fails validation.
   const code = `const validate = WebAssembly.validate;
     WebAssembly.validate = (b) => b.byteLength > 64 && validate(b);
