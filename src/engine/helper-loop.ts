@@ -7,7 +7,6 @@
  */
 import { CONTROL, OP_EXIT, type HelperInit } from "./helper-protocol.js";
 import { HELPER_OPS } from "./wasm-ops.js";
-import type { WasmMemory, WasmModule } from "./wasm-types.js";
 
 type Fn = (...args: number[]) => void;
 
