@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as path from "node:path";
 
 /** The compiled CLI (dist/src/cli/main.js). */
@@ -14,9 +14,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** How to run the CLI: `home` becomes LSTM_NER_HOME (the vector cache), `input` its stdin, `nodeArgs` go to node before the script (e.g. `--import` a loader hook). */
+/** How to run the CLI: `home` becomes LSTM_NER_HOME (the vector cache), `input` its stdin, `nodeArgs` go to node before the script (e.g. `--import` a loader hook), `env` adds variables. */
 export interface CliOptions {
   home?: string;
+  env?: Record<string, string>;
   input?: string | Buffer;
   timeout?: number;
   nodeArgs?: readonly string[];
@@ -24,9 +25,15 @@ export interface CliOptions {
 
 /** Runs the compiled CLI to the end, as a user would from a shell. */
 export function runCli(args: readonly string[], opts: CliOptions = {}): CliRun {
-  const env = opts.home === undefined ? process.env : { ...process.env, LSTM_NER_HOME: opts.home };
+  const env = { ...process.env, ...(opts.home === undefined ? {} : { LSTM_NER_HOME: opts.home }), ...opts.env };
   const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { input: opts.input, timeout: opts.timeout, env, maxBuffer: 1 << 28 });
   return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+}
+
+/** Node arguments and environment that kill the CLI with SIGKILL at an exact write (see crash-at.ts). */
+export function crashAt(file: string, when: "before-rename" | "after-write", nth = 1): Pick<CliOptions, "nodeArgs" | "env"> {
+  const hook = path.join(path.dirname(fileURLToPath(import.meta.url)), "crash-at.js");
+  return { nodeArgs: ["--import", pathToFileURL(hook).href], env: { LSTM_NER_TEST_CRASH: JSON.stringify({ file, when, nth }) } };
 }
 
 /** Absolute path of a file in test/fixtures (tests run from dist/test). */

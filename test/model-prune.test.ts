@@ -18,7 +18,8 @@ import { CONLL_LABELS } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Rng } from "../src/util/random.js";
 import { writeToyData } from "./toy-corpus.js";
-import { concatBytes as concat, runCli, type CliRun } from "./helpers.js";
+import { concatBytes as concat, crashAt, runCli, type CliRun } from "./helpers.js";
+import { toyModel } from "./pipeline-helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-prune-"));
 
@@ -314,4 +315,19 @@ test("compact storage: key rows as U16 below 65536 rows, I32 above; weights as F
     p.data.forEach((x, i) => assert.ok(Math.abs(back.params[name]!.data[i]! - x) <= Math.abs(x) * 2 ** -11 + 2 ** -25, `${name}[${i}]`));
   }
   assert.deepEqual(NerModel.fromSaved(back, referenceKernels, "m").tag([["w1", "w2", "w3"]]), model.tag([["w1", "w2", "w3"]]));
+});
+
+test("CLI: an export killed with -9 before its rename leaves a full-size temporary; the next export of that file removes it", async () => {
+  const { file } = await toyModel();
+  const out = path.join(mkdtempSync(path.join(tmpdir(), "lstm-ner-export-kill-")), "small.safetensors");
+  const temps = (): string[] => readdirSync(path.dirname(out)).filter((n) => n.endsWith(".tmp"));
+  const killed = runCli(["export", "--model", file, "--dtype", "f16", "--out", out], crashAt(out, "before-rename"));
+  assert.equal(killed.code, -1, killed.stderr); // killed by the signal
+  assert.equal(temps().length, 1);
+  assert.ok(!existsSync(out));
+  const size = statSync(path.join(path.dirname(out), temps()[0]!)).size;
+  const again = runCli(["export", "--model", file, "--dtype", "f16", "--out", out]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(temps(), [], "the dead export's temporary is gone");
+  assert.equal(statSync(out).size, size, "the temporary was the whole file");
 });

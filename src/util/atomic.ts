@@ -22,14 +22,16 @@ export function temporaryPath(file: string): string {
 /**
  * Write a file so that readers only ever see the old or the complete new
  * contents: write to a temporary file beside it, then rename over it. A crash
- * leaves at most a stray `.tmp` file, never a half-written target;
- * {@link removeStaleTemporaries} clears those of dead processes.
+ * leaves at most a stray `.tmp` file, never a half-written target; the next
+ * write of the same file removes those of dead writers first (a killed
+ * `export` of a large model would otherwise leave a full-size copy for good).
  * @throws LstmNerError naming `file` and the system error (ENOSPC, EACCES…); the temporary file is removed.
  */
 export async function writeFileAtomic(file: string, data: Uint8Array | string | Iterable<Uint8Array>): Promise<void> {
   const tmp = temporaryPath(file);
   try {
     await fs.mkdir(path.dirname(file), { recursive: true });
+    await removeStaleTemps(file);
     const handle = await fs.open(tmp, "w");
     try {
       if (typeof data === "string" || data instanceof Uint8Array) {
