@@ -177,3 +177,27 @@ test("control characters from the input (a newline in a file name or --set value
     assert.equal(r.stderr, expected);
   }
 });
+
+test("an entity type named __proto__ is a type like any other: in evaluate --json, the training log and the report", () => {
+  const d = mkdtempSync(path.join(tmpdir(), "lstm-ner-proto-"));
+  const rename = (f: string): string => {
+    const to = path.join(d, path.basename(f));
+    writeFileSync(to, readFileSync(f, "utf8").replace(/-LOC$/gm, "-__proto__"));
+    return to;
+  };
+  const [train, dev] = [rename(trainFile), rename(devFile)];
+  const model = path.join(d, "m.safetensors");
+  const log = path.join(d, "log.jsonl");
+  const r = cli("train", "--train", train, "--dev", dev, "--embeddings", glove, "--epochs", "2", "--hidden", "8", "--batch-size", "8",
+    "--out", model, "--log", log, "--no-progress");
+  assert.equal(r.code, 0, r.stderr);
+  const ev = cli("evaluate", "--model", model, "--data", dev, "--json");
+  assert.equal(ev.code, 0, ev.stderr);
+  const perType = (JSON.parse(ev.stdout) as { per_type: Record<string, { support: number }> }).per_type;
+  assert.ok(Object.hasOwn(perType, "__proto__"), `evaluate --json: ${ev.stdout}`);
+  assert.equal(perType["__proto__"]!.support, readFileSync(dev, "utf8").split("\n").filter((l) => l.endsWith("B-__proto__")).length);
+  const last = JSON.parse(readFileSync(log, "utf8").trim().split("\n").at(-1)!) as { dev_per_type: object; dev_confusion: Record<string, object> };
+  assert.ok(Object.hasOwn(last.dev_per_type, "__proto__"), "the log's per-type figures");
+  assert.ok(Object.hasOwn(last.dev_confusion, "__proto__"), "the log's confusion rows");
+  assert.match(readFileSync(path.join(d, "m.report.html"), "utf8"), /<tr><th>__proto__<\/th><td>/);
+});

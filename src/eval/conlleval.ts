@@ -197,16 +197,16 @@ export class Scorer {
   result(): Score {
     const precision = ratio(this.correctChunks, this.foundPred);
     const recall = ratio(this.correctChunks, this.foundGold);
-    const perType: Record<string, TypeScore> = {};
     const types = [...new Set([...this.goldByType.keys(), ...this.predByType.keys()])].sort(byCodeUnits);
-    for (const type of types) {
+    // Object.fromEntries defines own properties: `perType[type] = …` would set the prototype for a type named __proto__.
+    const perType: Record<string, TypeScore> = Object.fromEntries(types.map((type): [string, TypeScore] => {
       const gold = this.goldByType.get(type) ?? 0;
       const pred = this.predByType.get(type) ?? 0;
       const correct = this.correctByType.get(type) ?? 0;
       const p = ratio(correct, pred);
       const r = ratio(correct, gold);
-      perType[type] = { precision: p, recall: r, f1: harmonic(p, r), gold, pred, correct };
-    }
+      return [type, { precision: p, recall: r, f1: harmonic(p, r), gold, pred, correct }];
+    }));
     return {
       tokens: this.tokens,
       correctTags: this.correctTags,

@@ -77,11 +77,10 @@ function round2(x: number): number {
 
 /** A compact JSON-ready summary of a score (percentages rounded to 2 decimals). */
 export function scoreToJson(score: Score): ScoreJson {
-  const perType: Record<string, TypeScoreJson> = {};
-  for (const type of Object.keys(score.perType).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const t = score.perType[type]!;
-    perType[type] = { precision: round2(t.precision), recall: round2(t.recall), f1: round2(t.f1), support: t.gold };
-  }
+  // Own properties (Object.fromEntries), so a type named __proto__ stays a type.
+  const perType: Record<string, TypeScoreJson> = Object.fromEntries(Object.entries(score.perType)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([type, t]) => [type, { precision: round2(t.precision), recall: round2(t.recall), f1: round2(t.f1), support: t.gold }]));
   return {
     precision: round2(score.precision),
     recall: round2(score.recall),
