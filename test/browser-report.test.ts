@@ -7,6 +7,7 @@ import type { Browser } from "playwright-core";
 import { launchChromium, skipWithoutChromium } from "./pipeline-helpers.js";
 import { writeToyData } from "./toy-corpus.js";
 import type { EpochLine } from "../src/report/log.js";
+import { renderTrainingReport } from "../src/report/html.js";
 import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-report-"));
@@ -77,4 +78,53 @@ test("train writes an HTML report that renders in Chromium: one chart point per 
   const bad = cli("report", trainFile, "--out", path.join(dir, "x.html"));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /train\.txt:1: not a JSON object/);
+});
+
+test("a crafted log cannot run script in the report: type names, counts and confusion cells are escaped (Chromium)", { skip: skipWithoutChromium }, async () => {
+  const evil = (tag: string): string => `<img src=x onerror="window.__pwned='${tag}'">`;
+  const line = {
+    epoch: 1, loss: 0.5, train_seconds: 2, train_tokens_per_s: 100, dev_f1: 50, dev_precision: 50, dev_recall: 50, best: true,
+    dev_per_type: { [evil("type")]: { precision: 50, recall: 50, f1: 50, gold: 2, pred: 2, correct: 1 } },
+    dev_confusion: { [evil("gold")]: { [evil("pred")]: 1, O: 1 }, O: { [evil("pred")]: 1 } },
+  };
+  const log = path.join(dir, "crafted.jsonl");
+  writeFileSync(log, JSON.stringify(line) + "\n");
+  const out = path.join(dir, "crafted.html");
+  const r = cli("report", log, "--out", out);
+  assert.equal(r.code, 0, r.stderr);
+  // Values where the report prints numbers are checked when the log is read: one line naming the file, line and field.
+  for (const [field, value, msg] of [
+    ["gold", evil("gold"), `dev_per_type["PER"].gold must be a whole number ≥ 0`],
+    ["correct", "1", `dev_per_type["PER"].correct must be a whole number ≥ 0`],
+  ] as const) {
+    const bad = path.join(dir, `crafted-${field}.jsonl`);
+    writeFileSync(bad, JSON.stringify({ ...line, dev_per_type: { PER: { ...line.dev_per_type[evil("type")], [field]: value } } }) + "\n");
+    const b = cli("report", bad, "--out", path.join(dir, "never.html"));
+    assert.equal(b.code, 1);
+    assert.equal(b.stderr, `lstm-ner: error: ${bad}:1: ${msg}\n`);
+  }
+  const confused = path.join(dir, "crafted-cell.jsonl");
+  writeFileSync(confused, JSON.stringify({ ...line, dev_confusion: { PER: { LOC: evil("cell") } } }) + "\n");
+  assert.match(cli("report", confused, "--out", path.join(dir, "never.html")).stderr, /crafted-cell\.jsonl:1: dev_confusion\["PER"\]\["LOC"\] must be a whole number ≥ 0\n$/);
+
+  // And a library caller who renders unchecked lines: every value is escaped all the same.
+  const unchecked = renderTrainingReport([{
+    ...line, dev_f1: evil("f1") as unknown as number, loss: evil("loss") as unknown as number,
+    dev_per_type: { PER: { precision: 1, recall: 1, f1: 1, gold: evil("gold") as unknown as number, pred: evil("pred") as unknown as number, correct: 1 } },
+    dev_confusion: { PER: { LOC: evil("cell") as unknown as number } },
+  }], { title: evil("title"), script: "", css: "" });
+
+  const page = await browser!.newPage();
+  for (const [what, load] of [["lstm-ner report", () => page.goto(`file://${out}`)], ["renderTrainingReport", () => page.setContent(unchecked)]] as const) {
+    await load();
+    await page.waitForLoadState("load");
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned), undefined, `${what}: a crafted value ran script`);
+    assert.equal(await page.locator("img").count(), 0, `${what}: markup from the log became an element`);
+  }
+  await page.goto(`file://${out}`);
+  assert.equal(await page.textContent("#per-type tbody tr th"), evil("type"), "the type name is shown as text");
+  assert.deepEqual(await page.$$eval("#confusion thead th", (ths) => ths.map((t) => t.textContent)), ["gold \\ predicted", evil("gold"), evil("pred"), "none (missed)"]);
+  await page.setContent(unchecked);
+  assert.deepEqual(await page.$$eval("#per-type tbody tr:first-child td", (tds) => tds.map((t) => t.textContent)), ["1.00", "1.00", "1.00", evil("gold"), evil("pred"), "1"]);
+  await page.close();
 });

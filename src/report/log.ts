@@ -63,6 +63,8 @@ export function parseTrainingLog(text: string, file: string): EpochLine[] {
     if (typeof v !== "object" || v === null || !Number.isInteger(o.epoch) || typeof o.loss !== "number" || typeof o.train_tokens_per_s !== "number") {
       throw new LstmNerError("not an epoch of a training log (needs epoch, loss and train_tokens_per_s)", where);
     }
+    const bad = checkEpochFields(o as Record<string, unknown>);
+    if (bad) throw new LstmNerError(bad, where);
     out.push(o as EpochLine);
   });
   if (out.length === 0) throw new LstmNerError("the training log has no epochs", { file });
@@ -72,4 +74,32 @@ export function parseTrainingLog(text: string, file: string): EpochLine[] {
 /** The best epoch's line: the last one marked best (the trainer keeps that epoch's weights). */
 export function bestEpoch(lines: readonly EpochLine[]): EpochLine {
   return [...lines].reverse().find((l) => l.best) ?? lines[lines.length - 1]!;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
+
+/** What is wrong with an epoch line's optional fields (each a number where the report prints one), or null. */
+function checkEpochFields(o: Record<string, unknown>): string | null {
+  for (const f of ["dev_f1", "dev_precision", "dev_recall"]) {
+    if (o[f] !== undefined && o[f] !== null && typeof o[f] !== "number") return `field "${f}" must be a number or null`;
+  }
+  for (const f of ["train_seconds", "dev_f1_last", "lm_loss"]) if (o[f] !== undefined && typeof o[f] !== "number") return `field "${f}" must be a number`;
+  if (o.best !== undefined && typeof o.best !== "boolean") return `field "best" must be true or false`;
+  if (o.dev_per_type !== undefined) {
+    if (!isObject(o.dev_per_type)) return `field "dev_per_type" must be an object`;
+    for (const [t, s] of Object.entries(o.dev_per_type)) {
+      if (!isObject(s)) return `dev_per_type[${JSON.stringify(t)}] must be an object`;
+      for (const f of ["precision", "recall", "f1"]) if (typeof s[f] !== "number") return `dev_per_type[${JSON.stringify(t)}].${f} must be a number`;
+      for (const f of ["gold", "pred", "correct"]) if (!isCount(s[f])) return `dev_per_type[${JSON.stringify(t)}].${f} must be a whole number ≥ 0`;
+    }
+  }
+  if (o.dev_confusion !== undefined) {
+    if (!isObject(o.dev_confusion)) return `field "dev_confusion" must be an object`;
+    for (const [g, row] of Object.entries(o.dev_confusion)) {
+      if (!isObject(row)) return `dev_confusion[${JSON.stringify(g)}] must be an object`;
+      for (const [p, n] of Object.entries(row)) if (!isCount(n)) return `dev_confusion[${JSON.stringify(g)}][${JSON.stringify(p)}] must be a whole number ≥ 0`;
+    }
+  }
+  return null;
 }
