@@ -5,11 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { toyConll, writeToyData } from "./toy-corpus.js";
-import { CLI, cliAs } from "./helpers.js";
+import { CLI, cliAs, crashAt, runCli } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-resume-"));
 const { trainFile, devFile, glove } = writeToyData(dir, 1500);
@@ -249,7 +249,8 @@ test("a write failure names the file, says nothing was saved, and leaves the old
   // A file-size limit of 4 KiB: the model (≈ 14 KB) cannot be written (EFBIG), as on a full disk (ENOSPC).
   const r = cli([...base, "--overwrite"], "ulimit -f 4");
   assert.equal(r.code, 1);
-  assert.match(r.stderr, new RegExp(`lstm-ner: error: ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: cannot write file \\(EFBIG: file too large\\)\n$`));
+  // The checkpoint is the first file an epoch writes (the model and the log follow it).
+  assert.match(r.stderr, new RegExp(`lstm-ner: error: ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.checkpoint: cannot write file \\(EFBIG: file too large\\)\n$`));
   assert.doesNotMatch(r.stderr, /saved/);
   assert.ok(readFileSync(out).equals(before), "the old model is intact");
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("full.") && f.endsWith(".tmp")), []);
@@ -266,4 +267,58 @@ test("two trainings started at once with the same --out: one runs, the other is 
   assert.match(loser.stderr, /^lstm-ner: error: .*race\.safetensors\.lock: --out .*race\.safetensors is in use by another lstm-ner process \(pid \d+\)/);
   assert.doesNotMatch(loser.stderr, /loading|train:/, "refused before loading anything");
   assert.ok(!existsSync(`${out}.lock`));
+});
+
+// A short run with dev, for the kills at exact writes below (crash-at.ts): the uninterrupted reference first.
+const exact = ["train", "--train", smallTrain, "--dev", devFile, "--embeddings", glove, "--hidden", "8", "--epochs", "3", "--seed", "4", "--no-progress"];
+let exactWhole: { out: string; log: string } | undefined;
+function exactReference(): { out: string; log: string } {
+  if (exactWhole) return exactWhole;
+  const out = path.join(dir, "exact-whole.safetensors");
+  const log = path.join(dir, "exact-whole.log");
+  const r = runCli([...exact, "--out", out, "--log", log]);
+  assert.equal(r.code, 0, r.stderr);
+  return (exactWhole = { out, log });
+}
+
+test("killed just after an epoch's log line: --resume continues (the checkpoint was written first) and, without --log, keeps the run's log", () => {
+  const whole = exactReference();
+  const out = path.join(dir, "logkill.safetensors");
+  const log = path.join(dir, "logkill.log");
+  const killed = runCli([...exact, "--out", out, "--log", log], crashAt(log, "after-write", 1));
+  assert.equal(killed.code, -1, killed.stderr);
+  assert.equal(losses(log).length, 1);
+  const resumed = runCli(["train", "--resume", "--out", out, "--no-progress"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming from .*: epoch 2 \(1 epoch done\)/);
+  assert.deepEqual(losses(log), losses(whole.log), "the log goes on where it was, as in the uninterrupted run");
+  assert.ok(readFileSync(out).equals(readFileSync(whole.out)), "model files differ");
+});
+
+test("killed after the last checkpoint, model file deleted: --resume writes the model from the checkpoint's best weights before removing it", () => {
+  const whole = exactReference();
+  const out = path.join(dir, "lastkill.safetensors");
+  const log = path.join(dir, "lastkill.log");
+  const killed = runCli([...exact, "--out", out, "--log", log], crashAt(`${out}.checkpoint`, "after-write", 3));
+  assert.equal(killed.code, -1, killed.stderr);
+  rmSync(out, { force: true });
+  const resumed = runCli(["train", "--resume", "--out", out, "--no-progress"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /model written to /);
+  assert.ok(existsSync(out), "\"model written\" and there is a model file");
+  assert.ok(readFileSync(out).equals(readFileSync(whole.out)), "the best epoch's model, as the uninterrupted run wrote it");
+  assert.ok(!existsSync(`${out}.checkpoint`));
+  assert.deepEqual(losses(log), losses(whole.log));
+});
+
+test("--log may not name a file the run itself writes: its checkpoint, its lock, its report", () => {
+  const out = path.join(dir, "own.safetensors");
+  for (const [log, what] of [[`${out}.checkpoint`, "checkpoint"], [`${out}.lock`, "lock"], [path.join(dir, "own.report.html"), "--report"]]) {
+    const r = runCli([...exact, "--out", out, "--log", log]);
+    assert.equal(r.code, 1, log);
+    assert.equal(r.stderr, `lstm-ner: error: ${log}: --log is the ${what} file, which would be overwritten; write to another file\n`);
+  }
+  const r = runCli([...exact, "--out", out, "--report", `${out}.checkpoint`]);
+  assert.equal(r.stderr, `lstm-ner: error: ${out}.checkpoint: --report is the checkpoint file, which would be overwritten; write to another file\n`);
+  assert.ok(!existsSync(out) && !existsSync(`${out}.checkpoint`));
 });

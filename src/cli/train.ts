@@ -70,12 +70,21 @@ const say = (line: string): void => {
   process.stderr.write(line + "\n");
 };
 
-/** No output may replace an input (or another output): --report dev.txt would overwrite the dev set. */
+/** The HTML report a run writes (null with --no-report). */
+const reportFileOf = (o: Pick<TrainCliOptions, "report">, out: string): string | null =>
+  o.report === false ? null : o.report ?? `${out.replace(/\.safetensors$/, "")}.report.html`;
+
+/**
+ * No output may replace an input or another file the run writes: --report dev.txt would overwrite the dev set, and
+ * --log m.safetensors.checkpoint would be deleted with the checkpoint when the run ends.
+ */
 function refuseOutputsOverInputs(o: TrainCliOptions, out: string): void {
   const inputs: NamedInput[] = [{ file: o.train, what: "--train" }, { file: o.dev, what: "--dev" }, { file: o.embeddings, what: "--embeddings" }];
+  const runFiles: NamedInput[] = [{ file: out, what: "--out" }, { file: checkpointFile(out), what: "checkpoint" }, { file: `${out}.lock`, what: "lock" }];
+  const report = reportFileOf(o, out);
   refuseOutputOverInput(out, "--out", inputs);
-  if (o.log) refuseOutputOverInput(o.log, "--log", [...inputs, { file: out, what: "--out" }]);
-  if (typeof o.report === "string") refuseOutputOverInput(o.report, "--report", [...inputs, { file: out, what: "--out" }, { file: o.log, what: "--log" }]);
+  if (o.log) refuseOutputOverInput(o.log, "--log", [...inputs, ...runFiles, { file: report, what: "--report" }]);
+  if (report !== null) refuseOutputOverInput(report, "--report", [...inputs, ...runFiles]);
 }
 
 export async function runTrain(opts: TrainCliOptions, cmd?: Command): Promise<void> {
@@ -144,7 +153,13 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
     if (given.length) {
       throw new LstmNerError(`--resume continues the run with its own settings; drop ${given.map((k) => "--" + k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())).join(", ")}`);
     }
-    o = { ...opts, ...(resume.run.cli as RunOptions) };
+    // Without --log, the run keeps writing the log it was started with.
+    const log = opts.log ?? (typeof resume.run.log === "string" ? resume.run.log : undefined);
+    o = { ...opts, ...(resume.run.cli as RunOptions), ...(log !== undefined ? { log } : {}) };
+    if (opts.log === undefined && log !== undefined) {
+      refuseOutputsOverInputs(o, out);
+      checkOutputs(out, log);
+    }
     say(`resuming from ${ckptFile}: epoch ${resume.state.epoch}` + (resume.state.batch ? `, batch ${resume.state.batch + 1}` : "") +
       ` (${resume.state.records.length} epoch${resume.state.records.length === 1 ? "" : "s"} done)`);
   } else if (!opts.overwrite) {
@@ -181,7 +196,7 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   // The generator takes 32 bits (seed >>> 0): --seed -1 or 4294967296 would silently repeat another seed's run.
   if (!(o.seed >= 0 && o.seed <= 0xffffffff)) throw new LstmNerError(`--seed must be a whole number from 0 to 4294967295, got ${o.seed}`);
   checkPreset(cfg, "recipe"); // --lr, --patience and every other field of the resolved recipe
-  const reportFile = o.report === false ? null : o.report ?? `${out.replace(/\.safetensors$/, "")}.report.html`;
+  const reportFile = reportFileOf(o, out);
   // A kill can land while any of these is being replaced.
   await removeTempsOf([out, ckptFile, ...(reportFile ? [reportFile] : []), ...(o.log ? [o.log] : [])]);
 
@@ -277,7 +292,7 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
       throw new LstmNerError(`--resume: the ${changed.join(" and ")} ${changed.length === 1 ? "differs" : "differ"} from what the run started with; resuming needs the same`, { file: ckptFile });
     }
   }
-  const run = { cli: runCli, training, inputs };
+  const run = { cli: runCli, training, inputs, ...(o.log ? { log: path.resolve(o.log) } : {}) };
   const result = await train(model, optimizer, trainSet, devSet, model.encoder(), {
     ...trainOptions(cfg, o.seed),
     ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
@@ -323,7 +338,12 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
     process.exitCode = 130;
     return;
   }
-  rmSync(ckptFile, { force: true }); // the run is complete: nothing to resume
+  // The model file from the best weights (which the checkpoint holds until now): an interrupted run may have died
+  // between its checkpoint and its model, and a resumed one need not find a best epoch of its own to save.
+  const bestLine = lines.find((l) => l.epoch === result.bestEpoch);
+  if (!bestLine) throw new LstmNerError(`no epoch finished, so there is no model to write; the checkpoint stays`, { file: ckptFile });
+  await saveNerModel(out, model, { ...training, best_epoch: bestLine.epoch, dev_f1: bestLine.dev_f1 });
+  rmSync(ckptFile, { force: true }); // the run is complete and its model on disk: nothing to resume
   say(`done: best epoch ${result.bestEpoch}` + (result.bestDevF1 === null ? "" : `, dev F1 ${result.bestDevF1.toFixed(2)}`) + `; model written to ${out}` +
     (reportFile ? `; report: ${reportFile}` : "") + `; ${((performance.now() - started) / 60000).toFixed(1)} min in all`);
 }

@@ -97,7 +97,7 @@ export interface TrainOptions {
   /** Continue a run from a checkpoint taken by {@link onCheckpoint} (same data, model, optimiser and options). */
   resume?: TrainState;
   /**
-   * Called with the complete state at the end of every epoch (after `onEpoch`) and
+   * Called with the complete state at the end of every epoch (before `onEpoch`) and
    * when {@link shouldStop} stopped the run; awaited. Resuming from it gives exactly
    * the run that would have happened without the interruption (except for a model with a
    * document memory, which the state does not hold: it starts empty again).
@@ -169,9 +169,10 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     recent = [...(r.recent ?? [])];
     start = { epoch: r.epoch, batch: r.batch, lossSum: r.lossSum, lmSum: r.lmSum ?? 0, tokens: r.tokens, seconds: r.seconds };
   }
-  const state = (epoch: number, batchesDone: number, epochRng: number[], lossSum: number, tokens: number, seconds: number, lmSum = 0): TrainState => ({
+  const state = (epoch: number, batchesDone: number, epochRng: number[], lossSum: number, tokens: number, seconds: number, lmSum = 0,
+    weights = model.snapshot()): TrainState => ({
     epoch, batch: batchesDone, epochRng, lossSum, ...(lmSum !== 0 ? { lmSum } : {}), tokens, seconds, records: [...records], best, sinceBest,
-    weights: model.snapshot(), modelRng: model.randomState?.() ?? null, optimizer: optimizer.exportState?.() ?? null,
+    weights, modelRng: model.randomState?.() ?? null, optimizer: optimizer.exportState?.() ?? null,
     recent: [...recent],
   });
   const finish = (stopped: boolean): TrainResult => {
@@ -254,13 +255,14 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
       ...(lmSum !== 0 ? { lm_loss: lmSum / Math.max(1, done) } : {}),
     };
     records.push(rec);
-    // onEpoch sees (and saves) the weights scored; training goes on from the epoch's own.
+    // The checkpoint first (training goes on from the epoch's own weights), then onEpoch: what it writes (the model,
+    // a log line) then always describes a state on disk, so a kill between the two never leaves a log --resume cannot continue.
+    await opts.onCheckpoint?.(state(epoch + 1, 0, rng.getState(), 0, 0, 0, 0, own ?? model.snapshot()));
+    // onEpoch sees (and saves) the weights scored.
     await opts.onEpoch?.(rec, devScore);
     if (own !== null && recent.length > 1) model.restore(own);
     if (opts.signal?.aborted) break;
-    const stop = opts.shouldStop?.() === true && epoch < opts.epochs;
-    await opts.onCheckpoint?.(state(epoch + 1, 0, rng.getState(), 0, 0, 0));
-    if (stop) return finish(true);
+    if (opts.shouldStop?.() === true && epoch < opts.epochs) return finish(true);
   }
   return finish(false);
 }
