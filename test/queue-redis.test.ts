@@ -14,7 +14,8 @@ import * as path from "node:path";
 import { Job, Queue } from "bullmq";
 import { CLI, toyModel } from "./pipeline-helpers.js";
 import { saveNerModel } from "../src/model/file.js";
-import { enqueueDocs } from "../src/queue/index.js";
+import { Redis } from "ioredis";
+import { enqueueDocs, readRuns } from "../src/queue/index.js";
 import type { QueueDoc } from "../src/queue/jobs.js";
 import { runCli } from "./helpers.js";
 
@@ -159,10 +160,12 @@ test("Redis killed with -9 and restarted mid-run: the worker reconnects with bac
       redis = await startRedis(p2, data, true);
     })();
   });
+  // collect runs through the outage: it waits for Redis to come back, then for the jobs.
+  const col = run(["collect", ...q, "--out", path.join(dir, "outage.jsonl")]);
   while (!restarted) await new Promise((r) => setTimeout(r, 100));
   await restarted;
-  const col = run(["collect", ...q, "--out", path.join(dir, "outage.jsonl")]);
   assert.equal(await col.exit, 0, col.err);
+  assert.match(col.err, /collected 3000 of 3000 documents from 188 jobs\n$/);
   assertExactlyOnce(readFileSync(path.join(dir, "outage.jsonl"), "utf8"), 3000);
   assert.ok(readFileSync(path.join(dir, "outage.jsonl"), "utf8") === predictOutput(file, input));
   assert.match(w.err, /lost the connection to Redis \(\w+\); retrying with backoff/);
@@ -180,12 +183,12 @@ test("bad jobs fail clearly and are not retried; the good ones are collected; co
     { id: 4, text: Array.from({ length: 30 }, () => "Paris").join(" ") },
     { id: 5, text: "John Smith lives in London." },
   ] as unknown as QueueDoc[];
-  assert.deepEqual(await enqueueDocs(docs, opts), { docs: 5, jobs: 5 });
+  assert.deepEqual(await enqueueDocs(docs, opts), { docs: 5, jobs: 5, run: 1 });
   const w = run(["worker", "--redis", url, "--queue", "bad", "--model", file, "--max-tokens", "20"]);
   const out = path.join(dir, "bad.jsonl");
   const col = run(["collect", "--redis", url, "--queue", "bad", "--out", out]);
   assert.equal(await col.exit, 1);
-  assert.match(col.err, /collected 2 documents from 2 jobs\nlstm-ner: error: incomplete: 3 jobs failed \(first: job batch-2: docs\[0\] \(id 2\): field "text" must be a string, got undefined\)\n$/);
+  assert.match(col.err, /collected 2 of 5 documents from 2 jobs\nlstm-ner: error: incomplete: 3 jobs failed \(first: job batch-2: docs\[0\] \(id 2\): field "text" must be a string, got undefined\)\n$/);
   const queue = new Queue("bad", { connection: { url } });
   const reasons = await Promise.all([2, 3, 4].map(async (i) => {
     const job = (await Job.fromId(queue, `batch-${i}`))!;
@@ -213,9 +216,9 @@ test("enqueue checks the whole file first: a bad line 3 enqueues nothing", { ski
   assert.equal(await enq.exit, 1);
   assert.equal(enq.err, `lstm-ner: error: ${f}:3: field "text" must be a string, got undefined\n`);
   const col = run(["collect", ...q, "--no-wait"]);
-  assert.equal(await col.exit, 0, col.err);
+  assert.equal(await col.exit, 1);
   assert.equal(col.out, "");
-  assert.match(col.err, /collected 0 documents from 0 jobs/);
+  assert.equal(col.err, `lstm-ner: error: queue "badline" on ${url} has nothing enqueued (is --queue mistyped, or was the queue emptied?)\n`);
 });
 
 test("a worker with a different model file refuses to start on the queue", { skip }, async () => {
@@ -255,4 +258,154 @@ test("--connect-timeout out of range is one clear line and exit 1, before any co
     assert.equal(r.code, 1, args.join(" "));
     assert.equal(r.stderr, `lstm-ner: error: --connect-timeout must be a number of seconds above 0 and at most 3600, got ${Number(v)}\n`);
   }
+});
+
+/** Lines of a JSON-lines output, parsed. */
+const records = (s: string): { id: string | number }[] => s.trimEnd().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { id: string | number });
+const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+test("collect knows what was enqueued: Redis restarted without its data fails loudly (no file), an unknown queue is an error", { skip }, async () => {
+  const p = await freePort();
+  const u = `redis://127.0.0.1:${p}`;
+  const data = mkdtempSync(path.join(dir, "redis-volatile-"));
+  let redis = await startRedis(p, data, false);
+  const input = corpus(20_000, path.join(dir, "docs20k.jsonl"));
+  const q = ["--redis", u, "--queue", "volatile"];
+  const enq = run(["enqueue", ...q, input]);
+  assert.equal(await enq.exit, 0, enq.err);
+  const out = path.join(dir, "volatile.jsonl");
+  // No worker: collect waits; Redis dies and comes back empty.
+  const col = run(["collect", ...q, "--out", out]);
+  await until("collect waits", () => col.err.includes("to go; waiting"));
+  redis.kill("SIGKILL");
+  await killed(redis);
+  redis = await startRedis(p, data, false);
+  assert.equal(await col.exit, 1);
+  assert.match(col.err, /lost the connection to Redis .*\n.*connected to Redis again/s);
+  assert.match(col.err, /lstm-ner: error: queue "volatile" lost its record while collecting \(20000 documents had been enqueued\): Redis restarted without its data \(no persistence\), or the queue was deleted; enqueue the documents again\n$/);
+  assert.ok(!existsSync(out), "no output file");
+  const typo = run(["collect", "--redis", u, "--queue", "volatle", "--out", out]);
+  assert.equal(await typo.exit, 1);
+  assert.equal(typo.err, `lstm-ner: error: queue "volatle" on ${u} has nothing enqueued (is --queue mistyped, or was the queue emptied?)\n`);
+  assert.ok(!existsSync(out));
+  redis.kill("SIGKILL");
+});
+
+test("ids are unique per queue: a second id-less file and a file using an id twice are refused at enqueue, naming the line; nothing is dropped", { skip }, async () => {
+  const { file } = await toyModel();
+  const q = ["--redis", url, "--queue", "unique"];
+  const noIds = (n: number, name: string): string => {
+    const f = path.join(dir, name);
+    writeFileSync(f, Array.from({ length: n }, (_, i) => JSON.stringify({ text: `${NAMES[i % 4]} was in ${PLACES[i % 4]} on day ${i}.` })).join("\n") + "\n");
+    return f;
+  };
+  const a = noIds(300, "no-ids-a.jsonl");
+  const b = noIds(300, "no-ids-b.jsonl");
+  assert.equal(await run(["enqueue", ...q, a]).exit, 0);
+  const second = run(["enqueue", ...q, b]);
+  assert.equal(await second.exit, 1);
+  assert.equal(second.err, `lstm-ner: error: ${b}:1: id 1 is already on queue "unique" (enqueued from ${a}); ids must be unique per queue: give each document its own "id", or use another queue\n`);
+  const twice = path.join(dir, "twice.jsonl");
+  writeFileSync(twice, [...Array.from({ length: 50 }, (_, i) => ({ id: `t${i}`, text: "Anna" })), ...Array.from({ length: 50 }, (_, i) => ({ id: `t${i}`, text: "Paris" }))]
+    .map((d) => JSON.stringify(d)).join("\n") + "\n");
+  const dup = run(["enqueue", ...q, twice]);
+  assert.equal(await dup.exit, 1);
+  assert.equal(dup.err, `lstm-ner: error: ${twice}:51: id "t0" is used again (first on line 1); ids must be unique per queue\n`);
+  // Standard input is checked as it streams: the duplicate is refused before its batch is added.
+  const piped = spawnSync(process.execPath, [CLI, "enqueue", ...q, "--batch", "10", "-"], { input: readFileSync(twice), encoding: "utf8" });
+  assert.equal(piped.status, 1);
+  assert.match(piped.stderr, /^lstm-ner: error: document id "t0" appears twice in the input \(document 51\); ids must be unique per queue; the documents enqueued so far stay on the queue as an unfinished enqueue: finish it with `lstm-ner enqueue --resume` and the same input, or use another queue\n$/);
+  // The library refuses an id another run holds.
+  await assert.rejects(enqueueDocs([{ id: 5, text: "x" }], { redis: url, queue: "unique" }), /document id 5 is already on queue "unique" \(enqueued from .*no-ids-a\.jsonl\)/);
+  const w = run(["worker", ...q, "--model", file]);
+  const col = run(["collect", ...q, "--out", path.join(dir, "unique.jsonl")]);
+  assert.equal(await col.exit, 1, col.err);
+  // The first file whole; the stdin run stopped at its duplicate and says so (its 50 documents are not collected).
+  assert.match(col.err, /collected 300 of 300 documents from 5 jobs\nlstm-ner: error: incomplete: the enqueue from <stdin> \(started [^)]+\) stopped after 50 documents in 5 jobs and never finished/);
+  assert.deepEqual(records(readFileSync(path.join(dir, "unique.jsonl"), "utf8")).map((r) => r.id), Array.from({ length: 300 }, (_, i) => i + 1));
+  w.p.kill("SIGTERM");
+  assert.equal(await w.exit, 0);
+});
+
+test("an enqueue killed with -9 leaves the queue marked incomplete; collect names the way out; enqueue --resume finishes it, each document once", { skip }, async () => {
+  const { file } = await toyModel();
+  const input = corpus(20_000, path.join(dir, "docs20k-b.jsonl"));
+  const q = ["--redis", url, "--queue", "killed-enqueue"];
+  const queue = new Queue("killed-enqueue", { connection: { url } });
+  const enq = run(["enqueue", ...q, "--batch", "16", input]);
+  // Killed once it has put a few hundred jobs on the queue.
+  await until("enqueue adds jobs", async () => (await queue.getJobCounts("waiting")).waiting! >= 300);
+  enq.p.kill("SIGKILL");
+  await killed(enq.p);
+  // Its lease runs out: the run reads as interrupted.
+  const client = new Redis(url);
+  await until("the killed run's lease expires", async () => (await readRuns(client, "killed-enqueue"))[0]?.state === "interrupted", 30_000);
+  client.disconnect();
+  const early = run(["collect", ...q, "--no-wait"]);
+  assert.equal(await early.exit, 1);
+  assert.match(early.err, new RegExp(`incomplete: the enqueue from ${input.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(started [^)]+\\) stopped after \\d+ documents in \\d+ jobs and never finished, so its documents are left out: ` +
+    `finish it with \`lstm-ner enqueue --resume --redis … --queue killed-enqueue .*docs20k-b\\.jsonl\` \\(the same input\\), then collect again\\n$`));
+  // Another input is not taken for the killed run's.
+  const other = corpus(20_000, path.join(dir, "docs20k-c.jsonl"));
+  writeFileSync(other, readFileSync(other, "utf8").replace('"doc-0"', '"other-0"'));
+  const wrong = run(["enqueue", ...q, "--resume", other]);
+  assert.equal(await wrong.exit, 1);
+  assert.match(wrong.err, /the documents differ from the interrupted enqueue's at job 1 \(documents 1–16\); resume with the same input, or enqueue on another queue/);
+  const resumed = run(["enqueue", ...q, "--resume", input]);
+  assert.equal(await resumed.exit, 0, resumed.err);
+  assert.match(resumed.err, /resuming the interrupted enqueue of .*docs20k-b\.jsonl/);
+  assert.match(resumed.err, /enqueued 20000 documents in 1250 jobs on queue "killed-enqueue" \(\d+ of the jobs were there from the interrupted run; the enqueue is now complete\)\n$/);
+  await queue.close();
+  const w = run(["worker", ...q, "--model", file, "--concurrency", "2"]);
+  const out = path.join(dir, "killed-enqueue.jsonl");
+  const col = run(["collect", ...q, "--out", out]);
+  assert.equal(await col.exit, 0, col.err);
+  assert.match(col.err, /collected 20000 of 20000 documents from 1250 jobs\n$/);
+  assert.ok(readFileSync(out, "utf8") === predictOutput(file, input), "queue output differs from single-process predict");
+  w.p.kill("SIGTERM");
+  assert.equal(await w.exit, 0);
+});
+
+test("--connect-timeout covers a refused connection: enqueue, worker and collect started before Redis connect once it is up", { skip }, async () => {
+  const { file } = await toyModel();
+  const p = await freePort();
+  const u = `redis://127.0.0.1:${p}`;
+  const input = corpus(40, path.join(dir, "forty.jsonl"));
+  const q = ["--redis", u, "--queue", "late", "--connect-timeout", "30"];
+  const enq = run(["enqueue", ...q, input]);
+  const w = run(["worker", ...q, "--model", file]);
+  const col = run(["collect", ...q, "--out", path.join(dir, "late.jsonl")]);
+  await new Promise((r) => setTimeout(r, 1500));
+  for (const r of [enq, w, col]) assert.equal(r.p.exitCode, null, `gave up while Redis was refusing connections: ${r.err}`);
+  const redis = await startRedis(p, mkdtempSync(path.join(dir, "redis-late-")), false);
+  assert.equal(await enq.exit, 0, enq.err);
+  // collect may have connected before the enqueue did: then it found nothing enqueued. Either way, once more:
+  if ((await col.exit) !== 0) assert.match(col.err, /has nothing enqueued/);
+  const again = run(["collect", ...q, "--out", path.join(dir, "late.jsonl")]);
+  assert.equal(await again.exit, 0, again.err);
+  assert.equal(records(readFileSync(path.join(dir, "late.jsonl"), "utf8")).length, 40);
+  w.p.kill("SIGTERM");
+  assert.equal(await w.exit, 0, w.err);
+  redis.kill("SIGKILL");
+});
+
+test("an idle worker stops on SIGTERM while Redis is down", { skip }, async () => {
+  const { file } = await toyModel();
+  const p = await freePort();
+  const redis = await startRedis(p, mkdtempSync(path.join(dir, "redis-down-")), false);
+  const w = run(["worker", "--redis", `redis://127.0.0.1:${p}`, "--queue", "idle", "--model", file]);
+  await until("the worker is up", () => w.err.includes("worker: queue"));
+  redis.kill("SIGKILL");
+  await killed(redis);
+  await until("the worker notices", () => w.err.includes("lost the connection to Redis"));
+  w.p.kill("SIGTERM");
+  const code = await Promise.race([w.exit, new Promise<string>((r) => setTimeout(() => r("still running 30 s after SIGTERM"), 30_000))]);
+  assert.equal(code, 0, w.err);
+  assert.match(w.err, /SIGTERM: finishing the jobs in hand, then stopping\n.*worker stopped\n$/s);
 });

@@ -132,9 +132,10 @@ redisOptions(program.command("enqueue").description("push a JSON-lines corpus ({
   .argument("<input>", "JSON-lines file ('-': standard input)")
   .option("--batch <n>", "documents per job", int("--batch"), 64)
   .option("--text-field <name>", "the field holding the text", "text")
+  .option("--resume", "finish the queue's enqueue that was killed or stopped by an error (give the same input)")
   .action(async (input, o) => (await import("./queue.js")).runEnqueue(input, o));
 
-redisOptions(program.command("collect").description("wait for a queue's jobs and write their results as JSON lines, in enqueue order, each document once"))
+redisOptions(program.command("collect").description("wait for a queue's jobs and write their results as JSON lines, in enqueue order, each document once (exit 1 unless every enqueued document is there)"))
   .option("--out <file>", "output file (default: standard output); *.gz is gzipped")
   .option("--no-wait", "collect what is done now instead of waiting for every job")
   .action(async (o) => (await import("./queue.js")).runCollect(o));

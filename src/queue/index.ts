@@ -3,7 +3,8 @@
  * {@link enqueueDocs} pushes documents, workers ({@link startQueueWorker}) on
  * any machine tag them, {@link collectResults} gathers the results in order.
  */
-export { enqueueDocs, type EnqueueOptions, type EnqueueResult } from "./enqueue.js";
+export { enqueueDocs, firstQueuedId, idKey, type EnqueueOptions, type EnqueueResult } from "./enqueue.js";
+export { readRuns, type EnqueueRun } from "./record.js";
 export { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./worker.js";
 export { collectResults, type CollectOptions, type CollectResult } from "./collect.js";
 export { fileSha256 } from "./checksum.js";

@@ -43,8 +43,9 @@ export function safeUrl(url: string): string {
 }
 
 /**
- * Connect to Redis, retrying with backoff up to `connectTimeoutMs`; the
- * returned client keeps reconnecting forever after that (commands wait).
+ * Connect to Redis, retrying with backoff up to `connectTimeoutMs` (a refused
+ * connection too: Redis may be starting); the returned client keeps
+ * reconnecting forever after that (commands wait).
  * @throws LstmNerError naming the URL when Redis cannot be reached in time.
  */
 export async function connectRedis(o: RedisOptions): Promise<Redis> {
@@ -52,34 +53,48 @@ export async function connectRedis(o: RedisOptions): Promise<Redis> {
   const { Redis } = await loadIoredis();
   const deadline = Date.now() + (o.connectTimeoutMs ?? 10_000);
   let lastError = "no answer";
+  for (let attempt = 1; ; attempt++) {
+    const client = attemptConnection(Redis, o, (e) => {
+      lastError = e;
+    });
+    try {
+      await client.connect();
+      await client.ping();
+      return client;
+    } catch (e) {
+      client.disconnect();
+      const wait = Math.min(backoffMs(attempt), deadline - Date.now());
+      if (wait <= 0) {
+        throw new LstmNerError(`cannot reach Redis at ${safeUrl(o.redis)} (${lastError !== "no answer" ? lastError : (e as Error).message})`, { cause: e });
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** One try at the first connection: no reconnection until it has succeeded, then forever (with {@link backoffMs}). */
+function attemptConnection(RedisClient: typeof Redis, o: RedisOptions, onError: (code: string) => void): Redis {
   let connected = false;
   let lost = false;
-  const client = new Redis(o.redis, {
+  const client = new RedisClient(o.redis, {
     lazyConnect: true,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
-    connectTimeout: 2000,
-    retryStrategy: (n) => (connected || Date.now() < deadline ? backoffMs(n) : null),
+    connectTimeout: Math.max(100, Math.min(2000, o.connectTimeoutMs ?? 10_000)),
+    retryStrategy: (n) => (connected ? backoffMs(n) : null),
   });
   client.on("error", (e: NodeJS.ErrnoException) => {
-    lastError = e.code ?? e.message;
+    onError(e.code ?? e.message);
     if (connected && !lost) {
       lost = true;
-      o.onConnection?.("lost", lastError);
+      o.onConnection?.("lost", e.code ?? e.message);
     }
   });
   client.on("ready", () => {
     if (lost) o.onConnection?.("back", safeUrl(o.redis));
     lost = false;
+    connected = true;
   });
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (e) {
-    client.disconnect();
-    throw new LstmNerError(`cannot reach Redis at ${safeUrl(o.redis)} (${lastError !== "no answer" ? lastError : (e as Error).message})`, { cause: e });
-  }
-  connected = true;
   return client;
 }
 

@@ -66,7 +66,16 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
   }
   const tagger = pool;
   let closing = false;
+  let inHand = 0;
   const processor = async (job: Job<TagJobData, TagJobResult>): Promise<TagJobResult> => {
+    inHand++;
+    try {
+      return await tagJob(job);
+    } finally {
+      inHand--;
+    }
+  };
+  const tagJob = async (job: Job<TagJobData, TagJobResult>): Promise<TagJobResult> => {
     const id = job.id ?? "?";
     o.onJob?.("start", id);
     let data: TagJobData;
@@ -117,12 +126,26 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     checksum,
     async close() {
       closing = true;
-      await worker.close();
+      // Nothing in hand and Redis unreachable: nothing to finish or store, and a graceful close would wait for Redis
+      // forever (BullMQ's QUIT is queued until it is back), so close at once.
+      if (lost && inHand === 0) {
+        await worker.close(true);
+      } else {
+        // Graceful: no new jobs; the ones in hand finish and their results are stored. If Redis goes away meanwhile,
+        // stop waiting once the jobs in hand are done: a result that could not be stored comes back with its job
+        // when the lock expires.
+        const graceful = worker.close().then(() => true, () => true);
+        while (!(await Promise.race([graceful, sleep(250).then(() => false)]))) {
+          if (lost && inHand === 0) break;
+        }
+      }
       await tagger.close();
       client.disconnect();
     },
   };
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Record the model's checksum on the queue, or check it against the one
