@@ -8,6 +8,7 @@ import type { TagScheme } from "../data/types.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
 import type { ModelConfig } from "./config.js";
 import { GAZETTEER_CHANNELS, isChannelList } from "../data/gazetteer.js";
+import { LM_SOFTMAXES } from "../nn/lm-softmax.js";
 
 const SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];
 const PREFIXES: Record<TagScheme, string> = { IOB1: "BI", IOB2: "BI", BIOES: "BIES" };
@@ -106,6 +107,7 @@ function checkTagger(t: unknown, prefix: string, config: Record<string, unknown>
   if (t.charLM !== undefined) {
     if (!isObject(t.charLM)) throw fail(`${prefix}charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
     checkFields(t.charLM, `${prefix}charLM.`, fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });
+    if (t.charLM.softmax !== undefined) checkFields(t.charLM, `${prefix}charLM.`, fail, { softmax: LM_SOFTMAXES });
     const w = t.charLM.lmWeight;
     if (typeof w !== "number" || !(w >= 0 && Number.isFinite(w))) throw fail(`${prefix}charLM.lmWeight must be a number ≥ 0, got ${JSON.stringify(w)}`);
     if (!((t.charVocabSize as number) > 0)) throw fail(`${prefix}charLM needs char features (${prefix}charVocabSize > 0)`);

@@ -6,9 +6,8 @@ import type { CharIds } from "./charcnn.js";
 import { KernelBuffer, KernelInt32Buffer, exactly, freeParam, kernelParam, kernelBuffers } from "./buffer.js";
 import { BiLstm } from "./bilstm.js";
 import { Highway } from "./highway.js";
-import { Linear } from "./linear.js";
-import { SoftmaxNll } from "./loss.js";
 import { Dropout } from "./dropout.js";
+import { LM_SOFTMAXES, lmSoftmax, type LmSoftmax, type LmSoftmaxKind } from "./lm-softmax.js";
 
 /** Settings of the character language model (all JSON, stored in model files). */
 export interface CharLmConfig {
@@ -22,10 +21,12 @@ export interface CharLmConfig {
   vocab: number;
   /** Dropout on the char states at the word boundaries, before the highways. */
   dropout: number;
+  /** The LM heads' output layer: "classes", a class-factored softmax (√V clusters, ~2√V classes scored per word); "full", all V+1. */
+  softmax: LmSoftmaxKind;
 }
 
 /** Defaults of {@link CharLmConfig}. */
-export const CHAR_LM_DEFAULTS: Readonly<CharLmConfig> = { dim: 30, hidden: 100, lmWeight: 1, vocab: 2000, dropout: 0.5 };
+export const CHAR_LM_DEFAULTS: Readonly<CharLmConfig> = { dim: 30, hidden: 100, lmWeight: 1, vocab: 2000, dropout: 0.5, softmax: "classes" };
 
 /** Fill in the defaults of a partial config and validate it. @throws LstmNerError naming the field. */
 export function resolveCharLmConfig(c: Partial<CharLmConfig>, where = "charLM"): CharLmConfig {
@@ -39,6 +40,7 @@ export function resolveCharLmConfig(c: Partial<CharLmConfig>, where = "charLM"):
   }
   if (typeof r.lmWeight !== "number" || !(r.lmWeight >= 0 && Number.isFinite(r.lmWeight))) throw new LstmNerError(`${where}.lmWeight must be a number ≥ 0, got ${JSON.stringify(r.lmWeight)}`);
   if (typeof r.dropout !== "number" || !(r.dropout >= 0 && r.dropout < 1)) throw new LstmNerError(`${where}.dropout must be a number in [0, 1), got ${JSON.stringify(r.dropout)}`);
+  if (!(LM_SOFTMAXES as readonly unknown[]).includes(r.softmax)) throw new LstmNerError(`${where}.softmax must be one of ${LM_SOFTMAXES.join(", ")}, got ${JSON.stringify(r.softmax)}`);
   return r;
 }
 
@@ -60,11 +62,10 @@ export function lmClassesOf(rowsOfTraining: Iterable<number>, tableRows: number,
   return classes;
 }
 
-/** One direction's LM head: highway → linear to the word classes → softmax NLL. */
+/** One direction's LM head: highway → the output layer over the word classes with its NLL. */
 interface LmHead {
   hw: Highway;
-  out: Linear;
-  nll: SoftmaxNll;
+  out: LmSoftmax;
   /** Word w of the batch feeding row i of this head's input. */
   rows: Int32Array;
   /** Rows with a target in the last forward. */
@@ -86,18 +87,21 @@ const CHAR_LM_BUFFERS = ["x", "feat", "dh", "lmF", "lmB"] as const;
  *   f_t = [h→(end_t) | h←(start_t)]            (2H, zero at pads)
  *   d_t = dropout(f_t)
  *   tagger input:  highway(d_t)                (2H, beside word, char CNN, casing)
- *   LM, training:  p(w_{t+1}) = softmax(highway_f(d_t[:H])·W_f + b_f)
- *                  p(w_{t−1}) = softmax(highway_b(d_t[H:])·W_b + b_b)
+ *   LM, training:  p(w_{t+1}) = S_f(highway_f(d_t[:H]))
+ *                  p(w_{t−1}) = S_b(highway_b(d_t[H:]))
  *   L_LM = λ·(mean NLL_fwd + mean NLL_bwd)
  *
- * The LM classes are word-table rows (so the lowercased, digit-normalised
+ * S is the output layer of `softmax` (see lm-softmax.ts): a class-factored
+ * softmax (default; `ClassSoftmax`) or the full softmax(x·W + b) over all
+ * words. The LM classes are word-table rows (so the lowercased, digit-normalised
  * words the tagger reads); the first word has no previous and the last no
  * next word to predict. The LM head is built only when `lmClasses` is given
  * (training); a model loaded for tagging has no head and never computes it.
  *
  * Parameters: `charlm.emb` ((chars+1)×dim, the last row the boundary marker),
  * `charlm.lstm.{fwd,bwd}.*`, `charlm.hw.{w,b}`; with the head also
- * `charlm.lm.{fwd,bwd}.hw.{w,b}` and `charlm.lm.{fwd,bwd}.out.{w,b}`.
+ * `charlm.lm.{fwd,bwd}.hw.{w,b}` and the output layer's, `charlm.lm.{fwd,bwd}.cls.{w,b}` and
+ * `charlm.lm.{fwd,bwd}.word.{w,b}` (classes) or `charlm.lm.{fwd,bwd}.out.{w,b}` (full).
  */
 export class CharLm {
   readonly config: CharLmConfig;
@@ -140,8 +144,8 @@ export class CharLm {
     this.hw = new Highway(k, 2 * H, rng, "charlm.hw");
     this.dropout = new Dropout(k, c.dropout, dropRng);
     const head = (dir: string): LmHead => ({
-      hw: new Highway(k, H, rng, `charlm.lm.${dir}.hw`), out: new Linear(k, H, c.vocab + 1, rng, `charlm.lm.${dir}.out`),
-      nll: new SoftmaxNll(k), rows: new Int32Array(0), m: 0,
+      hw: new Highway(k, H, rng, `charlm.lm.${dir}.hw`), out: lmSoftmax(c.softmax, k, H, c.vocab + 1, rng, `charlm.lm.${dir}`),
+      rows: new Int32Array(0), m: 0,
     });
     this.head = lmClasses === null ? null : { fwd: head("fwd"), bwd: head("bwd") };
     this.buf = kernelBuffers(k, CHAR_LM_BUFFERS);
@@ -302,7 +306,6 @@ export class CharLm {
     for (const h of this.head === null ? [] : [this.head.fwd, this.head.bwd]) {
       h.hw.dispose();
       h.out.dispose();
-      h.nll.dispose();
     }
     for (const b of [...Object.values(this.buf), this.lengths]) b.release();
   }
@@ -335,18 +338,14 @@ export class CharLm {
       const s = h.rows[i]! * 2 * H + off;
       xin.set(fd.subarray(s, s + H), i * H);
     }
-    const logits = h.out.forward(h.hw.forward(xin, m), m);
-    return h.nll.forward(logits, targets.subarray(0, m), m, this.config.vocab + 1, keep).loss;
+    return h.out.forward(h.hw.forward(xin, m), targets.subarray(0, m), m, keep);
   }
 
   /** Add λ·dL_dir/d(fd) of one head into `dd` (columns off..off+H−1). */
   private lmBackward(h: LmHead, dd: Float32Array, off: number): void {
     if (h.m === 0) return;
     const H = this.config.hidden;
-    const dl = h.nll.backward();
-    const lambda = this.config.lmWeight;
-    for (let i = 0; i < dl.length; i++) dl[i]! *= lambda; // the NLL's own gradient buffer, read once
-    const dx = h.hw.backward(h.out.backward(dl));
+    const dx = h.hw.backward(h.out.backward(this.config.lmWeight));
     for (let i = 0; i < h.m; i++) {
       const d = h.rows[i]! * 2 * H + off;
       for (let j = 0; j < H; j++) dd[d + j]! += dx[i * H + j]!;

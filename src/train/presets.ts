@@ -9,6 +9,7 @@ import type { Batching } from "./trainer.js";
 import type { FeatureOptions } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
 import type { CharLmConfig } from "../nn/char-lm.js";
+import { LM_SOFTMAXES } from "../nn/lm-softmax.js";
 import { gazetteerOptions } from "../data/gazetteer.js";
 
 /** A complete training recipe. */
@@ -179,7 +180,9 @@ const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM" | "
   docMemory: "boolean", sentenceRep: "count",
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
-const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = { dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction" };
+const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = {
+  dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction", softmax: LM_SOFTMAXES,
+};
 
 /** Fields of FeatureOptions that may be left out (they default to off). */
 const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers", "docMemory", "sentenceRep", "gazetteer"];
