@@ -6,21 +6,27 @@
  * slows them alike. Per variant: the median over rounds of the CPU seconds
  * (all threads of this process) and the wall seconds of one training step,
  * and of tagging the dev sentences once (the trainer does that after every
- * epoch); from those an epoch's estimate (train batches × step + dev).
+ * epoch); from those an epoch's estimate (train batches × step + dev;
+ * --dev 0 leaves dev out).
  * With --profile the char LM's forward and backward are split into their
  * parts (char BiLSTM, LM heads, the rest) by timing its methods.
  *
  *   node dist/bench/char-lm.js [--preset best] [--variant 'label:key=value;key=value' ...]
- *     [--batches 20] [--rounds 5] [--dev 400] [--threads 1|2] [--profile] [--kernels wasm|reference]
+ *     [--batches 20] [--rounds 5] [--dev 400] [--warm-up 10] [--threads 1|2] [--profile] [--kernels wasm|reference] [--callgrind]
  *
  * Without --variant: `tagger` (the preset as is) and `charLM` (feature.charLM={}).
  * Prints one JSON object per line: setup, one `round` line per variant and
  * round, then one `variant` line each with medians and ratios to the first.
+ * --callgrind instead counts each variant's instructions per training step
+ * under valgrind (see countInstructions; --batches N times N and 2N steps).
  * Data: $LSTM_NER_DATA (default ../shared/data), vectors: $LSTM_NER_GLOVE or
  * the preset's.
  */
 import * as path from "node:path";
 import * as os from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { loadDataset } from "../src/data/datasets.js";
 import { loadVectors } from "../src/embeddings/registry.js";
 import { disposeKernels, getKernels } from "../src/engine/index.js";
@@ -113,6 +119,37 @@ if (profile) {
   }
 }
 
+/**
+ * --callgrind: instructions per training step, counted by valgrind's callgrind (the same whatever the
+ * machine's load). Each variant runs this script twice under valgrind, single-threaded kernels, no dev
+ * tagging, with `a` and `b` timed steps; the difference of the two totals over b − a steps leaves out
+ * the loading and the warm-up.
+ */
+function countInstructions(a: number, b: number): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "lstm-ner-callgrind-"));
+  const script = fileURLToPath(import.meta.url);
+  const total = (label: string, sets: string[], steps: number): number => {
+    const r = spawnSync("valgrind", ["--tool=callgrind", `--callgrind-out-file=${path.join(dir, "out.%p")}`, "--smc-check=all-non-file",
+      process.execPath, "--single-threaded", script, "--preset", presetName, "--variant", `${label}:${sets.join(";")}`,
+      "--batches", String(steps), "--rounds", "1", "--dev", "0", "--warm-up", arg("--warm-up", "3"), "--threads", "1"], { encoding: "utf8" });
+    const m = /Collected : (\d+)/.exec(r.stderr ?? "");
+    if (r.status !== 0 || m === null) throw new Error(`callgrind run of ${label} failed (is valgrind installed?): ${(r.stderr ?? "").slice(-500)}`);
+    return Number(m[1]);
+  };
+  const first: number[] = [];
+  for (const [i, { label, sets }] of variantSpecs.entries()) {
+    const perStep = (total(label, sets, b) - total(label, sets, a)) / (b - a);
+    first.push(perStep);
+    print({ bench: "instructions", variant: label, steps: [a, b], per_step: Math.round(perStep), vs_first: +(perStep / first[0]!).toFixed(2),
+      ...(i > 0 ? { extra_vs_first: Math.round(perStep - first[0]!) } : {}) });
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+if (argv.includes("--callgrind")) {
+  countInstructions(nBatches, 2 * nBatches);
+  process.exit(0);
+}
+
 const ds = await loadDataset("conllpp", { dir: path.join(dataDir, "conllpp"), offline: true });
 const base = getPreset(presetName);
 const vectors = await loadVectors(process.env.LSTM_NER_GLOVE ?? base.embeddings, { dataDir, offline: true });
@@ -150,6 +187,7 @@ const variants: Variant[] = variantSpecs.map(({ label, sets }) => {
       optimizer.zeroGrad();
     },
     tagDev: (): void => {
+      if (dev.length === 0) return;
       model.setTraining(false);
       predictIds(model, dev, enc, 64);
       model.setTraining(true);
@@ -157,9 +195,13 @@ const variants: Variant[] = variantSpecs.map(({ label, sets }) => {
   };
 });
 
-// Warm-up: sizes the buffers and lets the JIT settle.
-for (const v of variants) for (let i = 0; i < 3; i++) v.step(i);
-let next = 3;
+// Warm-up: sizes the buffers and lets the JIT settle (the first batches run slower for a while).
+const warmUp = Number(arg("--warm-up", "10"));
+for (const v of variants) {
+  for (let i = 0; i < warmUp; i++) v.step(i);
+  v.tagDev();
+}
+let next = warmUp;
 for (let r = 0; r < rounds; r++) {
   for (const v of variants) {
     if (profile) parts = {};
@@ -185,7 +227,7 @@ for (let r = 0; r < rounds; r++) {
 }
 
 // An epoch: every train batch once, then tagging all of dev (the timed part was nDev of its sentences).
-const devScale = ds.validation.length / Math.min(nDev, ds.validation.length);
+const devScale = nDev > 0 ? ds.validation.length / Math.min(nDev, ds.validation.length) : 0;
 const epochOf = (v: Variant, what: "cpu" | "wall"): number => v.trainBatches * median(v.train[what]) + devScale * median(v.dev[what]);
 const first = variants[0]!;
 for (const v of variants) {
@@ -197,7 +239,7 @@ for (const v of variants) {
     // Ratios of the medians of per-round ratios (each round's variants ran back to back, so a round's ratio is the fairer one).
     step_cpu_vs_first: +median(v.train.cpu.map((x, i) => x / first.train.cpu[i]!)).toFixed(2),
     step_wall_vs_first: +median(v.train.wall.map((x, i) => x / first.train.wall[i]!)).toFixed(2),
-    dev_cpu_vs_first: +median(v.dev.cpu.map((x, i) => x / first.dev.cpu[i]!)).toFixed(2),
+    ...(nDev > 0 ? { dev_cpu_vs_first: +median(v.dev.cpu.map((x, i) => x / first.dev.cpu[i]!)).toFixed(2) } : {}),
   };
   if (profile && v.parts.some((p) => Object.keys(p).length > 0)) {
     const keys = [...new Set(v.parts.flatMap((p) => Object.keys(p)))].sort();

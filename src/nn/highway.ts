@@ -22,6 +22,8 @@ export class Highway {
   private readonly dx: KernelBuffer;
   private x: Float32Array | null = null;
   private pre: Float32Array | null = null;
+  /** g = σ(z) of the last forward, in float64 as computed (backward reads it instead of computing σ twice more). */
+  private gate = new Float64Array(0);
   private rows = 0;
 
   constructor(private readonly k: Kernels, readonly dim: number, rng: Rng, name: string) {
@@ -42,12 +44,15 @@ export class Highway {
     const xv = exactly(x, rows * D, "highway input");
     const pre = this.lin.forward(xv, rows); // kept: the Linear's own buffer, untouched until its next forward
     const y = this.out.get(rows * D);
+    if (this.gate.length < rows * D) this.gate = new Float64Array(rows * D);
+    const gate = this.gate;
     for (let r = 0; r < rows; r++) {
       const p = r * 2 * D;
       const o = r * D;
       for (let j = 0; j < D; j++) {
         const h = Math.max(0, pre[p + j]!);
         const g = 1 / (1 + Math.exp(-pre[p + D + j]!));
+        gate[o + j] = g;
         y[o + j] = g * h + (1 - g) * xv[o + j]!;
       }
     }
@@ -64,7 +69,7 @@ export class Highway {
    *   dx = dy⊙(1 − g) + [da | dz]·[W_h | W_t]ᵀ
    */
   backward(dy: Float32Array): Float32Array {
-    const { x, pre, rows } = this;
+    const { x, pre, rows, gate } = this;
     if (x === null || pre === null) throw new Error("Highway.backward called before forward");
     const D = this.dim;
     const dyv = exactly(dy, rows * D, "highway output gradient");
@@ -74,7 +79,7 @@ export class Highway {
       const o = r * D;
       for (let j = 0; j < D; j++) {
         const a = pre[p + j]!;
-        const g = 1 / (1 + Math.exp(-pre[p + D + j]!));
+        const g = gate[o + j]!;
         const d = dyv[o + j]!;
         dPre[p + j] = a > 0 ? d * g : 0;
         dPre[p + D + j] = d * (Math.max(0, a) - x[o + j]!) * g * (1 - g);
@@ -82,14 +87,7 @@ export class Highway {
     }
     const dxLin = this.lin.backward(dPre);
     const dx = this.dx.get(rows * D);
-    for (let r = 0; r < rows; r++) {
-      const p = r * 2 * D;
-      const o = r * D;
-      for (let j = 0; j < D; j++) {
-        const g = 1 / (1 + Math.exp(-pre[p + D + j]!));
-        dx[o + j] = dyv[o + j]! * (1 - g) + dxLin[o + j]!;
-      }
-    }
+    for (let i = 0; i < rows * D; i++) dx[i] = dyv[i]! * (1 - gate[i]!) + dxLin[i]!;
     return dx;
   }
 
