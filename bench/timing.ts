@@ -30,8 +30,7 @@ export function timeTraining<T>(model: Trainable, opt: Stepper, collate: (b: T) 
     model.lossAndGrad(pb);
     opt.step();
     opt.zeroGrad();
-    // Real tokens: with document context, the centre sentences' (the context is read, not tagged).
-    tokens += pb.centre ? pb.centre.length.reduce((a, c) => a + c, 0) : pb.tokens;
+    tokens += pb.tokens;
     padded += pb.size * pb.maxLen;
   }
   return { tokens, padded, seconds: (performance.now() - t0) / 1000 };

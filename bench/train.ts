@@ -20,7 +20,6 @@ import { timeTraining } from "./timing.js";
 import { Rng } from "../src/util/random.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
-import { gazetteerFor } from "../src/data/gazetteer-sources.js";
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
@@ -43,9 +42,8 @@ const threads = (kernels as { threads?: number }).threads ?? 1;
 print({ bench: "setup", preset: preset.name, set: sets, kernels: kernels.name, threads, vectors: vectors.source, rows: vectors.words.length, dim: vectors.dim, node: process.version });
 
 // The model as `lstm-ner train --preset NAME` builds it.
-const gazetteer = await gazetteerFor(preset.feature);
 const { model, optimizer: opt } = buildRecipe(kernels, preset, {
-  vectors, labels: ds.labels, scheme: "IOB2", trainTokens: ds.train.map((s) => s.tokens), seed: 1, ...(gazetteer ? { gazetteer } : {}),
+  vectors, labels: ds.labels, scheme: "IOB2", trainTokens: ds.train.map((s) => s.tokens), seed: 1,
 });
 const enc = model.encoder();
 const items = encodeSentences(ds.train, enc);
@@ -62,7 +60,7 @@ for (const batching of ["plain", "bucket"] as const) {
 print({ bench: "memory", after: "training", peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
 model.setTraining(false);
 const dev = encodeAll(ds.validation.map((s) => s.tokens), enc, ds.validation.map((s) => s.doc));
-const devTokens = dev.reduce((n, s) => n + (s.centre ? s.centre[1] : s.ids.length), 0);
+const devTokens = dev.reduce((n, s) => n + s.ids.length, 0);
 for (const bs of [32, 256]) {
   const times: number[] = [];
   for (let r = 0; r < 3; r++) {

@@ -17,7 +17,6 @@ export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECT
 export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./encode/pad-batch.js";
 export type { Batch, BatchMemory } from "./nn/batch.js";
 export { buildCharVocab, charVocabFromList, sentenceFeatures, featureBatch, addFeatures, CHAR_UNK, type CharVocab, type SentenceFeatures, type SentenceFeatureOptions } from "./encode/features.js";
-export { contextWindows, type ContextOptions, type ContextWindow } from "./encode/context.js";
 export { memoryAddresses, collateMemory, DOC_MEMORY_CAP, type DocMemoryOptions, type MemoryAddresses } from "./encode/memory-addresses.js";
 export { wordEncoder, featureEncoder, encodeSentences, encodeAll, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./encode/encoder.js";
 export { predictBatched, predictIds, predictTags, type Predictor } from "./encode/run-batched.js";

@@ -75,7 +75,7 @@ test("a damaged docMemory file is refused in one line: a bad docMemory value, a 
   }
 });
 
-for (const [what, feature] of [["", {}], [" (with document context)", { docContext: 1, contextTokens: 32 }], [" (two layers)", { layers: 2 }]] as const) {
+for (const [what, feature] of [["", {}], [" (two layers)", { layers: 2 }]] as const) {
 test(`the memory is filled per document, not per batch${what}: a document tags the same alone or beside another, in any batch size; its words' other occurrences change its scores`, () => {
   const model = toyFeatureModel(k, 5, { ...SOFTMAX, ...feature, docMemory: true });
   const scoresOf = (sents: string[][], docs: number[] | undefined, batchSize: number): number[][] => model.tagWithScores(sents, batchSize, docs).scores;
@@ -85,11 +85,8 @@ test(`the memory is filled per document, not per batch${what}: a document tags t
     x.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - y[i]![j]!) < 1e-6, `${what}: sentence ${i} token ${j}: ${v} vs ${y[i]![j]}`)));
   };
   for (const batchSize of [1, 2, 3]) close(scoresOf(DOC, undefined, batchSize), alone, `batch size ${batchSize}`);
-  // Beside another document (sharing "Smith", "said", ...), interleaved in the input (the memory groups by document;
-  // document context needs a document's sentences together): the same.
-  const mixed = "docContext" in feature
-    ? scoresOf([...OTHER, ...DOC], [7, 7, 3, 3, 3, 3], 2).slice(2)
-    : scoresOf([OTHER[0]!, DOC[0]!, DOC[1]!, OTHER[1]!, DOC[2]!, DOC[3]!], [7, 3, 3, 7, 3, 3], 2).filter((_, i) => i !== 0 && i !== 3);
+  // Beside another document (sharing "Smith", "said", ...), interleaved in the input (the memory groups by document): the same.
+  const mixed = scoresOf([OTHER[0]!, DOC[0]!, DOC[1]!, OTHER[1]!, DOC[2]!, DOC[3]!], [7, 3, 3, 7, 3, 3], 2).filter((_, i) => i !== 0 && i !== 3);
   close(mixed, alone, "beside another document");
   assert.deepEqual(model.tag([...OTHER, ...DOC], [7, 7, 3, 3, 3, 3]).slice(2), model.tag(DOC));
   // Each sentence its own document: the repeated words ("Smith", "said", "in", "Paris", ".") no longer see each

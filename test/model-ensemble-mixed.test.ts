@@ -17,7 +17,6 @@ import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS, type Sentence } from "../src/data/types.js";
 import { chunks, chunksToTags, type Chunk } from "../src/data/schemes.js";
 import { allowedTransitions } from "../src/nn/crf.js";
-import { GAZETTEER_CHANNELS, Gazetteer } from "../src/data/gazetteer.js";
 import { createOptimizer } from "../src/train/optimizer.js";
 import { train } from "../src/train/trainer.js";
 import { evaluate } from "../src/eval/evaluate.js";
@@ -31,13 +30,12 @@ const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
 };
 const trainSet = parseConll(toyConll(40, 1));
-const HAND = Gazetteer.fromLists(GAZETTEER_CHANNELS, [["John", "Maria"], ["Smith", "Garcia"], ["New York", "Paris", "London"], ["Denmark", "South Africa"], ["German", "French"]]);
 
-/** A toy BiLSTM-CNN-CRF model of the given hidden size, switches and gazetteer (over the toy corpus's vectors and words). */
-function create(seed: number, feature: FeatureOptions, o: { hidden?: number; gazetteer?: Gazetteer; extendVocab?: number } = {}): NerModel {
+/** A toy BiLSTM-CNN-CRF model of the given hidden size and switches (over the toy corpus's vectors and words). */
+function create(seed: number, feature: FeatureOptions, o: { hidden?: number; extendVocab?: number } = {}): NerModel {
   return NerModel.create(k, {
     vectors: toyVectors(), labels: CONLL_LABELS, scheme: "IOB2", hidden: o.hidden ?? 5, bidirectional: true, trainableEmbeddings: true, seed,
-    feature, trainTokens: trainSet.map((s) => s.tokens), extendVocab: o.extendVocab ?? 1, ...(o.gazetteer ? { gazetteer: o.gazetteer } : {}),
+    feature, trainTokens: trainSet.map((s) => s.tokens), extendVocab: o.extendVocab ?? 1,
   });
 }
 
@@ -50,15 +48,14 @@ async function trained(m: NerModel, epochs: number, seed: number): Promise<NerMo
 }
 
 const EPOCHS = 4;
-// Four members of four architectures: plain; gazetteer features (hand-made entries); document memory + hidden 7;
-// sentence representation + 2 layers, unconstrained CRF, no casing.
+// Four members of four architectures: plain; char LM; document memory + hidden 7; 2 layers, unconstrained CRF, no casing.
 const MEMBERS: NerModel[] = [
   await trained(create(1, FEATURE), EPOCHS, 1),
-  await trained(create(2, { ...FEATURE, gazetteer: true }, { gazetteer: HAND }), EPOCHS, 2),
+  await trained(create(2, { ...FEATURE, charLM: { dim: 3, hidden: 3, vocab: 20 } }), EPOCHS, 2),
   await trained(create(3, { ...FEATURE, docMemory: true }, { hidden: 7 }), EPOCHS, 3),
-  await trained(create(4, { ...FEATURE, sentenceRep: 2, layers: 2, constrained: false, casingDim: 0 }), EPOCHS, 4),
+  await trained(create(4, { ...FEATURE, layers: 2, constrained: false, casingDim: 0 }), EPOCHS, 4),
 ];
-/** One document to tag: toy sentences of other names and templates, and sentences with gazetteer words. */
+/** One document to tag: toy sentences of other names and templates, and two sentences of other words. */
 const DOC: string[][] = [
   ...parseConll(toyConll(14, 9)).map((s) => s.tokens),
   ["John", "Smith", "said", "in", "New", "York", "."], ["The", "German", "team", "beat", "Denmark", "in", "Paris", "."],
@@ -100,7 +97,7 @@ function viterbi(e: (t: number, y: number) => number, L: number, trans: Float32A
 /** The mixed ensemble's tags as computed here: Viterbi over the mean of the members' own emissions with their mean potentials. */
 function handPotentials(members: readonly NerModel[], doc: string[][]): string[][] {
   const n = members.length;
-  const em = members.map((m) => docEmissions(m, doc)); // each member with its own encoder (gazetteer rows, memory)
+  const em = members.map((m) => docEmissions(m, doc)); // each member with its own encoder (memory addresses)
   const mean = (pick: (m: NerModel) => Float32Array): Float32Array => {
     const out = new Float32Array(pick(members[0]!).length);
     for (const m of members) pick(m).forEach((v, i) => { out[i]! += v / n; });
@@ -144,13 +141,12 @@ function handVote(members: readonly NerModel[], doc: string[][]): { tags: string
   return { tags: out.map((o) => o.tags), share: out.map((o) => o.share), kept: keptVotes };
 }
 
-test("a mixed ensemble (plain, gazetteer, document memory + hidden 7, sentence rep + 2 layers + no constraints) tags as Viterbi over the mean of the members' own emissions and potentials", () => {
+test("a mixed ensemble (plain, char LM, document memory + hidden 7, 2 layers + no constraints) tags as Viterbi over the mean of the members' own emissions and potentials", () => {
   const saved = NerModel.ensemble(MEMBERS, {});
   assert.equal(saved.config.members?.length, 4);
   assert.deepEqual(saved.config.members!.map((m) => m.hidden), [5, 5, 7, 5]);
   assert.equal(saved.config.combine, undefined, "the default is not stored");
   const ens = NerModel.fromSaved(saved, k, "mixed");
-  assert.deepEqual(ens.gazetteer!.entries, HAND.entries);
   const expected = handPotentials(MEMBERS, DOC);
   assert.deepEqual(ens.tag(DOC), expected);
   // Not one member's answer, and the members disagree.
@@ -226,15 +222,6 @@ test("mixed and vote ensembles round-trip through a file, the CLI (ensemble, pre
     ])),
   };
   assert.deepEqual(concatBytes(encodeModel(NerModel.ensemble(same, training))), concatBytes(encodeModel(old)));
-  const gaz = [create(14, { ...FEATURE, gazetteer: true }, { gazetteer: HAND }), create(15, { ...FEATURE, gazetteer: true }, { gazetteer: HAND })];
-  const oldGaz: SavedModel = {
-    ...gaz[0]!.toSaved({}), config: { ...gaz[0]!.config, ensemble: 2 },
-    params: Object.fromEntries(gaz.flatMap((m, i) => [
-      ...Object.entries(m.toSaved({}).params).map(([name, p]) => [`m${i}.${name}`, p] as const),
-      ...(i > 0 ? [[`m${i}.embedding.weight`, { shape: [m.words.length + 2, m.config.embDim], data: m.embedding }] as const] : []),
-    ])),
-  };
-  assert.deepEqual(concatBytes(encodeModel(NerModel.ensemble(gaz, {}))), concatBytes(encodeModel(oldGaz)));
   // The same members with --combine vote: only config.combine is added.
   assert.deepEqual(NerModel.ensemble(same, training, { combine: "vote" }).config, { ...same[0]!.config, ensemble: 3, combine: "vote" });
 });
@@ -246,18 +233,12 @@ test("members that cannot share one input or output are refused in one line nami
   const cases: [string, NerModel, RegExp][] = [
     ["iob2", create(21, { ...FEATURE, trainScheme: "IOB2" }), /iob2\.safetensors: its labels differ from the first model's \(IOB2 O B-PER/],
     ["softmax", create(22, { ...FEATURE, output: "softmax", constrained: false }), /softmax\.safetensors: its config\.tagger\.output is "softmax": only CRF taggers can be combined/],
-    ["context", create(23, { ...FEATURE, docContext: 1 }), /context\.safetensors: its config\.context \(\{"sentences":1,"maxTokens":256\}\) differs from the first model's \(null\)/],
     ["vocab", create(24, FEATURE, { extendVocab: 0 }), /vocab\.safetensors: its vocabulary differs from the first model's/],
-    ["gazother", create(25, { ...FEATURE, gazetteer: true }, { gazetteer: Gazetteer.fromLists(GAZETTEER_CHANNELS, [["John"], ["Smith"], ["Paris"], ["Denmark"], ["German"]]) }),
-      /gazother\.safetensors: its gazetteer's entries differ from model 2's/],
   ];
   for (const [name, m, message] of cases) {
     await saveNerModel(file(name), m, {});
     const out = file(`bad-${name}`);
-    // The gazetteer case needs a gazetteer member before it.
-    const members = name === "gazother" ? [plain, file("member1-copy"), file(name)] : [plain, file(name)];
-    if (name === "gazother") await saveNerModel(file("member1-copy"), MEMBERS[1]!, {});
-    const r = runCli(["ensemble", "--out", out, "--kernels", "reference", ...members]);
+    const r = runCli(["ensemble", "--out", out, "--kernels", "reference", plain, file(name)]);
     assert.equal(r.code, 1, `${name}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, /^lstm-ner: error: /);

@@ -6,13 +6,14 @@ import * as path from "node:path";
 import { referenceKernels as k } from "../src/engine/reference.js";
 import { NerModel, type FeatureOptions } from "../src/model/ner.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
+import { encodeModel, parseModel } from "../src/model/format.js";
 import { CONLL_LABELS } from "../src/data/types.js";
 import { EnsembleTagger } from "../src/nn/ensemble-tagger.js";
 import type { FeatureTagger } from "../src/nn/feature-tagger.js";
 import { createNlp } from "../src/pipeline/nlp.js";
 import { nlpFromBytes } from "../src/pipeline/nlp.js";
 import { toyFeatureModel } from "./toy-model.js";
-import { runCli } from "./helpers.js";
+import { concatBytes, runCli } from "./helpers.js";
 
 const FEATURE: FeatureOptions = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "IOB2", constrained: false,
@@ -104,24 +105,27 @@ test("an ensemble is one model file that load, nlp and the browser path use; mis
   await assert.rejects(loadNerModel(path.join(dir, "one.safetensors"), k), /config\.ensemble must be a whole number ≥ 2/);
 });
 
-test("members saved before the lockedDropout/wordDropout switches existed combine with newer files of the same recipe; members differing only in training-time dropout combine as one architecture, other layers as members of different architectures", () => {
+test("members saved before the locked and word dropout switches were removed combine with newer files of the same recipe; members differing only in training-time dropout combine as one architecture, other layers as members of different architectures", () => {
   const [a, b] = [member(1), member(2)];
-  // A file written before the switches: its tagger config has neither field.
+  // A file written while the switches existed: its tagger config has both fields, off or on (they only acted in training).
   const saved = a.toSaved({});
-  const tagger = { ...(saved.config.tagger as unknown as Record<string, unknown>) };
-  delete tagger.lockedDropout;
-  delete tagger.wordDropout;
-  const old = NerModel.fromSaved({ ...saved, config: { ...saved.config, tagger: tagger as unknown as typeof saved.config.tagger } }, k, "old");
-  assert.equal("lockedDropout" in (old.config.tagger as object), false);
-  assert.equal("lockedDropout" in (b.config.tagger as object), true);
-  const ens = NerModel.fromSaved(NerModel.ensemble([old, b], {}), k, "ensemble");
-  assert.equal(ens.config.ensemble, 2);
-  // Dropout only acts in training: a member trained with locked dropout, word dropout and other rates tags through the same layers.
-  const regularised = member(3, { ...FEATURE, lockedDropout: true, wordDropout: 0.05, inputDropout: 0.3, outputDropout: 0.25 });
-  const mixed = NerModel.fromSaved(NerModel.ensemble([old, regularised], {}), k, "mixed");
+  for (const [locked, word] of [[false, 0], [true, 0.05]] as const) {
+    const tagger = { ...saved.config.tagger, lockedDropout: locked, wordDropout: word };
+    const parsed = parseModel(concatBytes(encodeModel({ ...saved, config: { ...saved.config, tagger: tagger as typeof saved.config.tagger } })), "old.safetensors");
+    assert.equal("lockedDropout" in (parsed.config.tagger as object), false);
+    assert.equal("wordDropout" in (parsed.config.tagger as object), false);
+    const old = NerModel.fromSaved(parsed, k, "old");
+    assert.deepEqual(old.tag(SENTS), a.tag(SENTS));
+    const ens = NerModel.fromSaved(NerModel.ensemble([old, b], {}), k, "ensemble");
+    assert.equal(ens.config.ensemble, 2);
+    assert.equal(ens.config.members, undefined, "one architecture: no config.members");
+  }
+  // Dropout only acts in training: a member trained with other rates tags through the same layers.
+  const regularised = member(3, { ...FEATURE, inputDropout: 0.3, outputDropout: 0.25 });
+  const mixed = NerModel.fromSaved(NerModel.ensemble([a, regularised], {}), k, "mixed");
   assert.equal(mixed.config.ensemble, 2);
   assert.equal(mixed.tag(SENTS).length, SENTS.length);
   assert.equal(mixed.config.members, undefined, "one architecture: no config.members");
-  assert.equal(NerModel.ensemble([old, member(3, { ...FEATURE, casingDim: 3 })], {}).config.members?.length, 2);
-  assert.equal(NerModel.ensemble([old, member(3, { ...FEATURE, output: "crf", constrained: true })], {}).config.members?.length, 2);
+  assert.equal(NerModel.ensemble([a, member(3, { ...FEATURE, casingDim: 3 })], {}).config.members?.length, 2);
+  assert.equal(NerModel.ensemble([a, member(3, { ...FEATURE, output: "crf", constrained: true })], {}).config.members?.length, 2);
 });

@@ -27,8 +27,8 @@ function emissions(m: NerModel): Float32Array {
 }
 const SENTS = [["John", "Smith", "said"], ["Aarhus", "University", "."], ["in", "Paris", "and", "London", "today"], ["Xq", "of", "Moscow"]];
 
-test("a 2-layer model file stores layers and the second layer's weights, and loads to tag and score identically (with document context too)", async () => {
-  for (const [i, feature] of [{ ...FEATURE, layers: 2 }, { ...FEATURE, layers: 2, docContext: 1, contextTokens: 32 }].entries()) {
+test("a 2-layer model file stores layers and the second layer's weights, and loads to tag and score identically (with the document memory too)", async () => {
+  for (const [i, feature] of [{ ...FEATURE, layers: 2 }, { ...FEATURE, layers: 2, docMemory: true }].entries()) {
     const model = create(4 + i, feature);
     assert.equal(model.config.tagger!.layers, 2);
     const file = path.join(dir, `two-${i}.safetensors`);

@@ -107,8 +107,8 @@ test("memory addresses: the first `cap` other occurrences of the word in its doc
   assert.equal(b[0]!.slots[4], -1);
   assert.equal(b[0]!.offsets[5]! - b[0]!.offsets[4]!, 3);
 
-  // Collated time-major (with centre spans: the centre's rows), −1 and nothing to read at pads.
-  const batch = padBatch([{ ids: [7, 1, 3], centre: [1, 2], memory: a[1]! }, { ids: [1, 1, 5], memory: a[3]! }], 0);
+  // Collated time-major, −1 and nothing to read at pads.
+  const batch = padBatch([{ ids: [1, 3], memory: a[1]! }, { ids: [1, 1, 5], memory: a[3]! }], 0);
   const m = batch.memory!;
   assert.equal(m.slots.length, 3 * 2);
   assert.deepEqual(Array.from(m.slots), [a[1]!.slots[0], a[3]!.slots[0], a[1]!.slots[1], a[3]!.slots[1], -1, a[3]!.slots[2]]);

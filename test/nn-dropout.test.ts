@@ -44,21 +44,3 @@ test("Dropout masks repeat for the same seed and differ between draws", () => {
   assert.deepEqual(b.forward(x, 64, true), first);
   assert.notDeepEqual(a.forward(x, 64, true), first);
 });
-
-test("locked dropout: one mask of `period` values repeated over the time steps; gradient matches finite differences", () => {
-  const T = 6, period = 10;
-  const drop = new Dropout(k, 0.5, new Rng(5));
-  const ones = new Float32Array(T * period).fill(1);
-  const y = drop.forward(ones, ones.length, true, period).slice();
-  for (let t = 1; t < T; t++) assert.deepEqual(y.subarray(t * period, (t + 1) * period), y.subarray(0, period), `step ${t}`);
-  const zeros = y.subarray(0, period).filter((v) => v === 0).length;
-  assert.ok(zeros > 0 && zeros < period, `the mask drops some units, not all: ${zeros}`);
-  assert.throws(() => drop.forward(ones, ones.length, true, 7), /period 7 does not divide 60/);
-  const rng = new Rng(6);
-  const x = randomArray(rng, T * period);
-  const r = randomArray(rng, T * period);
-  drop.forward(x, x.length, true, period);
-  drop.frozen = true;
-  const dx = drop.backward(r).slice();
-  assertGradClose(dx, numericGrad(() => dot(r, drop.forward(x, x.length, true, period)), x), "locked dropout dx");
-});

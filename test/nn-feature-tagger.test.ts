@@ -12,9 +12,7 @@ import { padBatch } from "../src/encode/pad-batch.js";
 import { memoryAddresses } from "../src/encode/memory-addresses.js";
 import { copyParams, loadParams, type Param } from "../src/nn/param.js";
 import { ConcatColumns } from "../src/nn/concat.js";
-import { GatherSpans } from "../src/nn/gather.js";
 import { assertGradClose, assertSameStep, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
-import { Gazetteer } from "../src/data/gazetteer.js";
 
 const LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
 
@@ -55,9 +53,9 @@ function synthetic(rng: Rng, n: number): { tokens: string[][]; tags: number[][] 
 
 const UNK = 1; // word table: 0 = PAD, 1 = UNK, 2.. some words (unused by the synthetic task)
 
-function makeBatch(tokens: string[][], tags: number[][] | null, vocab: CharVocab, ids?: (s: string) => number, gazetteer?: Gazetteer): FeatureBatch {
+function makeBatch(tokens: string[][], tags: number[][] | null, vocab: CharVocab, ids?: (s: string) => number): FeatureBatch {
   const items = tokens.map((t, i) => ({ ids: t.map(ids ?? (() => UNK)), ...(tags === null ? {} : { labels: tags[i]! }) }));
-  return addFeatures(padBatch(items, 0), tokens, vocab, gazetteer ? { gazetteer } : {});
+  return addFeatures(padBatch(items, 0), tokens, vocab);
 }
 
 function makeModel(kern: Kernels, seed: number, extra: Partial<FeatureTaggerConfig>, vocabSize = 6, embDim = 4): FeatureTagger {
@@ -254,115 +252,6 @@ test("FeatureTagger with WASM kernels matches the reference: loss, every gradien
   fast.dispose();
 });
 
-/** Windows of three synthetic sentences (the middle one the centre, context labels −1), as document context makes them. */
-function windowSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}) {
-  const data = synthetic(new Rng(seed), 5);
-  const vocab = buildCharVocab(data.tokens);
-  const wordIds = (s: string): number => 1 + (s.length % 5);
-  const tokens: string[][] = [];
-  const items = [];
-  for (let i = 1; i + 1 < data.tokens.length; i++) {
-    const win = [...data.tokens[i - 1]!, ...data.tokens[i]!, ...data.tokens[i + 1]!];
-    const start = data.tokens[i - 1]!.length;
-    const labels = new Array<number>(win.length).fill(-1);
-    data.tags[i]!.forEach((t, j) => (labels[start + j] = t));
-    tokens.push(win);
-    items.push({ ids: win.map(wordIds), labels, centre: [start, data.tokens[i]!.length] as const });
-  }
-  // With gazetteer features (gazetteerChannels 2): those of synthGazetteer over the sentences.
-  const gaz = extra.gazetteerChannels ? { gazetteer: synthGazetteer(data.tokens) } : {};
-  const batch = addFeatures(padBatch(items, 0), tokens, vocab, gaz);
-  const centres = data.tokens.slice(1, -1);
-  const plain = makeBatch(centres, data.tags.slice(1, -1), vocab, wordIds);
-  const model = makeModel(k, seed, { ...SMALL, charVocabSize: vocab.chars.length, ...extra });
-  return { batch, plain, model, vocab, wordIds, data };
-}
-
-test("FeatureTagger over windows with centre spans (document context): every parameter gradient matches finite differences", () => {
-  const { batch, model } = windowSetup(11);
-  model.setTraining(false);
-  const params = model.params();
-  zeroGrads(params);
-  const { count } = model.lossAndGrad(batch);
-  assert.equal(count, batch.centre!.length.reduce((a, b) => a + b, 0), "only the centres' tokens count");
-  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (centre spans)");
-});
-
-test("FeatureTagger with centre spans: only the centre is scored and predicted; context changes its scores", () => {
-  const { batch, plain, model, vocab, wordIds, data } = windowSetup(12, { output: "softmax", constraints: null });
-  model.setTraining(false);
-  const pred = model.predict(batch);
-  const { start, length } = batch.centre!;
-  for (let b = 0; b < batch.size; b++) {
-    for (let t = 0; t < batch.maxLen; t++) {
-      const inCentre = t >= start[b]! && t < start[b]! + length[b]!;
-      assert.equal(pred[t * batch.size + b]! >= 0, inCentre, `window ${b}, position ${t}`);
-    }
-  }
-  // The context's labels do not enter the loss ...
-  const relabelled = { ...batch, labels: batch.labels.map((l, i) => (l === -1 && batch.ids[i] !== 0 ? 0 : l)) };
-  const withLabels = model.loss(relabelled);
-  const l0 = model.loss(batch);
-  assert.equal(withLabels.loss, l0.loss);
-  assert.equal(l0.count, plain.tokens, "softmax: one term per centre token");
-  // ... but the context's words do: the same centres alone score differently.
-  assert.notEqual(model.loss(plain).loss, l0.loss);
-  // A window that is all centre is the plain sentence.
-  const whole = addFeatures(padBatch(data.tokens.slice(1, -1).map((t, i) => ({ ids: t.map(wordIds), labels: data.tags[i + 1]!, centre: [0, t.length] as const })), 0),
-    data.tokens.slice(1, -1), vocab);
-  assert.ok(Math.abs(model.loss(whole).loss - model.loss(plain).loss) < 1e-6);
-  assert.deepEqual(model.predict(whole), model.predict(plain));
-  assert.throws(() => model.loss({ ...batch, centre: { start, length: length.map((l) => l + 100) } }), /batch\.centre\[0\].*outside/);
-});
-
-test("word dropout: in training about p of the real tokens read UNK, never at prediction; the gradient is that of the dropped ids", () => {
-  const { batch, vocab } = windowSetup(13);
-  // Word ids 1..5 in the batch; row 6 is the UNK that word dropout substitutes.
-  const model = makeModel(k, 13, { ...SMALL, charVocabSize: vocab.chars.length, wordDropout: 0.5, unkId: 6, inputDropout: 0, outputDropout: 0 }, 7);
-  const table = model.params().find((p) => p.name === "embedding.weight")!;
-  // Which rows get a gradient tells which ids were read.
-  let unkRows = 0;
-  const trials = 40;
-  for (let i = 0; i < trials; i++) {
-    zeroGrads(model.params());
-    model.lossAndGrad(batch);
-    if (table.grad.subarray(6 * 4, 7 * 4).some((v) => v !== 0)) unkRows++;
-  }
-  assert.ok(unkRows > trials * 0.8, `UNK read in ${unkRows}/${trials} passes`);
-  model.setTraining(false);
-  zeroGrads(model.params());
-  model.lossAndGrad(batch);
-  const idsSeen = new Set(batch.ids);
-  assert.ok(!idsSeen.has(6) && table.grad.subarray(6 * 4, 7 * 4).every((v) => v === 0), "no word dropout outside training");
-  // Rate: count substitutions directly.
-  const drop = (model as unknown as { dropWords(b: FeatureBatch): Int32Array }).dropWords.bind(model);
-  let replaced = 0;
-  let real = 0;
-  for (let i = 0; i < 200; i++) {
-    const ids = drop(batch);
-    for (let b = 0; b < batch.size; b++) for (let t = 0; t < batch.lengths[b]!; t++) {
-      real++;
-      if (ids[t * batch.size + b] === 6) replaced++;
-      else assert.equal(ids[t * batch.size + b], batch.ids[t * batch.size + b]);
-    }
-    for (let b = 0; b < batch.size; b++) for (let t = batch.lengths[b]!; t < batch.maxLen; t++) assert.equal(ids[t * batch.size + b], 0, "pads stay pads");
-  }
-  assert.ok(Math.abs(replaced / real - 0.5) < 0.05, `replaced ${replaced / real}`);
-  assert.throws(() => makeModel(k, 1, { ...SMALL, wordDropout: 0.1 }), /wordDropout needs unkId/);
-});
-
-test("locked dropout: gradients with frozen masks match finite differences", () => {
-  const { batch, model } = smallSetup(14, { inputDropout: 0.3, outputDropout: 0.3, lockedDropout: true });
-  const params = gradWithFrozenMasks(model, batch);
-  const loss = (): number => model.loss(batch).loss;
-  for (const name of ["casing.weight", "lstm.fwd.w_ih", "out.w", "crf.transitions"]) {
-    const p = params.find((q) => q.name === name)!;
-    const numeric = numericGrad(loss, p.value, stepFor(p.name));
-    if (name === "casing.weight") numeric.fill(0, 0, 2);
-    assertGradClose(p.grad.slice(), numeric, `FeatureTagger (locked dropout) ${name}`);
-  }
-});
-
 /** Draw dropout masks with one step, freeze them, and accumulate the gradient of one more step with those masks. */
 function gradWithFrozenMasks(model: FeatureTagger, batch: FeatureBatch): Param[] {
   model.lossAndGrad(batch); // draws the masks
@@ -385,49 +274,36 @@ function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch):
   const parts = [model.embedding.forward(batch.ids, n)];
   if (model.chars !== null) parts.push(model.chars.forward(batch.chars, n));
   if (model.casing !== null) parts.push(model.casing.forward(batch.casing, n));
-  if (batch.gazetteer !== undefined) parts.push(batch.gazetteer);
   if (model.charLm !== null) parts.push(model.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout: false, keep: true, lm: false }));
   const concat = new ConcatColumns(kern, parts.map((p) => p.length / n));
   let h = model.rnn.forward(concat.forward(parts, n), T, B, batch.lengths, false).slice();
   for (const layer of model.upper) h = layer.forward(h, T, B, batch.lengths, false).slice(); // dropout between layers: off when tagging
-  let rows = n;
-  if (batch.centre !== undefined) {
-    const spans = new GatherSpans(kern, 2 * model.config.hidden);
-    h = spans.forward(h, T, B, batch.centre.start, batch.centre.length).slice();
-    rows = h.length / (2 * model.config.hidden);
-    spans.dispose();
-  }
   concat.dispose();
-  return model.out.forward(h, rows).slice();
+  return model.out.forward(h, n).slice();
 }
 
-test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, gazetteer, char LM, stacked layers; chunks of 256 rows, centre spans, pads = bias), reference and WASM", async () => {
+test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, char LM, stacked layers; chunks of 256 rows, pads = bias), reference and WASM", async () => {
   const wasm = await wasmKernels();
   const charLM = { dim: 3, hidden: 3, vocab: 3 };
-  const variants: Partial<FeatureTaggerConfig>[] = [{}, { charLM }, { layers: 3 }, { charLM, layers: 2 }, { gazetteerChannels: 2 }, { gazetteerChannels: 2, charLM }];
+  const variants: Partial<FeatureTaggerConfig>[] = [{}, { charLM }, { layers: 3 }, { charLM, layers: 2 }];
   for (const [kern, extra] of [k, ...(typeof wasm === "string" ? [] : [wasm])].flatMap((kn) => variants.map((v) => [kn, v] as const))) {
     const data = synthetic(new Rng(21), 70); // > 256 real tokens: several output chunks
     const vocab = buildCharVocab(data.tokens);
     const wordIds = (s: string): number => 1 + (s.length % 5);
     const model = makeModel(kern, 21, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 5, ...extra });
     model.setTraining(false);
-    const gazetteer = extra.gazetteerChannels ? synthGazetteer(data.tokens) : undefined;
-    const plain = makeBatch(data.tokens, null, vocab, wordIds, gazetteer);
-    assert.ok(plain.tokens > 256, `${plain.tokens} tokens`);
-    const items = data.tokens.map((t, i) => ({ ids: t.map(wordIds), centre: [i % 2, Math.max(0, t.length - 1 - (i % 3))] as const }));
-    const windows = addFeatures(padBatch(items, 0), data.tokens, vocab, gazetteer ? { gazetteer } : {});
-    for (const batch of [plain, windows]) {
-      const want = paddedScores(model, kern, batch);
-      const got = model.emissions(batch);
-      assert.equal(got.length, want.length, `${kern.name}: scores' length`);
-      for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `${kern.name}: score ${i}: packed ${got[i]}, padded ${want[i]}`);
-      // A pad row (or beyond a span) holds the bias.
-      const C = LABELS.length, B = batch.size;
-      const b = Array.from(batch.lengths).findIndex((len, j) => (batch.centre ? batch.centre.length[j]! : len) < want.length / (B * C));
-      assert.ok(b >= 0);
-      const t = want.length / (B * C) - 1;
-      assert.deepEqual(Array.from(got.subarray((t * B + b) * C, (t * B + b + 1) * C)), Array.from(model.out.b.value));
-    }
+    const batch = makeBatch(data.tokens, null, vocab, wordIds);
+    assert.ok(batch.tokens > 256, `${batch.tokens} tokens`);
+    const want = paddedScores(model, kern, batch);
+    const got = model.emissions(batch);
+    assert.equal(got.length, want.length, `${kern.name}: scores' length`);
+    for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `${kern.name}: score ${i}: packed ${got[i]}, padded ${want[i]}`);
+    // A pad row holds the bias.
+    const C = LABELS.length, B = batch.size;
+    const b = Array.from(batch.lengths).findIndex((len) => len < batch.maxLen);
+    assert.ok(b >= 0);
+    const t = batch.maxLen - 1;
+    assert.deepEqual(Array.from(got.subarray((t * B + b) * C, (t * B + b + 1) * C)), Array.from(model.out.b.value));
     model.dispose();
   }
 });
@@ -445,9 +321,9 @@ test("stacked BiLSTM (layers 2, eval mode): parameter names, and every gradient 
   assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (2 layers)");
 });
 
-test("stacked BiLSTM in training mode (dropout between layers, plain and locked, frozen masks): gradients match finite differences; the masks between layers are drawn", () => {
-  for (const [seed, lockedDropout] of [[16, false], [17, true]] as const) {
-    const { batch, model } = smallSetup(seed, { layers: 3, inputDropout: 0.3, outputDropout: 0.3, lockedDropout });
+test("stacked BiLSTM in training mode (dropout between layers, frozen masks): gradients match finite differences; the masks between layers are drawn", () => {
+  for (const seed of [16, 17]) {
+    const { batch, model } = smallSetup(seed, { layers: 3, inputDropout: 0.3, outputDropout: 0.3 });
     assert.equal(model.betweenDropout.length, 2);
     assert.equal(model.betweenDropout[0]!.p, 0.3, "the rate of the output dropout");
     const params = gradWithFrozenMasks(model, batch);
@@ -456,7 +332,7 @@ test("stacked BiLSTM in training mode (dropout between layers, plain and locked,
       const p = params.find((q) => q.name === name)!;
       const numeric = numericGrad(loss, p.value, stepFor(p.name));
       if (name === "casing.weight") numeric.fill(0, 0, 2);
-      assertGradClose(p.grad.slice(), numeric, `FeatureTagger (3 layers, ${lockedDropout ? "locked" : "plain"} dropout) ${name}`);
+      assertGradClose(p.grad.slice(), numeric, `FeatureTagger (3 layers, seed ${seed}) ${name}`);
     }
     // With every mask but those between layers frozen, the loss still changes from call to call: those masks are drawn.
     for (const d of model.betweenDropout) d.frozen = false;
@@ -480,7 +356,7 @@ test("stacked BiLSTM: layers=1 is the model without stacking (same weights and l
   }
 });
 
-test("stacked BiLSTM with WASM kernels matches the reference: loss, every gradient, Viterbi paths (with locked dropout between layers)", async (t) => {
+test("stacked BiLSTM with WASM kernels matches the reference: loss, every gradient, Viterbi paths (with dropout between layers)", async (t) => {
   const wasm = await wasmKernels();
   if (typeof wasm === "string") {
     t.skip(wasm);
@@ -489,7 +365,7 @@ test("stacked BiLSTM with WASM kernels matches the reference: loss, every gradie
   const data = synthetic(new Rng(22), 12);
   const vocab = buildCharVocab(data.tokens);
   const cfg: Partial<FeatureTaggerConfig> = { trainableEmbeddings: true, charVocabSize: vocab.chars.length, casingDim: 4, hidden: 8, layers: 2,
-    inputDropout: 0.2, outputDropout: 0.2, lockedDropout: true, constraints: { labels: LABELS, scheme: "IOB2" } };
+    inputDropout: 0.2, outputDropout: 0.2, constraints: { labels: LABELS, scheme: "IOB2" } };
   const ref = makeModel(k, 23, cfg);
   const fast = makeModel(wasm, 23, cfg);
   for (const [lo, hi] of [[0, 5], [5, 12]]) {
@@ -533,7 +409,7 @@ function memorySetup(kern: Kernels, seed: number, extra: Partial<FeatureTaggerCo
   const ids = data.tokens.map((t) => t.map((s) => 2 + (s.length % 4)));
   const addresses = memoryAddresses(ids, [0, 0, 0, 1], { skip: [0, UNK], cap: 3 });
   const items = ids.map((x, i) => ({ ids: x, labels: data.tags[i]!, memory: addresses[i]! }));
-  const batch = addFeatures(padBatch(items, 0), data.tokens, vocab, extra.gazetteerChannels ? { gazetteer: synthGazetteer(data.tokens) } : {});
+  const batch = addFeatures(padBatch(items, 0), data.tokens, vocab);
   const model = makeModel(kern, seed, { ...SMALL, charVocabSize: vocab.chars.length, docMemory: true, ...extra });
   return { batch, model, reads: addresses.flatMap((a) => Array.from(a.slots, (_, t) => a.offsets[t + 1]! - a.offsets[t]!)) };
 }
@@ -577,271 +453,3 @@ test("FeatureTagger with a document memory on the WASM kernels matches the refer
   fast.dispose();
 });
 
-/** A setup (`make`, given a seed) whose sentence representation's first forward is at least 0.03 from a relu/max kink: the first such seed from `from`. */
-function awayFromKinks<S extends { model: FeatureTagger; batch: FeatureBatch }>(from: number, make: (seed: number) => S): S {
-  for (let seed = from; seed < from + 100; seed++) {
-    const s = make(seed);
-    s.model.setTraining(false);
-    s.model.loss(s.batch);
-    if (s.model.sentence!.attention.kinkMargin() > 0.03) return s;
-    s.model.dispose();
-  }
-  throw new Error("no seed away from the kinks");
-}
-
-/**
- * Finite-difference step with the sentence representation: smaller for the label vectors, whose cosines move
- * fast (they start small, |E_l| ≈ 0.1), so a 1e-2 step could cross a relu/max kink; the others' steps move y
- * by ~1e-2 at most, below the 0.03 margin {@link awayFromKinks} asks for. The char LM's highways have relu
- * kinks too (see nn-char-lm.test.ts).
- */
-const sentStep = (name: string): number => (name === "sent.labels" || name.startsWith("charlm.hw") ? 1e-3 : stepFor(name));
-
-function assertSentenceGradsMatch(params: readonly Param[], loss: () => number, label: string): void {
-  for (const p of params) {
-    const numeric = numericGrad(loss, p.value, sentStep(p.name));
-    if (p.name === "casing.weight") numeric.fill(0, 0, 2);
-    assertGradClose(p.grad.slice(), numeric, `${label} ${p.name}`);
-  }
-}
-
-test("sentence representation (sentenceRep 2, eval mode): parameter names, the BiLSTM input 2·2 wider, and every gradient of the real loss matches finite differences", () => {
-  const { batch, model } = awayFromKinks(40, (seed) => smallSetup(seed, { sentenceRep: 2 }));
-  const params = model.params();
-  assert.deepEqual(params.map((p) => p.name).slice(5, 14), ["sent.lstm.fwd.w_ih", "sent.lstm.fwd.w_hh", "sent.lstm.fwd.b", "sent.lstm.bwd.w_ih",
-    "sent.lstm.bwd.w_hh", "sent.lstm.bwd.b", "sent.labels", "sent.conv.w", "sent.conv.b"]);
-  assert.deepEqual(model.sentence!.attention.labels.shape, [LABELS.length, 4], "one label vector per output, word-embedding wide");
-  assert.equal(model.rnn.inDim, 4 + 3 + 2 + 2 * 2, "[word ; chars ; casing ; r]");
-  assert.equal(model.sentence!.lstm.inDim, 4 + 3 + 2, "the sentence BiLSTM reads x");
-  zeroGrads(params);
-  model.lossAndGrad(batch);
-  assertSentenceGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (sentence rep)");
-});
-
-test("sentence representation with a frozen word table and a document memory (eval mode): every gradient matches finite differences", () => {
-  for (const trainableEmbeddings of [false, true]) {
-    const { batch, model } = awayFromKinks(50, (seed) => memorySetup(k, seed, { sentenceRep: 2, trainableEmbeddings }));
-    const params = model.params();
-    assert.equal(params.some((p) => p.name === "embedding.weight"), trainableEmbeddings);
-    assert.ok(params.some((p) => p.name === "memory.w") && params.some((p) => p.name === "sent.labels"));
-    model.lossAndGrad(batch); // fills the training memory; the second step reads it
-    zeroGrads(params);
-    model.lossAndGrad(batch);
-    assertSentenceGradsMatch(params, () => model.loss(batch).loss, `FeatureTagger (sentence rep + document memory, ${trainableEmbeddings ? "trainable" : "frozen"} words)`);
-  }
-});
-
-test("sentence representation over windows with centre spans, two layers and the char LM's features (eval mode): every gradient matches finite differences", () => {
-  const { batch, model } = awayFromKinks(60, (seed) => windowSetup(seed, { sentenceRep: 2, layers: 2, charLM: { dim: 3, hidden: 3, vocab: 3 } }));
-  assert.equal(model.sentence!.lstm.inDim, 4 + 3 + 2 + 2 * 3, "the sentence BiLSTM reads x, the char LM's features included");
-  const params = model.params();
-  zeroGrads(params);
-  model.lossAndGrad(batch);
-  assertSentenceGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (sentence rep, centre spans, 2 layers, char LM)");
-});
-
-test("sentence representation in training mode (plain and locked dropout, frozen masks): gradients match finite differences; its own dropout mask is drawn", () => {
-  for (const lockedDropout of [false, true]) {
-    const { batch, model } = awayFromKinks(70, (seed) => smallSetup(seed, { sentenceRep: 2, inputDropout: 0.3, outputDropout: 0.3, lockedDropout }));
-    model.setTraining(true);
-    assert.equal(model.sentence!.dropout.p, 0.3, "the rate of the output dropout");
-    model.lossAndGrad(batch); // draws every mask
-    for (const d of [model.inputDropout, model.outputDropout, model.sentence!.dropout]) d.frozen = true;
-    const params = model.params();
-    zeroGrads(params);
-    model.lossAndGrad(batch);
-    const loss = (): number => model.loss(batch).loss;
-    for (const name of ["embedding.weight", "casing.weight", "sent.lstm.fwd.w_ih", "sent.lstm.bwd.b", "sent.labels", "sent.conv.w", "sent.conv.b", "lstm.fwd.w_ih", "out.w"]) {
-      const p = params.find((q) => q.name === name)!;
-      const numeric = numericGrad(loss, p.value, sentStep(name));
-      if (name === "casing.weight") numeric.fill(0, 0, 2);
-      assertGradClose(p.grad.slice(), numeric, `FeatureTagger (sentence rep, ${lockedDropout ? "locked" : "plain"} dropout) ${name}`);
-    }
-    model.sentence!.dropout.frozen = false;
-    assert.notEqual(model.loss(batch).loss, model.loss(batch).loss, "the sentence BiLSTM's mask is drawn anew");
-    model.setTraining(false);
-    assert.equal(model.loss(batch).loss, model.loss(batch).loss);
-  }
-});
-
-test("sentence representation: sentenceRep 0 is the model without it (same weights, loss and tags, no sent.*); r reaches the tags; a bad value is named", () => {
-  const off = smallSetup(41, {}).model;
-  const zero = smallSetup(41, { sentenceRep: 0 }).model;
-  const { batch } = smallSetup(41);
-  assert.equal(zero.sentence, null);
-  assert.deepEqual(copyParams(zero.params()), copyParams(off.params()));
-  off.setTraining(false);
-  zero.setTraining(false);
-  assert.equal(zero.loss(batch).loss, off.loss(batch).loss);
-  const on = smallSetup(41, { sentenceRep: 3 }).model;
-  on.setTraining(false);
-  const before = on.emissions(batch);
-  assert.deepEqual(on.predict(batch), on.decode(batch, before).pred, "predict decodes the emissions");
-  // r's columns of the BiLSTM input matter: the label attention's conv bias moves every emission.
-  on.sentence!.attention.convB.value[0]! += 5;
-  on.sentence!.lstm.fwd.params()[2]!.value[0]! += 1;
-  assert.notDeepEqual(on.emissions(batch), before);
-  for (const bad of [-1, 1.5, Number.NaN]) {
-    assert.throws(() => smallSetup(41, { sentenceRep: bad }), (e: unknown) => e instanceof LstmNerError && /sentenceRep must be an integer ≥ 0/.test(e.message));
-  }
-});
-
-test("sentence representation learns the task only characters/casing and left context can solve", () => {
-  assertLearnsSyntheticTask(33, { sentenceRep: 8 }, 3, 0.97);
-});
-
-test("sentence representation: quantize() puts its BiLSTM in int16 too (tagging nearly as fp32); a training step returns it to fp32", () => {
-  const data = synthetic(new Rng(42), 30);
-  const vocab = buildCharVocab(data.tokens);
-  const model = makeModel(k, 43, { ...SMALL, charVocabSize: vocab.chars.length, hidden: 6, sentenceRep: 4 });
-  const batch = makeBatch(data.tokens, data.tags, vocab, (s) => 1 + (s.length % 5));
-  model.setTraining(false);
-  const fp32 = model.emissions(batch);
-  model.quantize();
-  const lstms = [model.rnn, model.sentence!.lstm];
-  for (const l of lstms) assert.ok(l.fwd.quantized && l.bwd.quantized);
-  const q = model.emissions(batch);
-  let worst = 0;
-  for (let i = 0; i < q.length; i++) worst = Math.max(worst, Math.abs(q[i]! - fp32[i]!));
-  assert.ok(worst > 0 && worst < 0.05, `int16 emissions differ from fp32 by at most ${worst}`);
-  model.lossAndGrad(batch);
-  for (const l of lstms) assert.ok(!l.fwd.quantized && !l.bwd.quantized);
-  assert.deepEqual(model.emissions(batch), fp32);
-});
-
-/**
- * A 2-channel gazetteer over synthetic sentences: channel "given" holds every other capitalised token and
- * every fourth run of three neighbouring tokens, "city" every third capitalised token, every sixth pair and
- * other runs of three, so a batch has B, I, E and S positions in both channels, some tokens in both, and
- * matches that do not line up with the labels.
- */
-function synthGazetteer(tokens: string[][]): Gazetteer {
-  const caps = tokens.flat().filter((t) => /^[A-Z]/.test(t));
-  const pairs = tokens.flatMap((s) => s.slice(1).map((t, i) => `${s[i]} ${t}`)).filter((_, i) => i % 6 === 0);
-  const triples = tokens.flatMap((s) => s.slice(2).map((t, i) => `${s[i]} ${s[i + 1]} ${t}`));
-  return Gazetteer.fromLists(["given", "city"], [[...caps.filter((_, i) => i % 2 === 0), ...triples.filter((_, i) => i % 4 === 0)],
-    [...caps.filter((_, i) => i % 3 === 0), ...pairs, ...triples.filter((_, i) => i % 8 === 2)]]);
-}
-
-/** {@link smallSetup} with the gazetteer features of {@link synthGazetteer} (2 channels: 8 input columns). */
-function gazSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}) {
-  const data = synthetic(new Rng(seed), 4);
-  const vocab = buildCharVocab(data.tokens);
-  const gazetteer = synthGazetteer(data.tokens);
-  const wordIds = (s: string): number => 1 + (s.length % 5);
-  const batch = makeBatch(data.tokens, data.tags, vocab, wordIds, gazetteer);
-  const model = makeModel(k, seed, { ...SMALL, charVocabSize: vocab.chars.length, gazetteerChannels: 2, ...extra });
-  return { batch, model, data, vocab, gazetteer, wordIds };
-}
-
-test("gazetteer (2 channels, eval mode): no new parameters, the BiLSTM input 4·2 wider, and every gradient of the real loss matches finite differences", () => {
-  const { batch, model } = gazSetup(80);
-  // The batch really has B, I, E and S in both channels.
-  const cols = Array.from({ length: 8 }, (_, j) => batch.gazetteer!.filter((_, i) => i % 8 === j).reduce((a, b) => a + b, 0));
-  assert.ok(cols.every((n) => n > 0), `ones per column ${cols}`);
-  model.setTraining(false);
-  const params = model.params();
-  assert.deepEqual(params.map((p) => p.name), smallSetup(80).model.params().map((p) => p.name), "the same parameters as without it");
-  assert.equal(model.rnn.inDim, 4 + 3 + 2 + 8, "[word ; chars ; casing ; z]");
-  zeroGrads(params);
-  model.lossAndGrad(batch);
-  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (gazetteer)");
-});
-
-test("gazetteer with the char LM's features after it (eval mode): every gradient matches finite differences", () => {
-  const { batch, model } = gazSetup(80, { charLM: { dim: 3, hidden: 3, vocab: 3 } });
-  model.setTraining(false);
-  assert.equal(model.rnn.inDim, 4 + 3 + 2 + 8 + 2 * 3, "[word ; chars ; casing ; z ; char LM]");
-  const params = model.params();
-  zeroGrads(params);
-  model.lossAndGrad(batch);
-  assertSentenceGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (gazetteer, char LM)");
-});
-
-test("gazetteer in training mode (plain and locked dropout, frozen masks): every gradient matches finite differences", () => {
-  for (const lockedDropout of [false, true]) {
-    const { batch, model } = gazSetup(81, { inputDropout: 0.3, outputDropout: 0.3, lockedDropout });
-    model.setTraining(true);
-    const params = gradWithFrozenMasks(model, batch);
-    assertParamGradsMatch(params, () => model.loss(batch).loss, `FeatureTagger (gazetteer, ${lockedDropout ? "locked" : "plain"} dropout)`);
-  }
-});
-
-test("gazetteer over windows with centre spans and two layers, and with a document memory (eval mode): every gradient matches finite differences", () => {
-  const { batch, model } = windowSetup(11, { gazetteerChannels: 2, layers: 2 });
-  assert.ok(batch.gazetteer!.some((v) => v === 1));
-  model.setTraining(false);
-  const params = model.params();
-  zeroGrads(params);
-  model.lossAndGrad(batch);
-  assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (gazetteer, centre spans, 2 layers)");
-  const mem = memorySetup(k, 83, { gazetteerChannels: 2 });
-  assert.ok(mem.batch.gazetteer!.some((v) => v === 1));
-  const mp = mem.model.params();
-  mem.model.setTraining(false);
-  mem.model.lossAndGrad(mem.batch); // fills the training memory; the second step reads it
-  zeroGrads(mp);
-  mem.model.lossAndGrad(mem.batch);
-  assertParamGradsMatch(mp, () => mem.model.loss(mem.batch).loss, "FeatureTagger (gazetteer, document memory)");
-});
-
-test("gazetteer: gazetteerChannels 0 is the model without it (same weights and loss); z reaches the scores; batches without it or of the wrong width are refused", () => {
-  const off = smallSetup(84).model;
-  const zero = makeModel(k, 84, { ...SMALL, charVocabSize: buildCharVocab(synthetic(new Rng(84), 3).tokens).chars.length, gazetteerChannels: 0 });
-  assert.deepEqual(copyParams(zero.params()), copyParams(off.params()));
-  const { batch, model } = gazSetup(85);
-  model.setTraining(false);
-  const withZ = (z: Float32Array): FeatureBatch => ({ ...batch, gazetteer: z });
-  const before = model.emissions(batch);
-  assert.deepEqual(model.emissions(withZ(batch.gazetteer!.slice())), before, "deterministic");
-  // Moving one match's position changes the scores of that token's sentence.
-  const moved = batch.gazetteer!.slice();
-  const at = moved.indexOf(1);
-  moved[at] = 0;
-  moved[at - (at % 4) + ((at % 4) + 1) % 4] = 1;
-  assert.notDeepEqual(model.emissions(withZ(moved)), before);
-  const { gazetteer: _g, ...without } = batch;
-  assert.throws(() => model.loss(without), (e: unknown) => e instanceof LstmNerError && /batch\.gazetteer is missing/.test(e.message));
-  assert.throws(() => model.loss(withZ(batch.gazetteer!.subarray(4))), (e: unknown) => e instanceof LstmNerError && /batch\.gazetteer has \d+ values, expected maxLen×size×8/.test(e.message));
-  for (const bad of [-1, 1.5]) {
-    assert.throws(() => gazSetup(85, { gazetteerChannels: bad }), (e: unknown) => e instanceof LstmNerError && /gazetteerChannels must be an integer ≥ 0/.test(e.message));
-  }
-});
-
-test("gazetteer: a tagger with it learns a task only the gazetteer solves (the types of unknown capitalised words), and one without it cannot", () => {
-  // Every word is UNK and capitalised alike: only the gazetteer tells PER names (channel given) from LOC names (channel city).
-  const rng = new Rng(86);
-  const letters = "abcdefghij";
-  const name = (): string => "Q" + Array.from({ length: 3 }, () => letters[rng.int(10)]!).join("");
-  const per = Array.from({ length: 30 }, name), loc = Array.from({ length: 30 }, name).filter((n) => !per.includes(n));
-  const gazetteer = Gazetteer.fromLists(["given", "city"], [per, loc]);
-  const make = (n: number) => {
-    const tokens: string[][] = [], tags: number[][] = [];
-    for (let i = 0; i < n; i++) {
-      const isPer = rng.next() < 0.5;
-      const pool = isPer ? per : loc;
-      tokens.push(["in", pool[rng.int(pool.length)]!, "now"]);
-      tags.push([0, isPer ? 1 : 3, 0]);
-    }
-    return { tokens, tags };
-  };
-  const train = make(300), held = make(60);
-  const vocab = buildCharVocab([["in", "now", "Q", ...letters]]);
-  const acc = (channels: number): number => {
-    const model = makeModel(k, 87, { charVocabSize: 0, casingDim: 2, hidden: 8, gazetteerChannels: channels, inputDropout: 0, outputDropout: 0, constraints: { labels: LABELS, scheme: "IOB2" } });
-    const opt = new Adam(k, model.params(), { lr: 0.05 });
-    const g = channels > 0 ? gazetteer : undefined;
-    for (let epoch = 0; epoch < 4; epoch++) {
-      for (let i = 0; i < train.tokens.length; i += 20) {
-        model.lossAndGrad(makeBatch(train.tokens.slice(i, i + 20), train.tags.slice(i, i + 20), vocab, undefined, g));
-        opt.step();
-        opt.zeroGrad();
-      }
-    }
-    model.setTraining(false);
-    return accuracy(model, makeBatch(held.tokens, held.tags, vocab, undefined, g)).acc;
-  };
-  const withIt = acc(2), without = acc(0);
-  assert.ok(withIt > 0.98, `with the gazetteer: accuracy ${withIt}`);
-  assert.ok(without < 0.9, `without it: accuracy ${without}`);
-});

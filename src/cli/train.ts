@@ -15,7 +15,6 @@ import { CONLL_LABELS, type Sentence } from "../data/types.js";
 import { detectScheme } from "../data/schemes.js";
 import { loadVectors } from "../embeddings/registry.js";
 import { architectureName, buildRecipe, trainOptions } from "../train/recipe.js";
-import { gazetteerFor } from "../data/gazetteer-sources.js";
 import { saveNerModel } from "../model/file.js";
 import { LstmNerError } from "../util/errors.js";
 import { refuseOutputOverInput, type NamedInput } from "../util/same-file.js";
@@ -200,11 +199,6 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   // A kill can land while any of these is being replaced.
   await removeTempsOf([out, ckptFile, ...(reportFile ? [reportFile] : []), ...(o.log ? [o.log] : [])]);
 
-  // Compiled once from the npm packages (only when the switch is on, and before the data, so a missing package fails fast);
-  // the model file keeps the entries.
-  const gazetteer = await gazetteerFor(cfg.feature);
-  if (gazetteer) say(`gazetteer: ${Object.entries(gazetteer.sizes).map(([ch, n]) => `${ch} ${n}`).join(", ")} entries`);
-
   // Data: explicit files, or a dataset by name or folder.
   let trainSet: Sentence[];
   let devSet: Sentence[] | null = null;
@@ -237,7 +231,6 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   const kernels = await cliKernels(o);
   const { model, optimizer } = buildRecipe(kernels, cfg, {
     vectors, labels, scheme: detectScheme(trainSet.map((s) => s.tags)), trainTokens: trainSet.map((s) => s.tokens), seed: o.seed,
-    ...(gazetteer ? { gazetteer } : {}),
   });
   say(`model: ${architectureName(cfg)} hidden ${cfg.hidden}, ${model.parameterCount()} trainable parameters, kernels: ${kernels.name}`);
   // Everything needed to repeat the run: the resolved recipe, the seed, the data and vectors used.
@@ -281,12 +274,10 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   const inputs = {
     train: sentencesCrc(trainSet), dev: devSet ? sentencesCrc(devSet) : null,
     vectors: crcHex(crc32c(new Uint8Array(vectors.data.buffer, vectors.data.byteOffset, vectors.data.byteLength), crc32c(new TextEncoder().encode(vectors.words.join("\n"))))),
-    // Only with the switch on, so the checkpoints of other runs stay as they were.
-    ...(gazetteer ? { gazetteer: crcHex(crc32c(new TextEncoder().encode(gazetteer.entries.map((l) => l.join("\n")).join("\n\n")))) } : {}),
   };
   if (resume) {
     const was = resume.run.inputs as Record<string, unknown> | undefined;
-    const names = { train: "training data", dev: "dev data", vectors: "word vectors", gazetteer: "gazetteer (npm packages)" };
+    const names = { train: "training data", dev: "dev data", vectors: "word vectors" };
     const changed = (Object.keys(inputs) as (keyof typeof inputs)[]).filter((k) => was?.[k] !== inputs[k]).map((k) => names[k]);
     if (changed.length) {
       throw new LstmNerError(`--resume: the ${changed.join(" and ")} ${changed.length === 1 ? "differs" : "differ"} from what the run started with; resuming needs the same`, { file: ckptFile });

@@ -7,7 +7,6 @@ import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
 import type { FeatureBatch } from "../nn/feature-tagger.js";
 import { CASING_PAD, casingId } from "../nn/casing.js";
-import { GAZETTEER_TAGS, type Gazetteer } from "../data/gazetteer.js";
 
 /**
  * Characters → ids. `chars[0]` is `""`, the unknown character (id 0); the
@@ -59,8 +58,6 @@ export function charVocabFromList(chars: readonly string[]): CharVocab {
 export interface SentenceFeatureOptions {
   /** Longer tokens keep only their first `maxWordLength` characters (default 40). */
   maxWordLength?: number;
-  /** A gazetteer to match the sentence against (a model with `gazetteer`); absent: no gazetteer features. */
-  gazetteer?: Gazetteer | null;
 }
 
 /** The features of one sentence, computed once and reused by every batch it is in. */
@@ -71,10 +68,6 @@ export interface SentenceFeatures {
   offsets: Int32Array;
   /** Casing class per token. */
   casing: Int32Array;
-  /** With a gazetteer: its position code (0 = O, 1..4 = B, I, E, S) per token and channel, tokens × channels (see `Gazetteer.match`). */
-  gazetteer?: Uint8Array;
-  /** With a gazetteer: its channels. */
-  channels?: number;
 }
 
 /** Char ids (unknown → {@link CHAR_UNK}) and casing classes of a sentence's tokens. */
@@ -94,17 +87,14 @@ export function sentenceFeatures(tokens: readonly string[], vocab: CharVocab, op
     }
     offsets[i + 1] = ids.length;
   }
-  const g = options.gazetteer;
-  return { chars: Int32Array.from(ids), offsets, casing, ...(g ? { gazetteer: g.match(tokens), channels: g.channels.length } : {}) };
+  return { chars: Int32Array.from(ids), offsets, casing };
 }
 
 /**
  * Add the features of the batch's sentences (`features[b]` for sentence b,
  * in batch order) in the batch's time-major layout; `chars.maxChars` is the
- * longest word of the batch. Gazetteer codes (when the sentences have them)
- * become one-hot rows: word w's row holds, per channel c, 1 in column
- * 4c + code − 1 for codes B, I, E, S (1..4) and nothing for O.
- * @throws LstmNerError when a sentence's feature count differs from its length in the batch, or only some sentences have gazetteer codes.
+ * longest word of the batch.
+ * @throws LstmNerError when a sentence's feature count differs from its length in the batch.
  */
 export function featureBatch(batch: Batch, features: readonly SentenceFeatures[]): FeatureBatch {
   const { size: B, maxLen: T, lengths } = batch;
@@ -120,10 +110,6 @@ export function featureBatch(batch: Batch, features: readonly SentenceFeatures[]
   const ids = new Int32Array(n * maxChars);
   const charLengths = new Int32Array(n);
   const casing = new Int32Array(n).fill(CASING_PAD);
-  const C = features[0]?.channels ?? 0;
-  if (features.some((f) => (f.channels ?? 0) !== C)) throw new LstmNerError("gazetteer features for some sentences of the batch and not others (or with other channels)");
-  const width = GAZETTEER_TAGS * C;
-  const gaz = C > 0 ? new Float32Array(n * width) : null;
   for (let b = 0; b < B; b++) {
     const f = features[b]!;
     for (let t = 0; t < lengths[b]!; t++) {
@@ -133,15 +119,9 @@ export function featureBatch(batch: Batch, features: readonly SentenceFeatures[]
       ids.set(f.chars.subarray(start, start + len), w * maxChars);
       charLengths[w] = len;
       casing[w] = f.casing[t]!;
-      if (gaz !== null) {
-        for (let c = 0; c < C; c++) {
-          const code = f.gazetteer![t * C + c]!;
-          if (code > 0) gaz[w * width + GAZETTEER_TAGS * c + code - 1] = 1;
-        }
-      }
     }
   }
-  return { ...batch, chars: { ids, lengths: charLengths, maxChars }, casing, ...(gaz !== null ? { gazetteer: gaz } : {}) };
+  return { ...batch, chars: { ids, lengths: charLengths, maxChars }, casing };
 }
 
 /** {@link featureBatch} from the token strings of the batch's sentences (in batch order). */

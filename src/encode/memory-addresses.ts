@@ -25,7 +25,7 @@ export interface DocMemoryOptions {
   cap?: number;
 }
 
-/** One sentence's addresses, per token (of the centre sentence, with document context). */
+/** One sentence's addresses, per token. */
 export interface MemoryAddresses {
   /** The slot the token's output is written to, −1 for none. */
   slots: Int32Array;

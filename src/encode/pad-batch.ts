@@ -11,17 +11,14 @@ import { collateMemory, type MemoryAddresses } from "./memory-addresses.js";
 export interface IdSentence {
   ids: Int32Array | readonly number[];
   labels?: Int32Array | readonly number[];
-  /** With document context: the centre sentence's first token and length within `ids` (see `Batch.centre`). */
-  centre?: readonly [number, number];
-  /** With a document memory: the (centre) tokens' memory addresses (see src/encode/memory-addresses.ts). */
+  /** With a document memory: the tokens' memory addresses (see src/encode/memory-addresses.ts). */
   memory?: MemoryAddresses;
 }
 
 /**
  * Pad sentences to the longest one, time-major. Padded positions get `padId`
- * and the label -1, which the loss and the metrics skip. When the items have
- * `centre` spans the batch gets them as `centre` (an item without one is all centre), and
- * their document-memory addresses as `memory`.
+ * and the label -1, which the loss and the metrics skip. Items with
+ * document-memory addresses give the batch their `memory`.
  * @throws LstmNerError for an empty batch, a bad id or label, or labels whose length differs from the ids'.
  */
 export function padBatch(sentences: readonly IdSentence[], padId: number): Batch {
@@ -63,24 +60,7 @@ export function padBatch(sentences: readonly IdSentence[], padId: number): Batch
     }
   }
   const batch: Batch = { size, maxLen, lengths, ids, labels, tokens };
-  if (sentences.some((s) => s.centre !== undefined)) {
-    const start = new Int32Array(size);
-    const length = new Int32Array(size);
-    sentences.forEach((s, b) => {
-      const [st, len] = s.centre ?? [0, s.ids.length];
-      if (!(Number.isInteger(st) && Number.isInteger(len) && st >= 0 && len >= 0 && st + len <= s.ids.length)) {
-        throw new LstmNerError(`batch item ${b}: centre ${st}+${len} is outside its ${s.ids.length} tokens`);
-      }
-      start[b] = st;
-      length[b] = len;
-    });
-    batch.centre = { start, length };
-  }
-  if (sentences.some((s) => s.memory !== undefined)) {
-    // The output layer's rows: the centre spans' when there are some.
-    const spans = batch.centre?.length ?? lengths;
-    batch.memory = collateMemory(sentences.map((s) => s.memory), spans, Math.max(0, ...spans));
-  }
+  if (sentences.some((s) => s.memory !== undefined)) batch.memory = collateMemory(sentences.map((s) => s.memory), lengths, maxLen);
   return batch;
 }
 

@@ -22,8 +22,7 @@ export interface Predictor {
  * `batchSize` counts sentences. Longest first: the first batch sizes every
  * buffer for the whole run, instead of each batch outgrowing the last one's
  * (which left a trail of too-small blocks and made tagging the dev set at
- * batch 256 take ~3× the memory it needs). Items in document context give
- * their centre sentence's ids only.
+ * batch 256 take ~3× the memory it needs).
  *
  * Items with document-memory addresses are tagged in two passes when `fill`
  * is given: `fill` gets every batch first (to store the outputs of all the
@@ -46,13 +45,12 @@ export function predictBatched<I extends IdSentence>(items: readonly I[], enc: P
     const b = filled !== null ? filled[start / batchSize]! : collate(start);
     const { pred, prob } = run(b);
     idx.forEach((i, bi) => {
-      const from = b.centre ? b.centre.start[bi]! : 0;
-      const len = b.centre ? b.centre.length[bi]! : b.lengths[bi]!;
+      const len = b.lengths[bi]!;
       const row = new Int32Array(len);
       const score = new Float32Array(len).fill(NaN);
       for (let t = 0; t < len; t++) {
-        row[t] = pred[(from + t) * b.size + bi]!;
-        if (prob) score[t] = prob[(from + t) * b.size + bi]!;
+        row[t] = pred[t * b.size + bi]!;
+        if (prob) score[t] = prob[t * b.size + bi]!;
       }
       ids[i] = row;
       scores[i] = score;
@@ -68,7 +66,7 @@ export function predictIds<I extends IdSentence>(model: Predictor, items: readon
 
 /**
  * Predict tags (in the data's scheme) for tokenised sentences; `docs` gives
- * each one's document for a model with document context (without it, the
+ * each one's document for a model with a document memory (without it, the
  * sentences are one document).
  */
 export function predictTags<I extends IdSentence>(model: Predictor, sentences: readonly (readonly string[])[], enc: Encoder<I>, batchSize = 64,

@@ -6,8 +6,6 @@
 import type { TagScheme } from "../data/types.js";
 import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
 import type { CharLmConfig } from "../nn/char-lm.js";
-import type { ContextOptions } from "../encode/context.js";
-import type { GazetteerChannel } from "../data/gazetteer.js";
 
 /** Architecture and vocabulary handling of a saved model. */
 export interface ModelConfig {
@@ -34,14 +32,12 @@ export interface ModelConfig {
   /**
    * An ensemble whose members differ in architecture: each member's hidden size and tagger, in member order
    * (entry 0 repeats `hidden` and `tagger`, which describe member 0). Absent: every member is `hidden` and `tagger`.
-   * The word-level input (vocabulary, `embDim`, `chars`, `lowercase`, `normalizeDigits`, `context`, `trainableEmbeddings`,
-   * labels and schemes, the gazetteer) is the one of the top-level config, shared by all members.
+   * The word-level input (vocabulary, `embDim`, `chars`, `lowercase`, `normalizeDigits`, `trainableEmbeddings`,
+   * labels and schemes) is the one of the top-level config, shared by all members.
    */
   members?: MemberConfig[];
   /** How an ensemble combines its members (see `EnsembleTagger`); absent: "potentials" (averaged emissions and CRF potentials, one Viterbi). */
   combine?: "vote";
-  /** Document context: each sentence is read with up to `sentences` neighbours of its document on each side, `maxTokens` in all. */
-  context?: ContextOptions;
 }
 
 /** One member of an ensemble of mixed architectures (`ModelConfig.members`). */
@@ -51,7 +47,7 @@ export interface MemberConfig {
 }
 
 /** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
-export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory" | "sentenceRep" | "gazetteerChannels"> & {
+export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory"> & {
   /** CRF transitions constrained to valid sequences of the label scheme. */
   constrained: boolean;
   /** The character language model's settings (see `CharLm`); absent: none. */
@@ -60,17 +56,7 @@ export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "emb
   layers?: number;
   /** The document memory (weights `memory.w`, `out.w` 4·hidden wide); absent: none. */
   docMemory?: boolean;
-  /** The sentence representation's hidden size G (weights `sent.*`, the BiLSTM input 2G wider); absent: none. */
-  sentenceRep?: number;
-  /** Gazetteer features (the BiLSTM input 4 columns per channel wider; entries in the tensors `gazetteer.<channel>`); absent: none. */
-  gazetteer?: StoredGazetteerOptions;
 };
-
-/** `config.tagger.gazetteer`: how the stored gazetteer was compiled, and its channels in feature-column order. */
-export interface StoredGazetteerOptions {
-  cityMinPopulation: number;
-  channels: GazetteerChannel[];
-}
 
 /**
  * Every member's config as the config of a single model (an ensemble's
@@ -81,11 +67,6 @@ export function memberConfigs(config: ModelConfig): ModelConfig[] {
   const { ensemble, members, combine: _c, ...single } = config;
   if (members !== undefined) return members.map((m) => ({ ...single, hidden: m.hidden, tagger: m.tagger }));
   return Array.from({ length: ensemble ?? 1 }, () => single);
-}
-
-/** The gazetteer options of the model's input (a member's, for an ensemble: the members with one share it), or undefined. */
-export function inputGazetteer(config: ModelConfig): StoredGazetteerOptions | undefined {
-  return config.tagger?.gazetteer ?? config.members?.find((m) => m.tagger.gazetteer !== undefined)?.tagger.gazetteer;
 }
 
 /** Whether the model (some member, for an ensemble) has a document memory, so its input needs memory addresses. */

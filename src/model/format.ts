@@ -5,11 +5,10 @@
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "../tensors/safetensors.js";
-import { checkContext } from "../encode/context.js";
 import { decodeMatrix, decodeParam, decodeWords, encodeMatrix, encodeParam, encodeWords, storedDType, type Aliases, type StorageDType } from "../tensors/storage.js";
 import { checkHeader, firstNonFinite } from "./validate.js";
-import { decodeGazetteer, encodeGazetteer, type Gazetteer } from "../data/gazetteer.js";
-import { inputGazetteer, type ModelConfig } from "./config.js";
+import type { ModelConfig } from "./config.js";
+import { upgradeConfig } from "./legacy.js";
 
 /** Identifies lstm-ner model files inside the safetensors metadata. */
 export const MODEL_FORMAT = "lstm-ner";
@@ -42,8 +41,6 @@ export interface SavedModel {
   paramsDtype?: "f32" | "f16";
   /** Trainable tensors by stable name. */
   params: Record<string, { shape: number[]; data: Float32Array }>;
-  /** The compiled gazetteer (with `config.tagger.gazetteer`), stored as the tensors `gazetteer.<channel>`. */
-  gazetteer?: Gazetteer;
   /** How the model was made (preset, hyper-parameters, seed, data, scores); free-form JSON. */
   training: Record<string, unknown>;
 }
@@ -58,12 +55,6 @@ export function encodeModel(model: SavedModel): Uint8Array[] {
   const v2 = dtype !== "f32" || (model.paramsDtype ?? "f32") !== "f32" || (model.aliases?.keys.length ?? 0) > 0;
   const pd = model.paramsDtype ?? "f32";
   for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = encodeParam(p.shape, p.data, pd, `param.${name}`);
-  const gazOptions = inputGazetteer(model.config);
-  if ((gazOptions === undefined) !== (model.gazetteer === undefined)) throw new LstmNerError("a model with gazetteer features needs both config.tagger.gazetteer and its compiled gazetteer");
-  if (model.gazetteer !== undefined) {
-    if (model.gazetteer.channels.join(",") !== gazOptions!.channels.join(",")) throw new LstmNerError("the compiled gazetteer's channels differ from config.tagger.gazetteer.channels");
-    Object.assign(tensors, encodeGazetteer(model.gazetteer));
-  }
   const metadata = {
     format: MODEL_FORMAT,
     format_version: v2 ? "2" : "1",
@@ -94,7 +85,7 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
       throw bad(`metadata field "${field}" is missing or not JSON`);
     }
   };
-  const config = json<unknown>("config");
+  const config = upgradeConfig(json<unknown>("config"), bad);
   const labels = json<string[]>("labels");
   const training = json<Record<string, unknown>>("training");
   const scheme = metadata.scheme ?? "IOB2";
@@ -103,14 +94,6 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   for (const [name, t] of tensors) {
     const at = t.dtype === "F32" ? firstNonFinite(t.data as Float32Array) : -1;
     if (at >= 0) throw new LstmNerError(`damaged model file: tensor ${name} holds ${t.data[at]} at index ${at}`, { file });
-  }
-  if (config.context !== undefined) {
-    if (config.arch !== "feature") throw bad("config.context needs the feature architecture");
-    try {
-      checkContext(config.context ?? {});
-    } catch (e) {
-      throw bad(`config.${(e as Error).message}`);
-    }
   }
   if (config.ensemble !== undefined && (config.arch !== "feature" || !Number.isInteger(config.ensemble) || config.ensemble < 2)) {
     throw bad("config.ensemble must be a whole number ≥ 2 (feature architecture)");
@@ -125,9 +108,6 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   if (emb.shape[0] !== words.length + 2 || emb.shape[1] !== config.embDim) {
     throw bad(`embedding.weight has shape [${emb.shape}], expected [${words.length + 2}, ${config.embDim}]`);
   }
-  // The gazetteer's channels were checked by checkHeader; the matcher is rebuilt from the file alone.
-  const gazOptions = inputGazetteer(config);
-  const gazetteer = gazOptions !== undefined ? decodeGazetteer(tensors, gazOptions.channels, bad) : undefined;
   const params: SavedModel["params"] = {};
   for (const [name, t] of tensors) {
     if (!name.startsWith("param.")) continue;
@@ -140,7 +120,7 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
   }
   return {
     config, labels, trainScheme: scheme as TagScheme, words, embedding: emb.data, params, training,
-    ...(aliases ? { aliases } : {}), ...(gazetteer ? { gazetteer } : {}), embeddingDtype: storedDType(tensors, "embedding") ?? "f32",
+    ...(aliases ? { aliases } : {}), embeddingDtype: storedDType(tensors, "embedding") ?? "f32",
     paramsDtype: [...tensors].some(([n, t]) => n.startsWith("param.") && t.dtype === "F16") ? "f16" : "f32",
   };
 }

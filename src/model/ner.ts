@@ -16,15 +16,13 @@ import { EnsembleTagger } from "../nn/ensemble-tagger.js";
 import { copyParams, loadParams, type Param } from "../nn/param.js";
 import { encodeAll, featureEncoder, wordEncoder, type Encoder } from "../encode/encoder.js";
 import { buildCharVocab, charVocabFromList } from "../encode/features.js";
-import { checkContext } from "../encode/context.js";
 import { lmClassesOf, type CharLmConfig } from "../nn/char-lm.js";
 import { predictBatched, predictTags } from "../encode/run-batched.js";
 import { Rng } from "../util/random.js";
 import { LstmNerError } from "../util/errors.js";
 import { ENSEMBLE_COMBINE, parseModel, type EnsembleCombine, type SavedModel } from "./format.js";
-import { inputDocMemory, inputGazetteer, memberConfigs, type FeatureLayers, type ModelConfig } from "./config.js";
+import { inputDocMemory, memberConfigs, type FeatureLayers, type ModelConfig } from "./config.js";
 import type { Aliases } from "../tensors/storage.js";
-import { gazetteerOptions, type Gazetteer, type GazetteerOptions } from "../data/gazetteer.js";
 
 /** Settings of the "feature" architecture (see `FeatureTagger`). */
 export interface FeatureOptions {
@@ -39,27 +37,12 @@ export interface FeatureOptions {
   trainScheme: TagScheme;
   /** Forbid invalid transitions in the CRF. */
   constrained: boolean;
-  /** Document context: neighbouring sentences of the same document read on each side (0, the default, turns it off). */
-  docContext?: number;
-  /** Document context: tokens per window at most (default 256). */
-  contextTokens?: number;
-  /** Locked (variational) dropout on the BiLSTM input and output (default false). */
-  lockedDropout?: boolean;
-  /** Word dropout: probability that a training token's word becomes UNK (default 0). */
-  wordDropout?: number;
   /** Stacked BiLSTM layers (default 1), with dropout at `outputDropout`'s rate between them. */
   layers?: number;
   /** A character language model trained with the tagger (Liu et al. 2018; see `CharLm`); fields left out take their defaults; null or absent: off. Needs `chars`. */
   charLM?: Partial<CharLmConfig> | null;
   /** Document memory (Luo et al. 2020; see `DocMemoryAttention`): each token attends to the other occurrences of its word in its document (default false). */
   docMemory?: boolean;
-  /** Sentence representation (Luo et al. 2020; see `SentenceRep`): hidden size G per direction of a second BiLSTM pooled by label-embedding attention and appended to every token's BiLSTM input; 0 or absent: off. */
-  sentenceRep?: number;
-  /**
-   * Gazetteer features (see `Gazetteer`): true (the defaults) or some {@link GazetteerOptions}; false or absent: off.
-   * Training compiles the lists once (`compileGazetteer`, Node only) and the model file stores them.
-   */
-  gazetteer?: boolean | Partial<GazetteerOptions>;
 }
 
 /** What {@link NerModel.create} needs. */
@@ -85,8 +68,6 @@ export interface NerModelOptions {
   trainTokens?: readonly (readonly string[])[];
   /** Give training words missing from the vectors that occur at least this often their own (trainable) rows; 0 = off. */
   extendVocab?: number;
-  /** The compiled gazetteer, needed when `feature.gazetteer` is on (`compileGazetteer` in src/data/gazetteer-sources.ts). */
-  gazetteer?: Gazetteer;
 }
 
 /**
@@ -100,11 +81,10 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
     outputs: config.outputs, trainableEmbeddings: config.trainableEmbeddings,
   };
   if (config.arch === "softmax") return new SoftmaxTagger(kernels, { ...sizes, bidirectional: config.bidirectional }, embedding, rng);
-  // The UNK row follows the words (see NerModel.unkId); word dropout substitutes it.
   const feature = (c: ModelConfig, table: Float32Array): FeatureTagger => {
-    const { constrained, gazetteer, ...layers } = c.tagger!;
-    return new FeatureTagger(kernels, { ...sizes, hidden: c.hidden, ...layers, ...(gazetteer ? { gazetteerChannels: gazetteer.channels.length } : {}),
-      unkId: vocabSize - 2, constraints: constrained ? { labels, scheme: trainScheme } : null, lmClasses }, table, rng);
+    const { constrained, ...layers } = c.tagger!;
+    return new FeatureTagger(kernels, { ...sizes, hidden: c.hidden, ...layers,
+      constraints: constrained ? { labels, scheme: trainScheme } : null, lmClasses }, table, rng);
   };
   if (!config.ensemble) return feature(config, embedding);
   // Members with fine-tuned word tables each have their own (loaded as m<i>.embedding.weight); frozen ones share it.
@@ -118,32 +98,31 @@ function createTagger(kernels: Kernels, config: ModelConfig, labels: readonly st
  * The fields of a model config that every ensemble member must share: one
  * encoder turns tokens into the batch all members read, so the word lookup
  * (lowercasing, digits, the word table's width and whether members fine-tuned
- * their own copy of it), the tags' schemes and the document context must agree.
+ * their own copy of it) and the tags' schemes must agree.
  */
 const SHARED_INPUT: readonly { field: string; of: (c: ModelConfig) => unknown }[] = [
   { field: "embDim", of: (c) => c.embDim },
   { field: "trainableEmbeddings", of: (c) => c.trainableEmbeddings },
   { field: "lowercase", of: (c) => c.lowercase },
   { field: "normalizeDigits", of: (c) => c.normalizeDigits === true },
-  { field: "context", of: (c) => c.context ?? null },
 ];
 
 /**
  * A model config as ensemble members are compared: the tagger's fields with
  * the defaults filled in by resolveFeatureTaggerConfig, so a switch added
  * after a file was written reads there as its default (a file without
- * `lockedDropout` was trained without it) and members saved by different
+ * `layers` has one) and members saved by different
  * versions of the same recipe still match. Training-only fields (dropout,
  * the CRF loss's reduction) are left out.
  */
 function comparableConfig(c: ModelConfig): string {
   if (!c.tagger) return JSON.stringify(c);
-  const { constrained, charLM, gazetteer, ...layers } = c.tagger;
-  const resolved = resolveFeatureTaggerConfig({ ...layers, charLM: charLM ?? null, vocabSize: 1, embDim: 1, outputs: c.outputs, unkId: 0 });
+  const { constrained, charLM, ...layers } = c.tagger;
+  const resolved = resolveFeatureTaggerConfig({ ...layers, charLM: charLM ?? null, vocabSize: 1, embDim: 1, outputs: c.outputs });
   // Dropout and the loss's reduction only act in training: members trained with different ones tag
   // through the same layers, so they combine (an ensemble of differently regularised models).
-  const { inputDropout: _i, outputDropout: _o, lockedDropout: _l, wordDropout: _w, crfReduction: _r, ...tagging } = resolved;
-  return JSON.stringify({ ...c, tagger: { ...tagging, constrained, ...(gazetteer ? { gazetteer } : {}) } });
+  const { inputDropout: _i, outputDropout: _o, crfReduction: _r, ...tagging } = resolved;
+  return JSON.stringify({ ...c, tagger: { ...tagging, constrained } });
 }
 
 /**
@@ -163,8 +142,6 @@ export class NerModel {
   private table: Float32Array | null;
   /** {@link parameterCount} from before the embedding was quantized (its table stops being a parameter then). */
   private countBefore: number | null = null;
-  /** The compiled gazetteer the encoder matches sentences against (a model with `config.tagger.gazetteer`), else null. */
-  readonly gazetteer: Gazetteer | null;
 
   private constructor(
     readonly kernels: Kernels,
@@ -184,17 +161,7 @@ export class NerModel {
     readonly aliases?: Aliases,
     /** The char LM's class of every word row (training a model with `charLM`: builds its LM head). */
     lmClasses: Int32Array | null = null,
-    /** The compiled gazetteer: given exactly when `config.tagger.gazetteer` is set. */
-    gazetteer: Gazetteer | null = null,
   ) {
-    const g = inputGazetteer(config);
-    if ((g === undefined) !== (gazetteer === null)) {
-      throw new LstmNerError(g === undefined ? "a gazetteer was given to a model without config.tagger.gazetteer" : "config.tagger.gazetteer is set but no compiled gazetteer was given");
-    }
-    if (gazetteer !== null && gazetteer.channels.join(",") !== g!.channels.join(",")) {
-      throw new LstmNerError(`the gazetteer's channels (${gazetteer.channels.join(", ")}) differ from config.tagger.gazetteer.channels (${g!.channels.join(", ")})`);
-    }
-    this.gazetteer = gazetteer;
     this.vocab = vocab ?? new Map();
     if (!vocab) {
       words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
@@ -237,28 +204,21 @@ export class NerModel {
     if (outputs < labels.length) throw new LstmNerError(`outputs (${outputs}) must be at least the number of labels (${labels.length})`);
     let vectors = o.vectors;
     if (o.extendVocab && o.trainTokens) vectors = extendVectors(vectors, o.trainTokens, o.extendVocab, rng);
-    const gazOptions = f ? gazetteerOptions(f.gazetteer) : null;
-    if (gazOptions !== null && o.gazetteer === undefined) {
-      throw new LstmNerError("feature.gazetteer needs the compiled gazetteer (compileGazetteer, in Node: the npm packages it reads are not available here)");
-    }
     let chars: string[] | undefined;
     if (f?.chars) {
       if (!o.trainTokens) throw new LstmNerError("a model with char features needs the training tokens (trainTokens) for its char vocabulary");
       chars = [...buildCharVocab(o.trainTokens).chars];
     }
     const tagger: FeatureLayers | undefined = f ? (() => {
-      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, unkId: _u, lmClasses: _l, gazetteerChannels: _g, charLM, layers, docMemory, sentenceRep, ...rest } = resolveFeatureTaggerConfig({
-        vocabSize: 1, embDim: 1, outputs, unkId: 0,
+      const { vocabSize: _v, embDim: _e, trainableEmbeddings: _t, hidden: _h, outputs: _o, constraints: _c, lmClasses: _l, charLM, layers, docMemory, ...rest } = resolveFeatureTaggerConfig({
+        vocabSize: 1, embDim: 1, outputs,
         charVocabSize: chars?.length ?? 0,
         ...(f.chars ? { charDim: f.chars.dim, charFilters: f.chars.filters, charWindow: f.chars.window } : {}),
         casingDim: f.casingDim, inputDropout: f.inputDropout, outputDropout: f.outputDropout, output: f.output,
-        lockedDropout: f.lockedDropout ?? false, wordDropout: f.wordDropout ?? 0, charLM: f.charLM ?? null, layers: f.layers ?? 1,
-        docMemory: f.docMemory ?? false, sentenceRep: f.sentenceRep ?? 0,
+        charLM: f.charLM ?? null, layers: f.layers ?? 1, docMemory: f.docMemory ?? false,
       });
       // Stored only when on (more than one layer), so the files of models without them stay as they were.
-      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}), ...(docMemory ? { docMemory } : {}),
-        ...(sentenceRep > 0 ? { sentenceRep } : {}),
-        ...(gazOptions !== null ? { gazetteer: { ...gazOptions, channels: [...o.gazetteer!.channels] } } : {}) };
+      return { ...rest, constrained: f.constrained && f.output === "crf", ...(charLM !== null ? { charLM } : {}), ...(layers > 1 ? { layers } : {}), ...(docMemory ? { docMemory } : {}) };
     })() : undefined;
     const config: ModelConfig = {
       arch: f ? "feature" : "softmax", embDim: vectors.dim, hidden: o.hidden, bidirectional: o.bidirectional,
@@ -267,7 +227,6 @@ export class NerModel {
       ...(f && f.trainScheme !== o.scheme ? { dataScheme: o.scheme } : {}),
       ...(tagger ? { tagger } : {}),
       ...(chars ? { chars } : {}),
-      ...(f?.docContext ? { context: checkContext({ sentences: f.docContext, maxTokens: f.contextTokens ?? 256 }) } : {}),
     };
     const emb = buildEmbedding(vectors);
     let lmClasses: Int32Array | null = null;
@@ -280,8 +239,7 @@ export class NerModel {
       })();
       lmClasses = lmClassesOf(rows, unk + 2, tagger.charLM.vocab, [unk, unk + 1]);
     }
-    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab, vectors.aliases, lmClasses,
-      gazOptions !== null ? o.gazetteer! : null);
+    return new NerModel(kernels, config, labels, f ? f.trainScheme : o.scheme, vectors.words, emb.matrix, rng, {}, emb.vocab, vectors.aliases, lmClasses);
   }
 
   /** A model from the bytes of a model file (e.g. fetched in a browser); `name` is used in errors. */
@@ -291,11 +249,7 @@ export class NerModel {
 
   /** A model from a parsed model file; `file` is used in errors. */
   static fromSaved(saved: SavedModel, kernels: Kernels, file: string): NerModel {
-    if ((inputGazetteer(saved.config) !== undefined) !== (saved.gazetteer !== undefined)) {
-      throw new LstmNerError("not a valid lstm-ner model (config.tagger.gazetteer and the gazetteer.* tensors must come together)", { file });
-    }
-    const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training, undefined, saved.aliases,
-      null, saved.gazetteer ?? null);
+    const m = new NerModel(kernels, saved.config, saved.labels, saved.trainScheme, saved.words, saved.embedding, new Rng(0), saved.training, undefined, saved.aliases);
     const own = m.ownParams();
     for (const { name, shape } of own) {
       const t = saved.params[name];
@@ -316,7 +270,6 @@ export class NerModel {
     return {
       config: this.config, labels: this.labels, trainScheme: this.trainScheme, words: this.words,
       embedding: this.embedding, params, training, ...(this.aliases ? { aliases: this.aliases } : {}),
-      ...(this.gazetteer !== null ? { gazetteer: this.gazetteer } : {}),
     };
   }
 
@@ -332,10 +285,9 @@ export class NerModel {
    * One model file's worth of an ensemble of `models` (see `EnsembleTagger`),
    * each member's weights under `m<i>.`. The members share the labels and
    * their scheme and everything the one encoder needs (the vocabulary, the
-   * char vocabulary of the members with char features, the gazetteer of the
-   * members with one, the fields of {@link SHARED_INPUT}); their taggers may
-   * differ (layers, hidden size, char CNN, casing, document memory, sentence
-   * representation, gazetteer features, constraints). When they do, the
+   * char vocabulary of the members with char features, the fields of
+   * {@link SHARED_INPUT}); their taggers may differ (layers, hidden size,
+   * char CNN, casing, document memory, char LM, constraints). When they do, the
    * config lists every member's (`config.members`); members of one
    * architecture give the file they always gave. `combine` (default
    * "potentials") is stored as `config.combine` only when it is "vote".
@@ -347,9 +299,8 @@ export class NerModel {
     const first = models[0];
     if (first === undefined || models.length < 2) throw new LstmNerError(`an ensemble needs at least 2 models, got ${models.length}`);
     const params: SavedModel["params"] = {};
-    // The members with char features share the encoder's char vocabulary, those with a gazetteer its gazetteer.
+    // The members with char features share the encoder's char vocabulary.
     const charModel = models.find((m) => (m.config.tagger?.charVocabSize ?? 0) > 0);
-    const gazModel = models.find((m) => m.gazetteer !== null);
     models.forEach((m, i) => {
       const where = { file: `model ${i + 1}` };
       if (m.config.arch !== "feature") throw new LstmNerError(`its config.arch is "${m.config.arch}": only BiLSTM-CNN-CRF models (feature architecture, CRF output) can be combined`, where);
@@ -369,15 +320,6 @@ export class NerModel {
       if ((m.config.tagger.charVocabSize ?? 0) > 0 && JSON.stringify(m.config.chars) !== JSON.stringify(charModel!.config.chars)) {
         throw new LstmNerError(`its config.chars (char vocabulary) differs from model ${models.indexOf(charModel!) + 1}'s (train every member on the same data)`, where);
       }
-      if (m.gazetteer !== null && m !== gazModel) {
-        const other = `model ${models.indexOf(gazModel!) + 1}'s`;
-        if (JSON.stringify(m.config.tagger.gazetteer) !== JSON.stringify(gazModel!.config.tagger!.gazetteer)) {
-          throw new LstmNerError(`its config.tagger.gazetteer differs from ${other} (the members with a gazetteer share one)`, where);
-        }
-        if (JSON.stringify(m.gazetteer.entries) !== JSON.stringify(gazModel!.gazetteer!.entries)) {
-          throw new LstmNerError(`its gazetteer's entries differ from ${other} (other package versions?)`, where);
-        }
-      }
       for (const [name, p] of Object.entries(m.toSaved({}).params)) params[`m${i}.${name}`] = p;
       if (i > 0 && m.config.trainableEmbeddings) params[`m${i}.embedding.weight`] = { shape: [m.words.length + 2, m.config.embDim], data: m.embedding };
     });
@@ -390,7 +332,7 @@ export class NerModel {
       } : {}),
       ...(combine === "vote" ? { combine } : {}),
     };
-    return { ...first.toSaved(training), config, params, ...(gazModel !== undefined ? { gazetteer: gazModel.gazetteer! } : {}) };
+    return { ...first.toSaved(training), config, params };
   }
 
   /** Token → ids and features, gold tags → label ids, padding, and ids → tags in the data's scheme. */
@@ -405,9 +347,8 @@ export class NerModel {
     if (this.config.arch === "softmax") return wordEncoder(lookup, padId, labels);
     const chars = charVocabFromList(this.config.chars ?? [""]);
     return featureEncoder(lookup, padId, labels, {
-      chars, dataScheme: this.scheme, trainScheme: this.trainScheme, ...(this.config.context ? { context: this.config.context } : {}),
+      chars, dataScheme: this.scheme, trainScheme: this.trainScheme,
       ...(inputDocMemory(this.config) ? { memory: { skip: [unkId, padId] } } : {}),
-      ...(this.gazetteer !== null ? { gazetteer: this.gazetteer } : {}),
     });
   }
 
@@ -462,9 +403,8 @@ export class NerModel {
   }
 
   /**
-   * Tags for tokenised sentences, in the data's scheme. A model with document
-   * context reads each sentence with its neighbours: `docs[i]` is sentence
-   * i's document (consecutive sentences of one document share a value);
+   * Tags for tokenised sentences, in the data's scheme. A model with a document
+   * memory reads each sentence's document: `docs[i]` is sentence i's document;
    * without `docs` the sentences are one document.
    */
   tag(sentences: readonly (readonly string[])[], docs?: readonly (number | undefined)[]): string[][] {

@@ -7,7 +7,6 @@
 import type { TagScheme } from "../data/types.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
 import type { ModelConfig } from "./config.js";
-import { GAZETTEER_CHANNELS, isChannelList } from "../data/gazetteer.js";
 import { LM_SOFTMAXES } from "../nn/lm-softmax.js";
 
 const SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];
@@ -97,13 +96,6 @@ function checkTagger(t: unknown, prefix: string, config: Record<string, unknown>
   });
   if (t.layers !== undefined) checkFields(t, prefix, fail, { layers: "positive" });
   checkFields(t, prefix, fail, { docMemory: "boolean?" });
-  if (t.sentenceRep !== undefined) checkFields(t, prefix, fail, { sentenceRep: "positive" });
-  if (t.gazetteer !== undefined) {
-    const g = t.gazetteer;
-    if (!isObject(g)) throw fail(`${prefix}gazetteer must be a JSON object, got ${JSON.stringify(g)}`);
-    checkFields(g, `${prefix}gazetteer.`, fail, { cityMinPopulation: "count" });
-    if (!isChannelList(g.channels)) throw fail(`${prefix}gazetteer.channels must list distinct channels of ${GAZETTEER_CHANNELS.join(", ")}, got ${JSON.stringify(g.channels)}`);
-  }
   if (t.charLM !== undefined) {
     if (!isObject(t.charLM)) throw fail(`${prefix}charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
     checkFields(t.charLM, `${prefix}charLM.`, fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });
@@ -123,25 +115,19 @@ function checkTagger(t: unknown, prefix: string, config: Record<string, unknown>
 /**
  * `config.members` of an ensemble of mixed architectures: one entry per member
  * (`config.ensemble` of them), the first the top-level `hidden` and `tagger`;
- * CRF taggers; the members with a gazetteer share one (the file stores one).
+ * CRF taggers.
  */
 function checkMembers(config: Record<string, unknown>, fail: Fail): void {
   const members = config.members;
   if (!Array.isArray(members) || !Number.isInteger(config.ensemble) || members.length !== config.ensemble) {
     throw fail(`config.members must list the config.ensemble (${JSON.stringify(config.ensemble)}) members, got ${JSON.stringify(members)?.slice(0, 80)}`);
   }
-  let gazetteer: string | undefined;
   members.forEach((m: unknown, i) => {
     const at = `config.members[${i}].`;
     if (!isObject(m)) throw fail(`${at.slice(0, -1)} must be a JSON object`);
     checkFields(m, at, fail, { hidden: "positive" });
     checkTagger(m.tagger, `${at}tagger.`, config, fail);
     if (m.tagger.output !== "crf") throw fail(`${at}tagger.output must be "crf" (an ensemble combines CRF taggers), got ${JSON.stringify(m.tagger.output)}`);
-    if (m.tagger.gazetteer !== undefined) {
-      const g = JSON.stringify(m.tagger.gazetteer);
-      if (gazetteer !== undefined && g !== gazetteer) throw fail(`${at}tagger.gazetteer differs from an earlier member's (the members with a gazetteer share the stored one)`);
-      gazetteer = g;
-    }
   });
   if (JSON.stringify(members[0]) !== JSON.stringify({ hidden: config.hidden, tagger: config.tagger })) {
     throw fail("config.members[0] must be the top-level config.hidden and config.tagger (member 0)");

@@ -17,12 +17,6 @@ export interface Batch {
   /** Real (non-pad) tokens. */
   tokens: number;
   /**
-   * With document context, each sequence is a window of sentences and only
-   * its centre sentence, tokens start[b] .. start[b]+length[b]−1, is scored
-   * and predicted; the rest is context. Absent: every token counts.
-   */
-  centre?: { start: Int32Array; length: Int32Array };
-  /**
    * With a document memory (`FeatureTagger`'s `docMemory`): where each token
    * the output layer reads writes its BiLSTM output and which stored outputs
    * it attends to (see {@link BatchMemory}). Absent: the batch has none.
@@ -33,13 +27,12 @@ export interface Batch {
 /**
  * A batch's document-memory addresses, built by the encoder from the words of
  * whole documents (src/encode/memory-addresses.ts). Rows are those of the output
- * layer, time-major: r = t·B+b for t < S, where S is `maxLen`, or the longest
- * centre span for a batch with `centre` (then t counts from the span's start).
+ * layer, time-major: r = t·B+b for t < `maxLen`.
  */
 export interface BatchMemory {
-  /** S·B values: the memory slot row r's BiLSTM output is stored in, −1 for none (pads, words no other token reads). */
+  /** T·B values: the memory slot row r's BiLSTM output is stored in, −1 for none (pads, words no other token reads). */
   slots: Int32Array;
-  /** S·B+1 offsets into {@link refs}: row r attends to slots refs[offsets[r]] .. refs[offsets[r+1]−1]. */
+  /** T·B+1 offsets into {@link refs}: row r attends to slots refs[offsets[r]] .. refs[offsets[r+1]−1]. */
   offsets: Int32Array;
   /** The slots of the other occurrences of each row's word in its document. */
   refs: Int32Array;

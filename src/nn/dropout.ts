@@ -8,11 +8,6 @@ import { KernelBuffer, exactly } from "./buffer.js";
  * scaled by 1/(1 − p), else zeroed, so nothing changes at inference, where
  * the layer is the identity (it returns its input, no copy).
  * The mask is drawn from the layer's own seeded {@link Rng}, so runs repeat.
- *
- * Locked (variational) dropout: given a `period` (B·width for a time-major
- * T·B×width input), one mask of `period` values is drawn and repeated over
- * the time steps, so a sentence loses the same units at every position
- * (Gal & Ghahramani 2016).
  */
 export class Dropout {
   /**
@@ -26,7 +21,6 @@ export class Dropout {
   private n = 0;
   private active = false;
   private masked = 0;
-  private period = 0;
 
   constructor(k: Kernels, readonly p: number, private readonly rng: Rng) {
     if (!(p >= 0 && p < 1)) throw new LstmNerError(`dropout probability must be in [0, 1), got ${p}`);
@@ -36,20 +30,17 @@ export class Dropout {
 
   /**
    * y = x ⊙ mask / (1 − p) over the first `n` values when `training`, else x
-   * itself. With a `period` (which must divide n) the mask has `period`
-   * values, repeated (locked dropout). The result is a view valid until the next forward.
+   * itself. The result is a view valid until the next forward.
    */
-  forward(x: Float32Array, n: number, training: boolean, period = n): Float32Array {
+  forward(x: Float32Array, n: number, training: boolean): Float32Array {
     const xv = exactly(x, n, "dropout input");
     this.n = n;
     this.active = training && this.p > 0;
     if (!this.active) return xv;
-    if (period < 1 || n % period !== 0) throw new Error(`Dropout: period ${period} does not divide ${n}`);
-    this.period = period;
     if (this.frozen) {
-      if (this.masked !== period) throw new Error(`Dropout: frozen mask has ${this.masked} values, input needs ${period}`);
+      if (this.masked !== n) throw new Error(`Dropout: frozen mask has ${this.masked} values, input needs ${n}`);
     } else {
-      const count = period;
+      const count = n;
       if (this.mask.length < count) this.mask = new Float32Array(Math.max(count, Math.ceil(this.mask.length * 1.5)));
       const scale = 1 / (1 - this.p);
       // The mask comes from an inlined xorshift128 seeded from the layer's Rng
@@ -75,11 +66,7 @@ export class Dropout {
     }
     const y = this.out.get(n);
     const m = this.mask;
-    if (period === n) {
-      for (let i = 0; i < n; i++) y[i] = xv[i]! * m[i]!;
-    } else {
-      for (let o = 0; o < n; o += period) for (let i = 0; i < period; i++) y[o + i] = xv[o + i]! * m[i]!;
-    }
+    for (let i = 0; i < n; i++) y[i] = xv[i]! * m[i]!;
     return y;
   }
 
@@ -89,8 +76,7 @@ export class Dropout {
     if (!this.active) return d;
     const dx = this.dx.get(this.n);
     const m = this.mask;
-    const period = this.period;
-    for (let o = 0; o < this.n; o += period) for (let i = 0; i < period; i++) dx[o + i] = d[o + i]! * m[i]!;
+    for (let i = 0; i < this.n; i++) dx[i] = d[i]! * m[i]!;
     return dx;
   }
 

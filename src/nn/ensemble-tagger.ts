@@ -109,7 +109,6 @@ export class EnsembleTagger implements Tagger {
         for (let i = 0; i < v.length; i++) p.value[i]! += v[i]! / n;
       }
     });
-    // Every member scored the same batch, so any member's layout (centre spans) is the mean's.
     return this.members[this.members.length - 1]!.decode(batch, mean!, this.crf);
   }
 
@@ -122,18 +121,17 @@ export class EnsembleTagger implements Tagger {
   private vote(batch: Batch): Prediction {
     const n = this.members.length;
     const B = batch.size;
-    // Each member's own prediction, as its own predict() gives it (−1 outside the centre spans and at pads).
+    // Each member's own prediction, as its own predict() gives it (−1 at pads).
     const paths = this.members.map((m) => m.decode(batch, m.emissions(batch)).pred);
     const pred = new Int32Array(batch.maxLen * B).fill(-1);
     const prob = new Float32Array(batch.maxLen * B);
     for (let b = 0; b < B; b++) {
-      const from = batch.centre ? batch.centre.start[b]! : 0;
-      const len = batch.centre ? batch.centre.length[b]! : batch.lengths[b]!;
+      const len = batch.lengths[b]!;
       if (len === 0) continue;
       const votes = new Map<string, { chunk: Chunk; votes: number }>();
       const outside = new Int32Array(len).fill(n); // members leaving token t outside their spans
       for (const path of paths) {
-        const tags = Array.from({ length: len }, (_, t) => this.labels[path[(from + t) * B + b]!]!);
+        const tags = Array.from({ length: len }, (_, t) => this.labels[path[t * B + b]!]!);
         for (const c of chunks(tags, this.scheme)) {
           const key = `${c.start} ${c.end} ${c.type}`;
           const v = votes.get(key);
@@ -149,10 +147,10 @@ export class EnsembleTagger implements Tagger {
       kept.sort((x, y) => x.chunk.start - y.chunk.start);
       const tags = chunksToTags(kept.map((k) => k.chunk), len, this.scheme);
       for (let t = 0; t < len; t++) {
-        pred[(from + t) * B + b] = this.labelIndex.get(tags[t]!)!;
-        prob[(from + t) * B + b] = outside[t]! / n;
+        pred[t * B + b] = this.labelIndex.get(tags[t]!)!;
+        prob[t * B + b] = outside[t]! / n;
       }
-      for (const k of kept) for (let t = k.chunk.start; t < k.chunk.end; t++) prob[(from + t) * B + b] = k.votes / n;
+      for (const k of kept) for (let t = k.chunk.start; t < k.chunk.end; t++) prob[t * B + b] = k.votes / n;
     }
     return { pred, prob };
   }

@@ -14,13 +14,10 @@ import { CharCnn, type CharIds } from "./charcnn.js";
 import { CASING_CLASSES, CasingEmbedding } from "./casing.js";
 import { Dropout } from "./dropout.js";
 import { ConcatColumns } from "./concat.js";
-import { GatherSpans, gatherSpanInts, scatterSpanInts } from "./gather.js";
 import { PackedScores } from "./packed-scores.js";
 import { KernelBuffer } from "./buffer.js";
 import { CharLm, resolveCharLmConfig, type CharLmConfig } from "./char-lm.js";
 import { DocMemoryAttention, MemoryStore } from "./doc-memory.js";
-import { SentenceRep } from "./sentence-rep.js";
-import { GAZETTEER_TAGS } from "../data/gazetteer.js";
 
 /**
  * A padded batch with the extra per-token features of {@link FeatureTagger}
@@ -32,11 +29,6 @@ export interface FeatureBatch extends Batch {
   chars: CharIds;
   /** Casing class ids (see `CASING_CLASSES`), T·B, 0 (padding) at pads. */
   casing: Int32Array;
-  /**
-   * Gazetteer features (a model with `gazetteerChannels` > 0): T·B rows of 4 one-hot columns
-   * (B, I, E, S) per channel, 0 at O and at pads (see `featureBatch`).
-   */
-  gazetteer?: Float32Array;
 }
 
 /** Configuration of {@link FeatureTagger}; everything JSON, so a model file can record it. */
@@ -61,19 +53,13 @@ export interface FeatureTaggerConfig {
   hidden?: number;
   /**
    * Stacked BiLSTM layers (default 1; Reimers & Gurevych 2017 found 2 best for NER). Each layer above the
-   * first reads the 2·hidden output of the one below through dropout at `outputDropout`'s rate (locked with `lockedDropout`).
+   * first reads the 2·hidden output of the one below through dropout at `outputDropout`'s rate.
    */
   layers?: number;
   /** Dropout on the concatenated word features, the BiLSTM input (default 0.5). */
   inputDropout?: number;
   /** Dropout on the BiLSTM output (default 0.5). */
   outputDropout?: number;
-  /** Locked (variational) dropout: the input and output dropout masks are the same at every time step (default false). */
-  lockedDropout?: boolean;
-  /** Word dropout: in training each real token's word id becomes `unkId` with this probability (default 0). */
-  wordDropout?: number;
-  /** Word id that word dropout substitutes (the UNK row); needed when `wordDropout` > 0. Not stored in model files. */
-  unkId?: number;
   /** A character language model trained with the tagger (see `CharLm`); needs the char vocabulary. Null (default): off. */
   charLM?: Partial<CharLmConfig> | null;
   /**
@@ -95,17 +81,6 @@ export interface FeatureTaggerConfig {
    * [h ; g]. Batches must carry `memory` addresses.
    */
   docMemory?: boolean;
-  /**
-   * Sentence representation (Luo et al. 2020; 0, the default, is off): the hidden size G per direction
-   * of a second BiLSTM whose outputs, pooled by label-embedding attention (`SentenceRep`), are appended
-   * to every token's input of the tagger's BiLSTM ([x_t ; r], 2G more columns).
-   */
-  sentenceRep?: number;
-  /**
-   * Gazetteer channels C (0, the default, is off): the batch's `gazetteer` rows (4·C fixed 0/1
-   * features per token, see `Gazetteer`) join the BiLSTM input after the casing embedding.
-   */
-  gazetteerChannels?: number;
 }
 
 /** {@link FeatureTaggerConfig} with the defaults filled in. */
@@ -126,9 +101,6 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     layers: config.layers ?? 1,
     inputDropout: config.inputDropout ?? 0.5,
     outputDropout: config.outputDropout ?? 0.5,
-    lockedDropout: config.lockedDropout ?? false,
-    wordDropout: config.wordDropout ?? 0,
-    unkId: config.unkId ?? -1,
     charLM: config.charLM === undefined || config.charLM === null ? null : resolveCharLmConfig(config.charLM, "feature tagger config: charLM"),
     lmClasses: config.lmClasses ?? null,
     output: config.output ?? "crf",
@@ -136,8 +108,6 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
     constraints: config.constraints ?? null,
     crfReduction: config.crfReduction ?? "mean",
     docMemory: config.docMemory ?? false,
-    sentenceRep: config.sentenceRep ?? 0,
-    gazetteerChannels: config.gazetteerChannels ?? 0,
   };
   const int = (v: number, field: string, min: number): void => {
     if (!Number.isInteger(v) || v < min) throw new LstmNerError(`feature tagger config: ${field} must be an integer ≥ ${min}, got ${v}`);
@@ -152,14 +122,8 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
   int(c.hidden, "hidden", 1);
   int(c.layers, "layers", 1);
   int(c.outputs, "outputs", 1);
-  int(c.sentenceRep, "sentenceRep", 0);
-  int(c.gazetteerChannels, "gazetteerChannels", 0);
-  if (typeof c.lockedDropout !== "boolean") throw new LstmNerError(`feature tagger config: lockedDropout must be true or false, got ${String(c.lockedDropout)}`);
   if (typeof c.docMemory !== "boolean") throw new LstmNerError(`feature tagger config: docMemory must be true or false, got ${String(c.docMemory)}`);
-  if (c.wordDropout > 0 && !(Number.isInteger(c.unkId) && c.unkId >= 0 && c.unkId < c.vocabSize)) {
-    throw new LstmNerError(`feature tagger config: wordDropout needs unkId, a row of the word table (0..${c.vocabSize - 1}), got ${c.unkId}`);
-  }
-  for (const f of ["inputDropout", "outputDropout", "wordDropout"] as const) {
+  for (const f of ["inputDropout", "outputDropout"] as const) {
     if (!(c[f] >= 0 && c[f] < 1)) throw new LstmNerError(`feature tagger config: ${f} must be in [0, 1), got ${c[f]}`);
   }
   if (c.charLM !== null && c.charVocabSize === 0) throw new LstmNerError("feature tagger config: charLM needs the char vocabulary (charVocabSize > 0, i.e. char features on)");
@@ -185,7 +149,6 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * `embedding.weight` (only when trainable), `char.emb`, `char.conv.w`,
  * `char.conv.b` (with chars), `casing.weight` (with casing),
  * `charlm.*` (with the char LM, see `CharLm`),
- * `sent.lstm.{fwd,bwd}.{w_ih,w_hh,b}`, `sent.labels`, `sent.conv.{w,b}` (with `sentenceRep`),
  * `lstm.{fwd,bwd}.{w_ih,w_hh,b}`, then `lstm<l>.{fwd,bwd}.{w_ih,w_hh,b}` for each
  * stacked layer l = 2..`layers`, `out.w`, `out.b`, and
  * `crf.transitions`, `crf.start`, `crf.end` (with the CRF).
@@ -195,7 +158,7 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * output goes on to the output dropout and the output layer.
  *
  * Char LM (Liu et al. 2018): its 2·hidden word features join the BiLSTM input
- * last (after the casing embedding and any gazetteer features); in training its LM losses are added to the
+ * last (after the casing embedding); in training its LM losses are added to the
  * tagger's ({@link lossAndGrad} and {@link loss} report the sum).
  *
  * Dropout is applied by {@link lossAndGrad} and {@link loss} while in
@@ -203,12 +166,8 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * The CRF loss is the mean per-sentence NLL (see `crfReduction`), the softmax
  * loss the mean per-token NLL.
  *
- * Document context: a batch with `centre` spans holds windows of sentences;
- * the BiLSTM runs over the whole window and only each window's centre span
- * goes through the output layer and the loss, and is predicted (−1 elsewhere).
- *
  * Document memory (`docMemory`, Luo et al. 2020): between the output dropout
- * (and the centre gather) and the output layer, {@link memory} appends to each
+ * and the output layer, {@link memory} appends to each
  * token's h_i the attention-weighted mean g_i of the stored outputs of the other
  * occurrences of its word in its document (parameter `memory.w`; `out.w` is then
  * 4·hidden wide). The stored outputs are the top BiLSTM's (before dropout), kept
@@ -216,19 +175,6 @@ export function resolveFeatureTaggerConfig(config: FeatureTaggerConfig): Resolve
  * (after reading it, so a batch sees its sentences' outputs from the last time
  * they were trained on), and tagging's, filled by {@link fillMemory} with whole
  * documents before {@link predict} reads it.
- *
- * Sentence representation (`sentenceRep` = G > 0, Luo et al. 2020): {@link sentence}
- * reads the BiLSTM input x (after input dropout) and the word vectors e (the word
- * table's rows) of each row and gives one 2G-wide r per row (`SentenceRep`); the
- * first BiLSTM layer reads x'_t = [x_t ; r] (so `lstm.*.w_ih` is 2G rows taller),
- * and dL/dr = Σ_t dL/dx'_t[w:] flows back into it. Tagging then takes the padded path.
- *
- * Gazetteer (`gazetteerChannels` = C > 0): the batch's `gazetteer` row z_t (4·C
- * fixed 0/1 values: B, I, E, S of each channel's match at token t) joins the
- * word features after the casing embedding (before the char LM's), x_t =
- * [e_t ; c_t ; k_t ; z_t ; …], so `lstm.*.w_ih` is 4·C rows taller and those rows'
- * gradient is dL/dW_ih[z rows] = Σ_t z_t ⊗ dL/d(gates_t) like any input's. No new
- * parameters, and nothing flows back into z (it is an input, like the word ids).
  */
 export class FeatureTagger implements Tagger {
   readonly config: ResolvedFeatureTaggerConfig;
@@ -247,25 +193,15 @@ export class FeatureTagger implements Tagger {
   readonly outputDropout: Dropout;
   /** The document memory's attention (with `docMemory`). */
   readonly memory: DocMemoryAttention | null;
-  /** The sentence representation, whose r joins every token's input of {@link rnn} (with `sentenceRep` > 0). */
-  readonly sentence: SentenceRep | null;
-  /** With {@link sentence}: the BiLSTM input [x_t ; r] and the gradient of x split from it. */
-  private readonly withRep: { input: KernelBuffer; dx: KernelBuffer; dr: KernelBuffer } | null;
-  /** The batch size B of the last {@link appendRep}. */
-  private repRows = 0;
   readonly out: Linear;
   readonly crf: Crf | null;
   private readonly nll: SoftmaxNll | null;
   private readonly concat: ConcatColumns;
-  private readonly centre: GatherSpans;
   private readonly packed: PackedScores;
   /** Tagging: the packed output of a layer, the input of the layer above it. */
   private readonly stacked: KernelBuffer;
-  private readonly wordDropRng: Rng | null;
   /** The document memory's stores: training's and tagging's (with `docMemory`). */
   private readonly stores: { train: MemoryStore; tag: MemoryStore } | null;
-  /** The layout the output layer saw in the last forward: the batch's, or its centre spans'. */
-  private view: { T: number; lengths: Int32Array; spans: { start: Int32Array; length: Int32Array } | null } = { T: 0, lengths: new Int32Array(0), spans: null };
   private training = true;
   /** Draws the dropout masks (its state goes into training checkpoints). */
   readonly dropoutRng: Rng;
@@ -283,14 +219,12 @@ export class FeatureTagger implements Tagger {
     const widths = [c.embDim];
     if (this.chars !== null) widths.push(c.charFilters);
     if (this.casing !== null) widths.push(c.casingDim);
-    if (c.gazetteerChannels > 0) widths.push(GAZETTEER_TAGS * c.gazetteerChannels);
     if (c.charLM !== null) widths.push(2 * c.charLM.hidden);
     this.concat = new ConcatColumns(k, widths);
     const dropRng = new Rng(rng.nextUint32());
     this.dropoutRng = dropRng;
     this.inputDropout = new Dropout(k, c.inputDropout, dropRng);
-    // With the sentence representation the BiLSTM reads [x_t ; r], 2·sentenceRep more columns.
-    this.rnn = new BiLstm(k, this.concat.width + 2 * c.sentenceRep, c.hidden, rng, "lstm");
+    this.rnn = new BiLstm(k, this.concat.width, c.hidden, rng, "lstm");
     // Nothing is drawn or built here with one layer, so its weights and masks are those of a model before stacking existed.
     this.upper = Array.from({ length: c.layers - 1 }, (_, i) => new BiLstm(k, 2 * c.hidden, c.hidden, rng, `lstm${i + 2}`));
     this.betweenDropout = this.upper.map(() => new Dropout(k, c.outputDropout, dropRng));
@@ -300,10 +234,7 @@ export class FeatureTagger implements Tagger {
     this.memory = c.docMemory ? new DocMemoryAttention(k, 2 * c.hidden, "memory") : null;
     this.stores = c.docMemory ? { train: new MemoryStore(2 * c.hidden), tag: new MemoryStore(2 * c.hidden) } : null;
     this.out = new Linear(k, (c.docMemory ? 4 : 2) * c.hidden, c.outputs, rng, "out");
-    this.centre = new GatherSpans(k, 2 * c.hidden);
     this.packed = new PackedScores(k);
-    // Drawn only when word dropout is on, so the other layers' random streams stay as they were without it.
-    this.wordDropRng = c.wordDropout > 0 ? new Rng(dropRng.nextUint32()) : null;
     if (c.output === "crf") {
       const allowed = c.constraints === null ? null : allowedTransitions(c.constraints.labels, c.constraints.scheme);
       this.crf = new Crf(k, c.outputs, rng, "crf", { allowed, reduction: c.crfReduction });
@@ -312,11 +243,6 @@ export class FeatureTagger implements Tagger {
       this.crf = null;
       this.nll = new SoftmaxNll(k);
     }
-    // Drawn after every layer a model without it has, so without it nothing is drawn and nothing changes.
-    this.sentence = c.sentenceRep > 0
-      ? new SentenceRep(k, this.concat.width, c.embDim, c.sentenceRep, c.outputs, rng, dropRng, c.outputDropout, "sent")
-      : null;
-    this.withRep = this.sentence !== null ? { input: new KernelBuffer(k), dx: new KernelBuffer(k), dr: new KernelBuffer(k) } : null;
     // Built last (and its LM head last of all), so the same seed gives a model with and without the head
     // (training / loaded for tagging) the same other weights.
     this.charLm = c.charLM === null ? null : new CharLm(k, c.charVocabSize, c.charLM, rng, c.lmClasses, dropRng);
@@ -335,7 +261,7 @@ export class FeatureTagger implements Tagger {
   /** All trainable parameters, in the order of the class doc. */
   params(): Param[] {
     return [...this.embedding.params(), ...(this.chars?.params() ?? []), ...(this.casing?.params() ?? []), ...(this.charLm?.params() ?? []),
-      ...(this.sentence?.params() ?? []), ...this.rnn.params(), ...this.upper.flatMap((l) => l.params()), ...(this.memory?.params() ?? []), ...this.out.params(), ...(this.crf?.params() ?? [])];
+      ...this.rnn.params(), ...this.upper.flatMap((l) => l.params()), ...(this.memory?.params() ?? []), ...this.out.params(), ...(this.crf?.params() ?? [])];
   }
 
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the loss and the tokens it covered. */
@@ -344,29 +270,16 @@ export class FeatureTagger implements Tagger {
     const dScores = this.crf !== null ? this.crf.backward() : this.nll!.backward();
     let dhd = this.out.backward(dScores);
     if (this.memory !== null) dhd = this.memory.backward(dhd);
-    if (this.view.spans !== null) dhd = this.centre.backward(dhd);
     let dh = this.outputDropout.backward(dhd);
     for (let l = this.upper.length - 1; l >= 0; l--) dh = this.betweenDropout[l]!.backward(this.upper[l]!.backward(dh));
     const needInput = this.config.trainableEmbeddings || this.chars !== null || this.casing !== null || this.charLm !== null;
-    let dx = this.rnn.backward(dh, needInput || this.sentence !== null);
-    let de: Float32Array | null = null;
-    if (this.sentence !== null) {
-      // x'_t = [x_t ; r]: dx_t = dx'_t[:w] (+ the sentence BiLSTM's), dr = Σ_t dx'_t[w:] (pads' rows are 0).
-      const split = this.splitRepGrad(dx!);
-      const back = this.sentence.backward(split.dr, needInput);
-      if (back.dx !== null) for (let j = 0; j < split.dx.length; j++) split.dx[j]! += back.dx[j]!;
-      dx = needInput ? split.dx : null;
-      de = back.de;
-    }
+    const dx = this.rnn.backward(dh, needInput);
     if (dx === null) return result;
     const parts = this.concat.backward(this.inputDropout.backward(dx));
     let i = 0;
-    // The label attention read the word vectors e_t too: their gradient joins the embedding's.
-    if (de !== null && this.config.trainableEmbeddings) for (let j = 0; j < de.length; j++) parts[0]![j]! += de[j]!;
     this.embedding.backward(parts[i++]!); // a no-op when frozen
     if (this.chars !== null) this.chars.backward(parts[i++]!);
     if (this.casing !== null) this.casing.backward(parts[i++]!);
-    if (this.config.gazetteerChannels > 0) i++; // z is an input: no gradient to pass on
     if (this.charLm !== null) this.charLm.backward(parts[i++]!);
     return result;
   }
@@ -390,8 +303,7 @@ export class FeatureTagger implements Tagger {
   }
 
   /**
-   * Emission scores for prediction (no dropout), a copy: T·B×outputs, or
-   * max(centre)·B×outputs for a batch with centre spans. An ensemble
+   * Emission scores for prediction (no dropout), a copy: T·B×outputs. An ensemble
    * averages these over its members and hands the mean to {@link decode}.
    */
   emissions(batch: Batch): Float32Array {
@@ -400,22 +312,12 @@ export class FeatureTagger implements Tagger {
 
   /**
    * Predictions from emission scores of `batch` (as {@link emissions} gave
-   * them, for the batch last scored), decoded with `crf` (default: this
-   * tagger's), in the batch's layout with −1 outside the centre spans.
+   * them), decoded with `crf` (default: this tagger's).
    */
   decode(batch: Batch, scores: Float32Array, crf: Crf | null = this.crf): Prediction {
-    const { T, lengths, spans } = this.view;
-    const B = batch.size;
-    const p: Prediction = crf !== null
-      ? { pred: crf.viterbi(scores, T, B, lengths), prob: null }
-      : argmaxWithProb(scores, { ...batch, maxLen: T, lengths }, this.config.outputs);
-    if (spans === null) return p;
-    // Back to the window layout: context positions are not predicted.
-    const pred = scatterSpanInts(p.pred, batch.maxLen, B, spans.start, spans.length, -1);
-    if (p.prob === null) return { pred, prob: null };
-    const prob = new Float32Array(batch.maxLen * B);
-    for (let b = 0; b < B; b++) for (let t = 0; t < spans.length[b]!; t++) prob[(spans.start[b]! + t) * B + b] = p.prob[t * B + b]!;
-    return { pred, prob };
+    return crf !== null
+      ? { pred: crf.viterbi(scores, batch.maxLen, batch.size, batch.lengths), prob: null }
+      : argmaxWithProb(scores, batch, this.config.outputs);
   }
 
   /**
@@ -445,7 +347,6 @@ export class FeatureTagger implements Tagger {
     for (const l of this.upper) l.quantize();
     if (o.embedding === true) this.embedding.quantize(o.shared);
     this.charLm?.quantize();
-    this.sentence?.quantize();
   }
 
   /** Free kernel memory; the model is unusable afterwards. */
@@ -462,31 +363,27 @@ export class FeatureTagger implements Tagger {
     this.stacked.release();
     this.outputDropout.dispose();
     this.memory?.dispose();
-    this.sentence?.dispose();
-    if (this.withRep !== null) for (const b of Object.values(this.withRep)) b.release();
     this.stores?.train.clear();
     this.stores?.tag.clear();
     this.out.dispose();
     this.crf?.dispose();
     this.nll?.dispose();
-    this.centre.dispose();
     this.packed.dispose();
   }
 
   /** The tagger's loss, plus the char LM's λ·(L_fwd + L_bwd) when it trains one. */
   private lossOf(batch: Batch, withGrad: boolean): Loss {
     const scores = this.scores(batch, this.training, withGrad, true, withGrad ? "learn" : "score");
-    const { size: B } = batch;
-    const { T, lengths, spans } = this.view;
-    const labels = spans === null ? batch.labels : gatherSpanInts(batch.labels, batch.maxLen, B, spans.start, spans.length, -1);
-    const tag = this.crf !== null ? this.crf.forward(scores, labels, T, B, lengths, withGrad) : this.nll!.forward(scores, labels, T * B, this.config.outputs, withGrad);
+    const { size: B, maxLen: T } = batch;
+    const tag = this.crf !== null
+      ? this.crf.forward(scores, batch.labels, T, B, batch.lengths, withGrad)
+      : this.nll!.forward(scores, batch.labels, T * B, this.config.outputs, withGrad);
     const lm = this.charLm?.lastLoss;
     return lm == null ? tag : { loss: tag.loss + this.charLm!.weightedLoss, count: tag.count, lm: lm.fwd + lm.bwd };
   }
 
   /**
-   * Emission scores, T·B×outputs, or max(span)·B×outputs for the centre spans
-   * (see {@link view}); `keep` false runs the BiLSTM inference-only (no backward after it),
+   * Emission scores, T·B×outputs; `keep` false runs the BiLSTM inference-only (no backward after it),
    * and without dropout too, only the real tokens go through the output layer ({@link PackedScores});
    * `lm`: the char LM computes its LM losses too (training and loss, never prediction).
    * `use` (with `docMemory`): "learn" reads and then writes the training memory, "score" reads it,
@@ -497,27 +394,21 @@ export class FeatureTagger implements Tagger {
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const c = this.config;
-    const ids = dropout && this.wordDropRng !== null ? this.dropWords(batch) : batch.ids;
-    const spans = batch.centre ?? null;
-    if (!keep && !dropout && this.memory === null && this.sentence === null) {
+    const ids = batch.ids;
+    if (!keep && !dropout && this.memory === null) {
       // Tagging: the BiLSTM input is built packed (real tokens only, in its forward direction's order), each
       // part written straight into its columns, and the output layer reads the BiLSTM's packed rows
       // (PackedScores): no padded T·B block is built anywhere.
       const rows = this.rnn.packedRows(T, B, batch.lengths);
       this.rnn.forwardInferPacked(this.inputInto(batch, batch.ids, rows, false, lm));
-      const scores = this.packed.readout(this.inferUpper(T, B, batch.lengths), this.out, T, B, batch.lengths, spans);
-      this.view = spans === null ? { T, lengths: batch.lengths, spans: null } : { T: scores.length / (B * c.outputs), lengths: spans.length, spans };
-      return scores;
+      return this.packed.readout(this.inferUpper(T, B, batch.lengths), this.out, T, B, batch.lengths);
     }
     const w = this.concat.width;
     let input: Float32Array;
-    let words: Float32Array | null = null;
     if (keep) {
-      const parts = [(words = this.embedding.forward(ids, n))];
+      const parts = [this.embedding.forward(ids, n)];
       if (this.chars !== null) parts.push(this.chars.forward(batch.chars, n, keep));
       if (this.casing !== null) parts.push(this.casing.forward(batch.casing, n));
-      if (c.gazetteerChannels > 0) parts.push(batch.gazetteer!);
-      // The LM targets are the words as they are, not as word dropout hid them.
       if (this.charLm !== null) parts.push(this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep, lm }));
       input = this.concat.forward(parts, n);
     } else {
@@ -525,71 +416,21 @@ export class FeatureTagger implements Tagger {
       // T·B×width blocks of the parts (the word embedding's alone ~10 MB at batch 256) are never built.
       input = this.inputInto(batch, ids, null, dropout, lm);
     }
-    let x = this.inputDropout.forward(input, n * w, dropout, c.lockedDropout ? B * w : n * w);
-    if (this.sentence !== null) {
-      // e_t: the word-table rows of the ids the word embedding read (after word dropout, before input dropout).
-      const e = words ?? this.embedding.forward(ids, n);
-      const r = this.sentence.forward(x, e, T, B, batch.lengths, { dropout, locked: c.lockedDropout, keep });
-      x = this.appendRep(x, r, T, B, batch.lengths);
-    }
+    const x = this.inputDropout.forward(input, n * w, dropout);
     const hw = 2 * c.hidden;
     let h = this.rnn.forward(x, T, B, batch.lengths, keep);
-    for (const [l, layer] of this.upper.entries()) {
-      h = layer.forward(this.betweenDropout[l]!.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw), T, B, batch.lengths, keep);
-    }
+    for (const [l, layer] of this.upper.entries()) h = layer.forward(this.betweenDropout[l]!.forward(h, n * hw, dropout), T, B, batch.lengths, keep);
     if (use === "fill") {
       this.remember(h, batch, this.stores!.tag);
       return new Float32Array(0);
     }
-    let hd = this.outputDropout.forward(h, n * hw, dropout, c.lockedDropout ? B * hw : n * hw);
-    let rows = n;
-    if (spans === null) {
-      this.view = { T, lengths: batch.lengths, spans: null };
-    } else {
-      hd = this.centre.forward(hd, T, B, spans.start, spans.length);
-      rows = hd.length / hw;
-      this.view = { T: rows / B, lengths: spans.length, spans };
-    }
+    let hd = this.outputDropout.forward(h, n * hw, dropout);
     if (this.memory !== null) {
       const store = use === "tag" ? this.stores!.tag : this.stores!.train;
-      hd = this.memory.forward(hd, rows, batch.memory!, store, keep);
+      hd = this.memory.forward(hd, n, batch.memory!, store, keep);
       if (use === "learn") this.remember(h, batch, store);
     }
-    return this.out.forward(hd, rows);
-  }
-
-  /** x'_t = [x_t ; r_b] at the real tokens of row b (pads all 0): the BiLSTM input with the sentence representation. */
-  private appendRep(x: Float32Array, r: Float32Array, T: number, B: number, lengths: Int32Array): Float32Array {
-    const w = this.concat.width;
-    const D = 2 * this.config.sentenceRep;
-    const out = this.withRep!.input.get(T * B * (w + D));
-    this.repRows = B;
-    out.fill(0);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < lengths[b]!; t++) {
-        const i = t * B + b;
-        out.set(x.subarray(i * w, (i + 1) * w), i * (w + D));
-        out.set(r.subarray(b * D, (b + 1) * D), i * (w + D) + w);
-      }
-    }
-    return out;
-  }
-
-  /** Split dL/dx' (T·B×(w+2G), 0 at pads) into dL/dx (T·B×w) and dL/dr = Σ_t dL/dx'_t[w:] (B×2G). */
-  private splitRepGrad(dxr: Float32Array): { dx: Float32Array; dr: Float32Array } {
-    const w = this.concat.width;
-    const D = 2 * this.config.sentenceRep;
-    const B = this.repRows;
-    const n = dxr.length / (w + D);
-    const dx = this.withRep!.dx.get(n * w);
-    const dr = this.withRep!.dr.get(B * D);
-    dr.fill(0);
-    for (let i = 0; i < n; i++) {
-      dx.set(dxr.subarray(i * (w + D), i * (w + D) + w), i * w);
-      const b = i % B;
-      for (let j = 0; j < D; j++) dr[b * D + j]! += dxr[i * (w + D) + w + j]!;
-    }
-    return { dx, dr };
+    return this.out.forward(hd, n);
   }
 
   /** Store the top BiLSTM output h (T·B×2H, before dropout) of every token of `batch` that has a memory slot. */
@@ -597,15 +438,9 @@ export class FeatureTagger implements Tagger {
     const mem = batch.memory!;
     const { size: B } = batch;
     const D = 2 * this.config.hidden;
-    const spans = batch.centre ?? null;
-    const S = mem.slots.length / B;
-    for (let t = 0; t < S; t++) {
-      for (let b = 0; b < B; b++) {
-        const slot = mem.slots[t * B + b]!;
-        if (slot < 0) continue;
-        const at = spans === null ? t * B + b : (spans.start[b]! + t) * B + b;
-        store.write(slot, h.subarray(at * D, (at + 1) * D));
-      }
+    for (let i = 0; i < mem.slots.length; i++) {
+      const slot = mem.slots[i]!;
+      if (slot >= 0) store.write(slot, h.subarray(i * D, (i + 1) * D));
     }
   }
 
@@ -643,7 +478,6 @@ export class FeatureTagger implements Tagger {
       col += c.charFilters;
     }
     if (this.casing !== null) this.casing.forwardInto(batch.casing, m, input, w, col, rows);
-    if (c.gazetteerChannels > 0) this.concat.place(input, this.concat.widths.length - (this.charLm !== null ? 2 : 1), batch.gazetteer!, m, rows, T * B);
     if (this.charLm !== null) {
       const lmFeatures = this.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout, keep: false, lm });
       this.concat.place(input, this.concat.widths.length - 1, lmFeatures, m, rows, T * B);
@@ -651,35 +485,14 @@ export class FeatureTagger implements Tagger {
     return input;
   }
 
-  /** The batch's word ids with each real token's replaced by UNK with probability `wordDropout`. */
-  private dropWords(batch: Batch): Int32Array {
-    const { size: B, lengths } = batch;
-    const ids = batch.ids.slice();
-    const rng = this.wordDropRng!;
-    const p = this.config.wordDropout;
-    for (let b = 0; b < B; b++) for (let t = 0; t < lengths[b]!; t++) if (rng.next() < p) ids[t * B + b] = this.config.unkId;
-    return ids;
-  }
-
   /** The shape check every tagger makes, plus the features this one needs. */
   private check(batch: Batch): asserts batch is FeatureBatch {
     checkBatch(batch);
     const n = batch.maxLen * batch.size;
-    if (batch.centre !== undefined) {
-      const { start, length } = batch.centre;
-      if (start.length !== batch.size || length.length !== batch.size) throw new LstmNerError(`batch.centre must have size = ${batch.size} spans`);
-      for (let b = 0; b < batch.size; b++) {
-        if (!(start[b]! >= 0 && length[b]! >= 0 && start[b]! + length[b]! <= batch.lengths[b]!)) {
-          throw new LstmNerError(`batch.centre[${b}] = ${start[b]}+${length[b]} is outside the sentence's ${batch.lengths[b]} tokens`);
-        }
-      }
-    }
     if (this.memory !== null) {
       const m = batch.memory;
       if (m === undefined) throw new LstmNerError("batch.memory is missing (the model has a document memory: encode whole documents with encodeAll)");
-      let span = batch.maxLen;
-      if (batch.centre !== undefined) span = Math.max(0, ...batch.centre.length);
-      const rows = span * batch.size;
+      const rows = n;
       if (m.slots.length !== rows || m.offsets.length !== rows + 1 || m.offsets[rows] !== m.refs.length) {
         throw new LstmNerError(`batch.memory does not fit the batch (${m.slots.length} slots and ${m.offsets.length} offsets for ${rows} rows, ${m.refs.length} refs)`);
       }
@@ -693,11 +506,6 @@ export class FeatureTagger implements Tagger {
     if (this.casing !== null) {
       if (fb.casing === undefined) throw new LstmNerError("batch.casing is missing (the model has casing features)");
       if (fb.casing.length !== n) throw new LstmNerError(`batch.casing has ${fb.casing.length} values, expected maxLen×size = ${n}`);
-    }
-    const gw = GAZETTEER_TAGS * this.config.gazetteerChannels;
-    if (gw > 0) {
-      if (fb.gazetteer === undefined) throw new LstmNerError("batch.gazetteer is missing (the model has gazetteer features: encode with its gazetteer)");
-      if (fb.gazetteer.length !== n * gw) throw new LstmNerError(`batch.gazetteer has ${fb.gazetteer.length} values, expected maxLen×size×${gw} = ${n * gw}`);
     }
   }
 }

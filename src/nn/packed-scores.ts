@@ -12,8 +12,7 @@ const CHUNK_ROWS = 256;
  * layer reads its packed rows in chunks of {@link CHUNK_ROWS}, so neither the
  * padded T·B×2H BiLSTM output nor a copy of it for the real tokens is ever
  * built (at batch 256 that matrix alone was ~55 MB of WASM memory, kept for
- * good). Padded positions (and, with centre spans, the positions beyond a
- * span) get the output bias, which is what the output layer gives the zero
+ * good). Padded positions get the output bias, which is what the output layer gives the zero
  * rows the padded path had there, so the scores are the same as
  * `out.forward(rnn.forward(…))`.
  */
@@ -28,32 +27,21 @@ export class PackedScores {
     this.scores = new KernelBuffer(k);
   }
 
-  /**
-   * Scores of `x` (T·B×in, the BiLSTM input): T·B×outputs, or, with
-   * `spans`, max(span length)·B×outputs where row t·B+b is token
-   * start[b]+t of sentence b. A view valid until the next call.
-   */
-  run(rnn: BiLstm, out: Linear, x: Float32Array, T: number, B: number, lengths: Int32Array,
-    spans: { start: Int32Array; length: Int32Array } | null): Float32Array {
+  /** Scores of `x` (T·B×in, the BiLSTM input): T·B×outputs, a view valid until the next call. */
+  run(rnn: BiLstm, out: Linear, x: Float32Array, T: number, B: number, lengths: Int32Array): Float32Array {
     rnn.forwardInfer(x, T, B, lengths);
-    return this.readout(rnn, out, T, B, lengths, spans);
+    return this.readout(rnn, out, T, B, lengths);
   }
 
   /**
    * {@link run} for a BiLSTM that has already run inference-only
    * ({@link BiLstm.forwardInfer} or {@link BiLstm.forwardInferPacked}) on this batch.
    */
-  readout(rnn: BiLstm, out: Linear, T: number, B: number, lengths: Int32Array,
-    spans: { start: Int32Array; length: Int32Array } | null): Float32Array {
+  readout(rnn: BiLstm, out: Linear, T: number, B: number, lengths: Int32Array): Float32Array {
     const C = out.outDim;
-    let S = T;
-    if (spans !== null) {
-      S = 0;
-      for (let b = 0; b < B; b++) S = Math.max(S, spans.length[b]!);
-    }
-    const scores = this.scores.get(S * B * C);
+    const scores = this.scores.get(T * B * C);
     const bias = out.b.value;
-    for (let r = 0; r < S * B; r++) scores.set(bias, r * C);
+    for (let r = 0; r < T * B; r++) scores.set(bias, r * C);
     const chunk = this.chunk.get(CHUNK_ROWS * out.inDim);
     const { rows, dst } = this;
     let count = 0;
@@ -62,11 +50,10 @@ export class PackedScores {
       for (let i = 0; i < count; i++) scores.set(y.subarray(i * C, (i + 1) * C), dst[i]! * C);
       count = 0;
     };
-    for (let t = 0; t < S; t++) {
+    for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
-        const len = spans === null ? lengths[b]! : spans.length[b]!;
-        if (t >= len) continue;
-        rows[count] = (spans === null ? t : spans.start[b]! + t) * B + b;
+        if (t >= lengths[b]!) continue;
+        rows[count] = t * B + b;
         dst[count++] = t * B + b;
         if (count === CHUNK_ROWS) flush();
       }

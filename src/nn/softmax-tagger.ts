@@ -134,7 +134,7 @@ export class SoftmaxTagger implements Tagger {
     const { size: B, maxLen: T } = batch;
     const n = T * B;
     const x = this.embedding.forward(batch.ids, n);
-    if (!keep && this.rnn instanceof BiLstm) return this.packed.run(this.rnn, this.out, x, T, B, batch.lengths, null);
+    if (!keep && this.rnn instanceof BiLstm) return this.packed.run(this.rnn, this.out, x, T, B, batch.lengths);
     const h = this.rnn instanceof BiLstm ? this.rnn.forward(x, T, B, batch.lengths, keep) : this.rnn.forward(x, T, B, keep);
     return this.out.forward(h, n);
   }

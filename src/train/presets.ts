@@ -10,7 +10,7 @@ import type { FeatureOptions } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
 import type { CharLmConfig } from "../nn/char-lm.js";
 import { LM_SOFTMAXES } from "../nn/lm-softmax.js";
-import { gazetteerOptions } from "../data/gazetteer.js";
+import { removedSwitch } from "../model/legacy.js";
 
 /** A complete training recipe. */
 export interface Preset {
@@ -95,10 +95,6 @@ export const PRESETS: Record<string, Preset> = {
       output: "crf",
       trainScheme: "BIOES",
       constrained: true,
-      docContext: 0,
-      contextTokens: 256,
-      lockedDropout: false,
-      wordDropout: 0,
       charLM: null,
       layers: 1,
     },
@@ -147,6 +143,8 @@ export function applyOverrides(preset: Preset, overrides: readonly string[]): Pr
     // These would reach Object.prototype (or silently do nothing) instead of a recipe field.
     const unsafe = keys.find((k) => k === "__proto__" || k === "constructor" || k === "prototype");
     if (unsafe !== undefined) throw new LstmNerError(`--set ${o}: ${unsafe} is not a recipe field and cannot be set`);
+    const gone = keys[0] === "feature" && keys.length >= 2 ? removedSwitch(keys[1]!) : undefined;
+    if (gone !== undefined) throw new LstmNerError(`--set ${o}: ${gone}`);
     let obj = out;
     for (const [i, k] of keys.entries()) {
       // An optional feature switch a preset leaves out (so its recipe, and the files it writes, stay as they were) can still be set.
@@ -173,11 +171,10 @@ const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
   batching: ["plain", "bucket"], extraOutputs: "count", patience: "count", optimizer: ["adam", "sgd"],
   momentum: "fraction", lrDecay: "nonneg", clipNorm: "nonneg", normalizeDigits: "boolean", extendVocab: "count", averageLast: "count",
 };
-const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM" | "gazetteer">, FieldRule> = {
+const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM">, FieldRule> = {
   casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
   trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
-  docContext: "count", contextTokens: "positive", lockedDropout: "boolean", wordDropout: "fraction", layers: "positive",
-  docMemory: "boolean", sentenceRep: "count",
+  layers: "positive", docMemory: "boolean",
 };
 const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
 const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = {
@@ -185,7 +182,7 @@ const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = {
 };
 
 /** Fields of FeatureOptions that may be left out (they default to off). */
-const OPTIONAL_FEATURE = ["docContext", "contextTokens", "lockedDropout", "wordDropout", "layers", "docMemory", "sentenceRep", "gazetteer"];
+const OPTIONAL_FEATURE = ["layers", "docMemory"];
 
 /** Check `obj`'s fields against `rules`; `nested` names the fields checked separately, `optional` those that may be absent. */
 function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = [],
@@ -230,14 +227,8 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
 export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
   checkFields(p, PRESET_RULES, "", where, ["feature"]);
   if (p.feature !== null) {
-    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars", "charLM", "gazetteer"], OPTIONAL_FEATURE);
+    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars", "charLM"], OPTIONAL_FEATURE);
     if (f.chars !== null) checkFields(f.chars, CHAR_RULES, "feature.chars.", where);
-    // true, false, or an object of gazetteer options (see gazetteerOptions).
-    try {
-      gazetteerOptions(f.gazetteer);
-    } catch (e) {
-      throw new LstmNerError(`${where}: ${(e as Error).message}`);
-    }
     // The char LM: fields left out take their defaults (CHAR_LM_DEFAULTS).
     if (f.charLM !== undefined && f.charLM !== null) {
       checkFields(f.charLM, CHAR_LM_RULES, "feature.charLM.", where, [], Object.keys(CHAR_LM_RULES));

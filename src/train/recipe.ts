@@ -10,7 +10,6 @@ import { NerModel } from "../model/ner.js";
 import { createOptimizer, type Optimizer } from "./optimizer.js";
 import { checkPreset, type Preset } from "./presets.js";
 import type { TrainOptions } from "./trainer.js";
-import { gazetteerOptions, type Gazetteer } from "../data/gazetteer.js";
 
 /** What a recipe is applied to: the data and the word vectors. */
 export interface RecipeInputs {
@@ -23,8 +22,6 @@ export interface RecipeInputs {
   trainTokens: readonly (readonly string[])[];
   /** Seeds the weight initialisation. */
   seed: number;
-  /** The compiled gazetteer, when the preset has `feature.gazetteer` on (`gazetteerFor` in src/data/gazetteer-sources.ts, Node only). */
-  gazetteer?: Gazetteer;
 }
 
 /** A new model and its optimiser, as a preset describes them. */
@@ -50,7 +47,6 @@ export function buildRecipe(kernels: Kernels, preset: Preset, inputs: RecipeInpu
     normalizeDigits: p.normalizeDigits,
     trainTokens: inputs.trainTokens,
     extendVocab: p.extendVocab,
-    ...(inputs.gazetteer ? { gazetteer: inputs.gazetteer } : {}),
     ...(p.feature ? { feature: p.feature } : { outputs: inputs.labels.length + p.extraOutputs }),
   });
   const optimizer = createOptimizer(kernels, model.params(), {
@@ -70,6 +66,6 @@ export function trainOptions(preset: Preset, seed: number): TrainOptions {
 /** A short name of the preset's architecture, e.g. "BiLSTM-CNN-CRF (BIOES)", "2-layer BiLSTM-CNN-CRF (BIOES)" or "BiLSTM". */
 export function architectureName(preset: Preset): string {
   const f = preset.feature;
-  if (f) return `${(f.layers ?? 1) > 1 ? `${f.layers}-layer ` : ""}BiLSTM${f.chars ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})${f.charLM ? " + char LM" : ""}${f.docMemory === true ? " + doc memory" : ""}${(f.sentenceRep ?? 0) > 0 ? ` + sentence rep ${f.sentenceRep}` : ""}${gazetteerOptions(f.gazetteer) !== null ? " + gazetteer" : ""}`;
+  if (f) return `${(f.layers ?? 1) > 1 ? `${f.layers}-layer ` : ""}BiLSTM${f.chars ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})${f.charLM ? " + char LM" : ""}${f.docMemory === true ? " + doc memory" : ""}`;
   return preset.bidirectional ? "BiLSTM" : "LSTM";
 }
