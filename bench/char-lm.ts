@@ -36,7 +36,7 @@ import { predictIds } from "../src/encode/run-batched.js";
 import { Rng } from "../src/util/random.js";
 import { applyOverrides, getPreset } from "../src/train/presets.js";
 import { buildRecipe } from "../src/train/recipe.js";
-import { CharLm } from "../src/nn/char-lm.js";
+import { CharLm } from "../src/nn/char-language-model.js";
 import { BiLstm } from "../src/nn/bilstm.js";
 
 const argv = process.argv;

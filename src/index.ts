@@ -15,17 +15,22 @@ export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./da
 export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding } from "./embeddings/index.js";
 
 export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./encode/pad-batch.js";
-export type { Batch, BatchMemory } from "./nn/batch.js";
-export { buildCharVocab, charVocabFromList, sentenceFeatures, featureBatch, addFeatures, CHAR_UNK, type CharVocab, type SentenceFeatures, type SentenceFeatureOptions } from "./encode/features.js";
-export { memoryAddresses, collateMemory, DOC_MEMORY_CAP, type DocMemoryOptions, type MemoryAddresses } from "./encode/memory-addresses.js";
-export { wordEncoder, featureEncoder, encodeSentences, encodeAll, idsToTags, type Encoder, type FeatureItem, type FeatureEncoderOptions } from "./encode/encoder.js";
+export type { Batch } from "./nn/batch.js";
+export type { BatchMemory } from "./nn/memory-attention.js";
+export { buildCharVocab, charVocabFromList, sentenceChars, collateChars, CHAR_UNK, type CharVocab, type SentenceChars } from "./features/char-ids.js";
+export { memoryAddresses, collateMemory, DOC_MEMORY_CAP, type DocMemoryOptions, type MemoryAddresses } from "./features/memory-addresses.js";
+export { makeEncoder, encodeSentences, encodeAll, idsToTags, type Encoder, type EncoderOptions } from "./encode/encoder.js";
 export { predictBatched, predictIds, predictTags, type Predictor } from "./encode/run-batched.js";
 
 export type { Tagger, TaggerSizes, Prediction, Loss } from "./nn/tagger-common.js";
 export { SoftmaxTagger, type SoftmaxTaggerConfig } from "./nn/softmax-tagger.js";
-export { FeatureTagger, type FeatureTaggerConfig, type FeatureBatch } from "./nn/feature-tagger.js";
+export { FeatureTagger, type FeatureTaggerConfig, type TaggerFeatures } from "./nn/feature-tagger.js";
+export type { InputFeature, OutputFeature, FeatureMaker, TokenData, Pass, Phase } from "./nn/feature-layer.js";
+export type { TaggerSpec, FeatureFields } from "./features/spec.js";
+export { FEATURES } from "./features/registry.js";
+export type { FeatureKind, BuildEnv, EncodeEnv } from "./features/kind.js";
 export { EnsembleTagger } from "./nn/ensemble-tagger.js";
-export { NerModel, type NerModelOptions, type FeatureOptions } from "./model/ner.js";
+export { NerModel, type NerModelOptions } from "./model/ner.js";
 export { loadNerModel, saveNerModel } from "./model/file.js";
 export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type SavedModel } from "./model/format.js";
 export type { ModelConfig } from "./model/config.js";

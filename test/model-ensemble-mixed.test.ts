@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { referenceKernels as k } from "../src/engine/reference.js";
-import { NerModel, type FeatureOptions } from "../src/model/ner.js";
+import { NerModel } from "../src/model/ner.js";
+import type { TaggerSpec } from "../src/features/spec.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
 import { encodeModel, parseModel, type SavedModel } from "../src/model/format.js";
 import { encodeSafetensors, decodeSafetensors, type Tensor } from "../src/tensors/safetensors.js";
@@ -26,13 +27,13 @@ import { toyVectors, docEmissions, taggerOf } from "./toy-model.js";
 import { concatBytes, runCli } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-ensemble-mixed-"));
-const FEATURE: FeatureOptions = {
+const FEATURE: TaggerSpec = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
 };
 const trainSet = parseConll(toyConll(40, 1));
 
 /** A toy BiLSTM-CNN-CRF model of the given hidden size and switches (over the toy corpus's vectors and words). */
-function create(seed: number, feature: FeatureOptions, o: { hidden?: number; extendVocab?: number } = {}): NerModel {
+function create(seed: number, feature: TaggerSpec, o: { hidden?: number; extendVocab?: number } = {}): NerModel {
   return NerModel.create(k, {
     vectors: toyVectors(), labels: CONLL_LABELS, scheme: "IOB2", hidden: o.hidden ?? 5, bidirectional: true, trainableEmbeddings: true, seed,
     feature, trainTokens: trainSet.map((s) => s.tokens), extendVocab: o.extendVocab ?? 1,

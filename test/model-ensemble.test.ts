@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { referenceKernels as k } from "../src/engine/reference.js";
-import { NerModel, type FeatureOptions } from "../src/model/ner.js";
+import { NerModel } from "../src/model/ner.js";
+import type { TaggerSpec } from "../src/features/spec.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
 import { encodeModel, parseModel } from "../src/model/format.js";
 import { CONLL_LABELS } from "../src/data/types.js";
@@ -15,7 +16,7 @@ import { nlpFromBytes } from "../src/pipeline/nlp.js";
 import { toyFeatureModel } from "./toy-model.js";
 import { concatBytes, runCli } from "./helpers.js";
 
-const FEATURE: FeatureOptions = {
+const FEATURE: TaggerSpec = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "IOB2", constrained: false,
 };
 const member = (seed: number, feature = FEATURE): NerModel => toyFeatureModel(k, seed, feature);
@@ -109,11 +110,16 @@ test("members saved before the locked and word dropout switches were removed com
   const [a, b] = [member(1), member(2)];
   // A file written while the switches existed: its tagger config has both fields, off or on (they only acted in training).
   const saved = a.toSaved({});
+  const spec = saved.config.tagger!;
   for (const [locked, word] of [[false, 0], [true, 0.05]] as const) {
-    const tagger = { ...saved.config.tagger, lockedDropout: locked, wordDropout: word };
-    const parsed = parseModel(concatBytes(encodeModel({ ...saved, config: { ...saved.config, tagger: tagger as typeof saved.config.tagger } })), "old.safetensors");
-    assert.equal("lockedDropout" in (parsed.config.tagger as object), false);
-    assert.equal("wordDropout" in (parsed.config.tagger as object), false);
+    // The tagger config as files of that time stored it: the tagger's resolved settings, not the spec.
+    const tagger = {
+      charVocabSize: saved.config.chars!.length, charDim: spec.chars!.dim, charFilters: spec.chars!.filters, charWindow: spec.chars!.window,
+      casingDim: spec.casingDim, inputDropout: spec.inputDropout, outputDropout: spec.outputDropout, lockedDropout: locked, wordDropout: word,
+      output: spec.output, crfReduction: "mean", constrained: spec.constrained,
+    };
+    const parsed = parseModel(concatBytes(encodeModel({ ...saved, config: { ...saved.config, tagger: tagger as unknown as typeof spec } })), "old.safetensors");
+    assert.deepEqual(parsed.config, saved.config, "read as the spec of today's files");
     const old = NerModel.fromSaved(parsed, k, "old");
     assert.deepEqual(old.tag(SENTS), a.tag(SENTS));
     const ens = NerModel.fromSaved(NerModel.ensemble([old, b], {}), k, "ensemble");

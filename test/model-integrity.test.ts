@@ -168,7 +168,7 @@ test("every header field is checked on load: one line naming the field", async (
     ["bidirectional as a number", config((c) => { c.bidirectional = 1; }), /config.bidirectional must be true or false, got 1/],
     ["outputs missing", config((c) => { delete c.outputs; }), /config.outputs must be a whole number ≥ 1, got nothing/],
     ["unknown data scheme", config((c) => { c.dataScheme = "XML"; }), /config.dataScheme must be one of IOB1, IOB2, BIOES/],
-    ["feature arch without its layers", config((c) => { c.arch = "feature"; }), /config.tagger must be a JSON object/],
+    ["feature arch without its spec", config((c) => { c.arch = "feature"; }), /config.tagger must be an object/],
     ["config not an object", (m) => { m.config = "[]"; }, /config must be a JSON object/],
     ["training not an object", (m) => { m.training = "3"; }, /metadata field "training" must be a JSON object/],
     ["config not JSON", (m) => { m.config = "{"; }, /metadata field "config" is missing or not JSON/],

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { referenceKernels as k } from "../src/engine/reference.js";
-import { NerModel, type FeatureOptions } from "../src/model/ner.js";
+import { NerModel } from "../src/model/ner.js";
+import type { TaggerSpec } from "../src/features/spec.js";
 import { loadNerModel, saveModel, saveNerModel } from "../src/model/file.js";
 import { parseConll } from "../src/data/conll.js";
 import { evaluate } from "../src/eval/evaluate.js";
@@ -15,10 +16,10 @@ import { toyFeatureModel } from "./toy-model.js";
 import { runCli, type CliRun } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-stacked-"));
-const FEATURE: FeatureOptions = {
+const FEATURE: TaggerSpec = {
   chars: { dim: 4, filters: 4, window: 3 }, casingDim: 2, inputDropout: 0.5, outputDropout: 0.5, output: "crf", trainScheme: "BIOES", constrained: true,
 };
-const create = (seed: number, feature: FeatureOptions): NerModel => toyFeatureModel(k, seed, feature);
+const create = (seed: number, feature: TaggerSpec): NerModel => toyFeatureModel(k, seed, feature);
 /** The emission scores (a copy) the model's tagger gives SENTS, in one batch. */
 function emissions(m: NerModel): Float32Array {
   const enc = m.encoder();
@@ -113,7 +114,7 @@ test("train --set feature.layers=2: the accurate recipe with two BiLSTM layers l
   assert.equal((JSON.parse(ev.stdout) as { f1: number }).f1, best, "the saved 2-layer model scores as the best epoch did");
 
   for (const [v, re] of [["0", /feature\.layers must be a whole number ≥ 1, got 0/], ["1.5", /feature\.layers must be a whole number ≥ 1, got 1\.5/],
-    ["two", /feature\.layers must be a number, got "two"/]] as const) {
+    ["two", /feature\.layers must be a whole number ≥ 1, got "two"/]] as const) {
     const badOut = path.join(dir, `never-${v}.safetensors`);
     const bad = cli("train", "--preset", "accurate", "--set", `feature.layers=${v}`, "--train", toy.trainFile, "--embeddings", toy.glove, "--no-progress", "--out", badOut);
     assert.equal(bad.code, 1);

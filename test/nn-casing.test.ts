@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { referenceKernels as k } from "../src/engine/reference.js";
 import { Rng } from "../src/util/random.js";
-import { CASING_CLASSES, CASING_PAD, CasingEmbedding, casingId } from "../src/nn/casing.js";
+import { CasingEmbedding } from "../src/nn/casing-embedding.js";
+import { CASING_CLASSES, CASING_PAD, casingId } from "../src/features/casing.js";
 import { assertGradClose, dot, numericGrad, randomArray } from "./nn-helpers.js";
 
 test("casingId follows Reimers & Gurevych's rules", () => {

@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import type { Kernels } from "../src/engine/kernels.js";
 import { referenceKernels as k } from "../src/engine/reference.js";
 import { Rng } from "../src/util/random.js";
-import { DocMemoryAttention, MemoryStore } from "../src/nn/doc-memory.js";
-import type { BatchMemory } from "../src/nn/batch.js";
-import { memoryAddresses } from "../src/encode/memory-addresses.js";
+import { DocMemoryAttention, MemoryStore, type BatchMemory } from "../src/nn/memory-attention.js";
+import { collateMemory, memoryAddresses } from "../src/features/memory-addresses.js";
 import { padBatch } from "../src/encode/pad-batch.js";
 import { assertGradClose, dot, numericGrad, randomArray, wasmKernels } from "./nn-helpers.js";
 
@@ -108,12 +107,12 @@ test("memory addresses: the first `cap` other occurrences of the word in its doc
   assert.equal(b[0]!.offsets[5]! - b[0]!.offsets[4]!, 3);
 
   // Collated time-major, −1 and nothing to read at pads.
-  const batch = padBatch([{ ids: [1, 3], memory: a[1]! }, { ids: [1, 1, 5], memory: a[3]! }], 0);
-  const m = batch.memory!;
+  const batch = padBatch([{ ids: [1, 3] }, { ids: [1, 1, 5] }], 0);
+  const m = collateMemory([a[1]!, a[3]!], batch.lengths, batch.maxLen);
   assert.equal(m.slots.length, 3 * 2);
   assert.deepEqual(Array.from(m.slots), [a[1]!.slots[0], a[3]!.slots[0], a[1]!.slots[1], a[3]!.slots[1], -1, a[3]!.slots[2]]);
   assert.deepEqual(Array.from(m.refs.subarray(m.offsets[2]!, m.offsets[3]!)), refsOf(1, 1));
   assert.equal(m.offsets[5], m.offsets[4], "a pad reads nothing");
   assert.deepEqual(Array.from(m.refs.subarray(m.offsets[3]!, m.offsets[4]!)), refsOf(3, 1));
-  assert.throws(() => padBatch([{ ids: [1], memory: a[0]! }], 0), /batch item 0: document memory addresses for 4 tokens, it has 1/);
+  assert.throws(() => collateMemory([a[0]!], [1], 1), /batch item 0: document memory addresses for 4 tokens, it has 1/);
 });

@@ -5,11 +5,13 @@ import { referenceKernels as k } from "../src/engine/reference.js";
 import { Rng } from "../src/util/random.js";
 import { LstmNerError } from "../src/util/errors.js";
 import { Adam } from "../src/nn/adam.js";
-import { FeatureTagger, type FeatureBatch, type FeatureTaggerConfig } from "../src/nn/feature-tagger.js";
+import { FeatureTagger } from "../src/nn/feature-tagger.js";
+import type { Batch } from "../src/nn/batch.js";
+import type { CharIds } from "../src/nn/charcnn.js";
 import { allowedTransitions, isAllowedPath } from "../src/nn/crf.js";
-import { buildCharVocab, addFeatures, type CharVocab } from "../src/encode/features.js";
-import { padBatch } from "../src/encode/pad-batch.js";
-import { memoryAddresses } from "../src/encode/memory-addresses.js";
+import { buildCharVocab, type CharVocab } from "../src/features/char-ids.js";
+import { memoryAddresses } from "../src/features/memory-addresses.js";
+import { toyBatch, toyTagger, type ToyTaggerConfig } from "./toy-tagger.js";
 import { copyParams, loadParams, type Param } from "../src/nn/param.js";
 import { ConcatColumns } from "../src/nn/concat.js";
 import { assertGradClose, assertSameStep, numericGrad, randomArray, wasmKernels, zeroGrads } from "./nn-helpers.js";
@@ -53,19 +55,19 @@ function synthetic(rng: Rng, n: number): { tokens: string[][]; tags: number[][] 
 
 const UNK = 1; // word table: 0 = PAD, 1 = UNK, 2.. some words (unused by the synthetic task)
 
-function makeBatch(tokens: string[][], tags: number[][] | null, vocab: CharVocab, ids?: (s: string) => number): FeatureBatch {
+function makeBatch(tokens: string[][], tags: number[][] | null, vocab: CharVocab, ids?: (s: string) => number): Batch {
   const items = tokens.map((t, i) => ({ ids: t.map(ids ?? (() => UNK)), ...(tags === null ? {} : { labels: tags[i]! }) }));
-  return addFeatures(padBatch(items, 0), tokens, vocab);
+  return toyBatch(items, tokens, vocab);
 }
 
-function makeModel(kern: Kernels, seed: number, extra: Partial<FeatureTaggerConfig>, vocabSize = 6, embDim = 4): FeatureTagger {
+function makeModel(kern: Kernels, seed: number, extra: Partial<ToyTaggerConfig>, vocabSize = 6, embDim = 4): FeatureTagger {
   const rng = new Rng(seed);
   const table = randomArray(rng, vocabSize * embDim);
   table.fill(0, 0, embDim);
-  return new FeatureTagger(kern, { vocabSize, embDim, outputs: LABELS.length, ...extra }, table, rng);
+  return toyTagger(kern, { vocabSize, embDim, outputs: LABELS.length, ...extra }, table, rng);
 }
 
-const SMALL: Partial<FeatureTaggerConfig> = {
+const SMALL: Partial<ToyTaggerConfig> = {
   trainableEmbeddings: true, charVocabSize: 0, charDim: 3, charFilters: 3, casingDim: 2, hidden: 3,
   constraints: { labels: LABELS, scheme: "IOB2" },
 };
@@ -87,7 +89,7 @@ function assertParamGradsMatch(params: readonly Param[], loss: () => number, lab
   }
 }
 
-function smallSetup(seed: number, extra: Partial<FeatureTaggerConfig> = {}, modelSeed = seed) {
+function smallSetup(seed: number, extra: Partial<ToyTaggerConfig> = {}, modelSeed = seed) {
   const data = synthetic(new Rng(seed), 3);
   const vocab = buildCharVocab(data.tokens);
   const wordIds = (s: string): number => 1 + (s.length % 5); // some variety in word ids: 1..5
@@ -131,7 +133,7 @@ test("FeatureTagger with a softmax output and a frozen word table: gradients mat
   assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger softmax");
 });
 
-function accuracy(model: FeatureTagger, batch: FeatureBatch): { acc: number; valid: boolean } {
+function accuracy(model: FeatureTagger, batch: Batch): { acc: number; valid: boolean } {
   const pred = model.predict(batch);
   const allowed = allowedTransitions(LABELS, "IOB2");
   let right = 0;
@@ -149,7 +151,7 @@ function accuracy(model: FeatureTagger, batch: FeatureBatch): { acc: number; val
  * `epochs` epochs from seed `seed` (data seeds seed − 1 and seed + 1); held-out loss must fall below a tenth,
  * accuracy pass `minAcc`, and every predicted path be valid IOB2.
  */
-function assertLearnsSyntheticTask(seed: number, extra: Partial<FeatureTaggerConfig>, epochs: number, minAcc: number): void {
+function assertLearnsSyntheticTask(seed: number, extra: Partial<ToyTaggerConfig>, epochs: number, minAcc: number): void {
   const train = synthetic(new Rng(seed - 1), 400);
   const vocab = buildCharVocab(train.tokens);
   const model = makeModel(k, seed, { charVocabSize: vocab.chars.length, charDim: 8, charFilters: 12, casingDim: 4, hidden: 16, ...extra,
@@ -202,12 +204,14 @@ test("FeatureTagger: dropout only in training mode; predict never drops; tensors
 
 test("FeatureTagger rejects bad configs and malformed batches with clear errors", () => {
   const { batch, model } = smallSetup(6);
-  const shortCasing: FeatureBatch = { ...batch, casing: batch.casing.subarray(1) };
-  const shortChars: FeatureBatch = { ...batch, chars: { ...batch.chars, lengths: batch.chars.lengths.subarray(1) } };
-  assert.throws(() => model.lossAndGrad(shortCasing), /batch.casing has/);
-  assert.throws(() => model.lossAndGrad(shortChars), /batch.chars.lengths has/);
-  const { chars: _c, casing: _k, ...idsOnly } = batch;
-  assert.throws(() => model.predict(idsOnly), (e: unknown) => e instanceof LstmNerError && /batch.chars is missing/.test(e.message));
+  const chars = batch.inputs!.chars as CharIds;
+  const casingIn = batch.inputs!.casing as Int32Array;
+  const shortCasing: Batch = { ...batch, inputs: { ...batch.inputs, casing: casingIn.subarray(1) } };
+  const shortChars: Batch = { ...batch, inputs: { ...batch.inputs, chars: { ...chars, lengths: chars.lengths.subarray(1) } } };
+  assert.throws(() => model.lossAndGrad(shortCasing), /batch.inputs.casing has/);
+  assert.throws(() => model.lossAndGrad(shortChars), /batch.inputs.chars.lengths has/);
+  const { inputs: _i, ...idsOnly } = batch;
+  assert.throws(() => model.predict(idsOnly), (e: unknown) => e instanceof LstmNerError && /batch.inputs.chars is missing/.test(e.message));
   const labels = batch.labels.slice();
   labels[0] = -1; // a real token without a label: a CRF cannot score its sentence
   assert.throws(() => model.lossAndGrad({ ...batch, labels }), (e: unknown) => e instanceof LstmNerError && /CRF labels\[0\] = -1/.test(e.message));
@@ -216,21 +220,22 @@ test("FeatureTagger rejects bad configs and malformed batches with clear errors"
   const ids = batch.ids.slice();
   ids[last] = 99;
   assert.throws(() => model.predict({ ...batch, ids }), (e: unknown) => e instanceof LstmNerError && new RegExp(`^ids\\[${last}\\] = 99 is outside the embedding table`).test(e.message));
-  const casing = batch.casing.slice();
+  const casing = casingIn.slice();
   casing[last] = 42;
-  const withCasing: FeatureBatch = { ...batch, casing };
+  const withCasing: Batch = { ...batch, inputs: { ...batch.inputs, casing } };
   assert.throws(() => model.predict(withCasing), (e: unknown) => e instanceof LstmNerError && new RegExp(`casing.weight: ids\\[${last}\\] = 42 is outside`).test(e.message));
-  const charIds = batch.chars.ids.slice();
-  charIds[last * batch.chars.maxChars] = 1000;
-  const withChars: FeatureBatch = { ...batch, chars: { ...batch.chars, ids: charIds } };
+  const charIds = chars.ids.slice();
+  charIds[last * chars.maxChars] = 1000;
+  const withChars: Batch = { ...batch, inputs: { ...batch.inputs, chars: { ...chars, ids: charIds } } };
   assert.throws(() => model.predict(withChars),
-    (e: unknown) => e instanceof LstmNerError && new RegExp(`chars.ids\\[${last * batch.chars.maxChars}\\] = 1000 \\(word ${last}, char 0\\)`).test(e.message));
+    (e: unknown) => e instanceof LstmNerError && new RegExp(`chars.ids\\[${last * chars.maxChars}\\] = 1000 \\(word ${last}, char 0\\)`).test(e.message));
   const cfg = { vocabSize: 4, embDim: 2, outputs: 5 };
   const table = new Float32Array(8);
-  assert.throws(() => new FeatureTagger(k, { ...cfg, inputDropout: 1 }, table, new Rng(1)), /inputDropout must be in \[0, 1\)/);
-  assert.throws(() => new FeatureTagger(k, { ...cfg, constraints: { labels: LABELS.slice(1), scheme: "IOB2" } }, table, new Rng(1)), /constraints name 4 labels, outputs is 5/);
-  assert.throws(() => new FeatureTagger(k, { ...cfg, output: "softmax", constraints: { labels: LABELS, scheme: "IOB2" } }, table, new Rng(1)), /constraints need output "crf"/);
-  assert.throws(() => new FeatureTagger(k, { ...cfg, charVocabSize: -1 }, table, new Rng(1)), /charVocabSize must be an integer ≥ 0/);
+  assert.throws(() => toyTagger(k, { ...cfg, inputDropout: 1 }, table, new Rng(1)), /inputDropout must be a number in \[0, 1\)/);
+  assert.throws(() => new FeatureTagger(k, { outputs: 5, inputDropout: 1 }, { input: [] }, new Rng(1)), /inputDropout must be in \[0, 1\)/);
+  assert.throws(() => toyTagger(k, { ...cfg, constraints: { labels: LABELS.slice(1), scheme: "IOB2" } }, table, new Rng(1)), /constraints name 4 labels, outputs is 5/);
+  assert.throws(() => toyTagger(k, { ...cfg, output: "softmax", constraints: { labels: LABELS, scheme: "IOB2" } }, table, new Rng(1)), /constraints need output "crf"/);
+  assert.throws(() => new FeatureTagger(k, { outputs: 5 }, { input: [] }, new Rng(1)), /feature tagger: no input features/);
 });
 
 test("FeatureTagger with WASM kernels matches the reference: loss, every gradient, Viterbi paths", async (t) => {
@@ -241,7 +246,7 @@ test("FeatureTagger with WASM kernels matches the reference: loss, every gradien
   }
   const data = synthetic(new Rng(20), 12);
   const vocab = buildCharVocab(data.tokens);
-  const cfg: Partial<FeatureTaggerConfig> = { trainableEmbeddings: true, charVocabSize: vocab.chars.length, casingDim: 4, hidden: 8,
+  const cfg: Partial<ToyTaggerConfig> = { trainableEmbeddings: true, charVocabSize: vocab.chars.length, casingDim: 4, hidden: 8,
     constraints: { labels: LABELS, scheme: "IOB2" } };
   const ref = makeModel(k, 21, cfg);
   const fast = makeModel(wasm, 21, cfg);
@@ -253,7 +258,7 @@ test("FeatureTagger with WASM kernels matches the reference: loss, every gradien
 });
 
 /** Draw dropout masks with one step, freeze them, and accumulate the gradient of one more step with those masks. */
-function gradWithFrozenMasks(model: FeatureTagger, batch: FeatureBatch): Param[] {
+function gradWithFrozenMasks(model: FeatureTagger, batch: Batch): Param[] {
   model.lossAndGrad(batch); // draws the masks
   model.inputDropout.frozen = true;
   model.outputDropout.frozen = true;
@@ -269,12 +274,9 @@ function gradWithFrozenMasks(model: FeatureTagger, batch: FeatureBatch): Param[]
  * concatenated afterwards (the training forward; what tagging computed before PackedScores and before
  * it wrote the parts straight into the BiLSTM input).
  */
-function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch): Float32Array {
+function paddedScores(model: FeatureTagger, kern: Kernels, batch: Batch): Float32Array {
   const T = batch.maxLen, B = batch.size, n = T * B;
-  const parts = [model.embedding.forward(batch.ids, n)];
-  if (model.chars !== null) parts.push(model.chars.forward(batch.chars, n));
-  if (model.casing !== null) parts.push(model.casing.forward(batch.casing, n));
-  if (model.charLm !== null) parts.push(model.charLm.forward(batch.chars, batch.ids, T, B, batch.lengths, { dropout: false, keep: true, lm: false }));
+  const parts = model.inputs.map((f) => f.forward(batch, { dropout: false, keep: true, aux: false }).slice());
   const concat = new ConcatColumns(kern, parts.map((p) => p.length / n));
   let h = model.rnn.forward(concat.forward(parts, n), T, B, batch.lengths, false).slice();
   for (const layer of model.upper) h = layer.forward(h, T, B, batch.lengths, false).slice(); // dropout between layers: off when tagging
@@ -285,7 +287,7 @@ function paddedScores(model: FeatureTagger, kern: Kernels, batch: FeatureBatch):
 test("tagging scores (parts written into the BiLSTM input, packed real-token rows) equal the padded training forward's bit for bit (chars, casing, char LM, stacked layers; chunks of 256 rows, pads = bias), reference and WASM", async () => {
   const wasm = await wasmKernels();
   const charLM = { dim: 3, hidden: 3, vocab: 3 };
-  const variants: Partial<FeatureTaggerConfig>[] = [{}, { charLM }, { layers: 3 }, { charLM, layers: 2 }];
+  const variants: Partial<ToyTaggerConfig>[] = [{}, { charLM }, { layers: 3 }, { charLM, layers: 2 }];
   for (const [kern, extra] of [k, ...(typeof wasm === "string" ? [] : [wasm])].flatMap((kn) => variants.map((v) => [kn, v] as const))) {
     const data = synthetic(new Rng(21), 70); // > 256 real tokens: several output chunks
     const vocab = buildCharVocab(data.tokens);
@@ -351,7 +353,9 @@ test("stacked BiLSTM: layers=1 is the model without stacking (same weights and l
   assert.equal(one.upper.length, 0);
   const cfg = { vocabSize: 4, embDim: 2, outputs: 5 };
   for (const bad of [0, 1.5, -1]) {
-    assert.throws(() => new FeatureTagger(k, { ...cfg, layers: bad }, new Float32Array(8), new Rng(1)),
+    assert.throws(() => toyTagger(k, { ...cfg, layers: bad }, new Float32Array(8), new Rng(1)),
+      (e: unknown) => e instanceof LstmNerError && e.message === `feature.layers must be a whole number ≥ 1, got ${bad}`);
+    assert.throws(() => new FeatureTagger(k, { outputs: 5, layers: bad }, { input: [] }, new Rng(1)),
       (e: unknown) => e instanceof LstmNerError && e.message === `feature tagger config: layers must be an integer ≥ 1, got ${bad}`);
   }
 });
@@ -364,7 +368,7 @@ test("stacked BiLSTM with WASM kernels matches the reference: loss, every gradie
   }
   const data = synthetic(new Rng(22), 12);
   const vocab = buildCharVocab(data.tokens);
-  const cfg: Partial<FeatureTaggerConfig> = { trainableEmbeddings: true, charVocabSize: vocab.chars.length, casingDim: 4, hidden: 8, layers: 2,
+  const cfg: Partial<ToyTaggerConfig> = { trainableEmbeddings: true, charVocabSize: vocab.chars.length, casingDim: 4, hidden: 8, layers: 2,
     inputDropout: 0.2, outputDropout: 0.2, constraints: { labels: LABELS, scheme: "IOB2" } };
   const ref = makeModel(k, 23, cfg);
   const fast = makeModel(wasm, 23, cfg);
@@ -403,13 +407,13 @@ test("stacked BiLSTM: quantize() puts every layer in int16 (tagging nearly as fp
  * Three synthetic sentences of one document and one of another, with document-memory addresses over
  * them (at most 3 rows read per token; word ids 2..5, so words repeat and none is UNK).
  */
-function memorySetup(kern: Kernels, seed: number, extra: Partial<FeatureTaggerConfig> = {}) {
+function memorySetup(kern: Kernels, seed: number, extra: Partial<ToyTaggerConfig> = {}) {
   const data = synthetic(new Rng(seed), 4);
   const vocab = buildCharVocab(data.tokens);
   const ids = data.tokens.map((t) => t.map((s) => 2 + (s.length % 4)));
   const addresses = memoryAddresses(ids, [0, 0, 0, 1], { skip: [0, UNK], cap: 3 });
-  const items = ids.map((x, i) => ({ ids: x, labels: data.tags[i]!, memory: addresses[i]! }));
-  const batch = addFeatures(padBatch(items, 0), data.tokens, vocab);
+  const items = ids.map((x, i) => ({ ids: x, labels: data.tags[i]! }));
+  const batch = toyBatch(items, data.tokens, vocab, addresses);
   const model = makeModel(kern, seed, { ...SMALL, charVocabSize: vocab.chars.length, docMemory: true, ...extra });
   return { batch, model, reads: addresses.flatMap((a) => Array.from(a.slots, (_, t) => a.offsets[t + 1]! - a.offsets[t]!)) };
 }
@@ -424,7 +428,8 @@ test("FeatureTagger with a document memory (eval mode; tokens reading 0, 1 and s
   // The first step finds the memory empty and fills it; the second reads what the first stored
   // (the same values: same weights, no dropout), as do the loss evaluations, which store nothing.
   model.lossAndGrad(batch);
-  assert.equal(model.memorySize.train, new Set(Array.from(batch.memory!.slots).filter((s) => s >= 0)).size);
+  const slots = (batch.inputs!.memory as { slots: Int32Array }).slots;
+  assert.equal(model.memorySize.train, new Set(Array.from(slots).filter((s) => s >= 0)).size);
   zeroGrads(params);
   model.lossAndGrad(batch);
   assertParamGradsMatch(params, () => model.loss(batch).loss, "FeatureTagger (document memory)");
@@ -433,7 +438,7 @@ test("FeatureTagger with a document memory (eval mode; tokens reading 0, 1 and s
   model.fillMemory([batch]);
   assert.equal(model.memorySize.tag, model.memorySize.train);
   const { batch: bare } = smallSetup(13);
-  assert.throws(() => model.predict(bare), /batch\.memory is missing \(the model has a document memory/);
+  assert.throws(() => model.predict(bare), /batch\.inputs\.memory is missing \(the model has a document memory/);
 });
 
 test("FeatureTagger with a document memory on the WASM kernels matches the reference: loss, every gradient, Viterbi paths, also once the memory is filled", async (t) => {

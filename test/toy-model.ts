@@ -3,7 +3,8 @@
  * (ensembles, stacked layers) that need several members of one recipe.
  */
 import type { Kernels } from "../src/engine/kernels.js";
-import { NerModel, type FeatureOptions } from "../src/model/ner.js";
+import { NerModel } from "../src/model/ner.js";
+import type { TaggerSpec } from "../src/features/spec.js";
 import { parseConll } from "../src/data/conll.js";
 import { CONLL_LABELS } from "../src/data/types.js";
 import { encodeAll } from "../src/encode/encoder.js";
@@ -20,7 +21,7 @@ export function toyVectors(): { words: string[]; dim: number; data: Float32Array
 }
 
 /** A toy feature model (hidden 5, trainable embeddings, extended vocabulary) with the given seed and feature options. */
-export function toyFeatureModel(k: Kernels, seed: number, feature: FeatureOptions): NerModel {
+export function toyFeatureModel(k: Kernels, seed: number, feature: TaggerSpec): NerModel {
   return NerModel.create(k, {
     vectors: toyVectors(), labels: CONLL_LABELS, scheme: "IOB2", hidden: 5, bidirectional: true, trainableEmbeddings: true, seed,
     feature, trainTokens: trainSet.map((s) => s.tokens), extendVocab: 1,

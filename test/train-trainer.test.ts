@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { train, type TrainableModel } from "../src/train/trainer.js";
-import { wordEncoder } from "../src/encode/encoder.js";
+import { makeEncoder } from "../src/encode/encoder.js";
 import type { Sentence } from "../src/data/types.js";
 import { LstmNerError } from "../src/util/errors.js";
 
 const sentences: Sentence[] = Array.from({ length: 6 }, (_, i) => ({ tokens: ["w" + i, "x"], tags: ["B-PER", "O"] }));
-const enc = wordEncoder((t) => (t === "x" ? 1 : 0), 2, ["O", "B-PER"]);
+const enc = makeEncoder({ lookup: (t) => (t === "x" ? 1 : 0), padId: 2, labels: ["O", "B-PER"] });
 
 /** A model whose loss turns NaN at a chosen call, to drive the trainer's divergence check. */
 function fakeModel(nanAtCall: number): TrainableModel & { calls: number } {

@@ -1,17 +1,16 @@
 /**
- * Encoders: everything between token strings and a tagger — ids (and any
- * per-token features), gold label ids, padding into a batch, and predicted
- * ids back to tags. Training, evaluation and tagging all go through one, so
- * a model with extra features or another training tag scheme only supplies
- * its own.
+ * Encoders: everything between token strings and a tagger — ids and the
+ * per-token data of the model's features, gold label ids, padding into a
+ * batch, and predicted ids back to tags. Training, evaluation and tagging all
+ * go through one, so a model with other features or another training tag
+ * scheme only supplies its own.
  */
 import type { Sentence, TagScheme } from "../data/types.js";
 import { convert } from "../data/schemes.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
+import type { TokenData } from "../nn/feature-layer.js";
 import { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./pad-batch.js";
-import { featureBatch, sentenceFeatures, type CharVocab, type SentenceFeatures } from "./features.js";
-import { memoryAddresses, type DocMemoryOptions } from "./memory-addresses.js";
 
 /** Token strings ↔ a tagger's batches and label ids. */
 export interface Encoder<I extends IdSentence = IdSentence> {
@@ -21,16 +20,21 @@ export interface Encoder<I extends IdSentence = IdSentence> {
   readonly padId: number;
   /** Word id of a token (lowercasing, unknown words → UNK). */
   lookup(token: string): number;
-  /** Ids and features of a sentence. */
+  /**
+   * Ids and feature data of sentences, `docs[i]` being sentence i's document (without `docs` they are one
+   * document); see {@link encodeAll}.
+   */
+  encodeMany(sentences: readonly (readonly string[])[], docs?: readonly (number | undefined)[]): I[];
+  /** Ids and feature data of one sentence, a document of its own. */
   encode(tokens: readonly string[]): I;
   /** Gold tags (in the data's scheme) → label ids; errors name the sentence. */
   labelIds(tags: readonly string[], where?: LabelWhere): Int32Array;
-  /** Pad encoded sentences into a batch. */
+  /** Pad encoded sentences into a batch, with their feature data in `inputs`. */
   collate(items: readonly I[]): Batch;
   /** Predicted label ids → tags in the data's scheme. */
   decode(ids: Int32Array): string[];
-  /** The model's document memory (see src/encode/memory-addresses.ts): {@link encodeAll} gives items memory addresses. Absent: none. */
-  readonly memory?: DocMemoryOptions;
+  /** The sentences of one {@link encodeMany} call depend on each other (a document memory): tag them in two passes. */
+  readonly documentWide: boolean;
 }
 
 /** Label names from predicted ids; ids outside the label set (the exercise's extra output) read as "O". */
@@ -38,34 +42,20 @@ export function idsToTags(ids: Int32Array, labels: readonly string[]): string[] 
   return Array.from(ids, (id) => labels[id] ?? "O");
 }
 
-/** The encoder of a word-id model: ids only, labels as they are. */
-export function wordEncoder(lookup: (token: string) => number, padId: number, labels: readonly string[]): Encoder {
-  return {
-    labels,
-    padId,
-    lookup,
-    encode: (tokens) => ({ ids: toIds(tokens, lookup) }),
-    labelIds: (tags, where) => labelIds(tags, labels, where),
-    collate: (items) => padBatch(items, padId),
-    decode: (ids) => idsToTags(ids, labels),
-  };
-}
-
-/** An encoded sentence of a model with char and casing features. */
-export interface FeatureItem extends IdSentence {
-  feats: SentenceFeatures;
-}
-
-/** What {@link featureEncoder} needs beyond a word encoder's lookup, pad id and labels. */
-export interface FeatureEncoderOptions {
-  /** Char vocabulary (a model without the char CNN passes one with only the unknown char). */
-  chars: CharVocab;
-  /** Scheme the data's tags are in. */
-  dataScheme: TagScheme;
-  /** Scheme of `labels`, the one the model was trained in. */
-  trainScheme: TagScheme;
-  /** Document memory (absent: none). */
-  memory?: DocMemoryOptions;
+/** What {@link makeEncoder} needs. */
+export interface EncoderOptions {
+  /** Word id of a token. */
+  lookup: (token: string) => number;
+  padId: number;
+  /** The model's output labels, id order. */
+  labels: readonly string[];
+  /**
+   * The data's scheme and the one the labels are in: gold tags are converted, predictions converted back.
+   * Absent: tags are read and written as they are (the classroom model).
+   */
+  schemes?: { data: TagScheme; train: TagScheme };
+  /** The per-token data of the model's features (none: ids only). */
+  data?: readonly TokenData[];
 }
 
 /** Gold tags rewritten from `from` to `to`; a tag `from` does not have is reported with the file and sentence. */
@@ -81,26 +71,41 @@ function goldInScheme(tags: readonly string[], from: TagScheme, to: TagScheme, w
   }
 }
 
-/**
- * The encoder of the feature tagger: ids plus char ids and casing classes
- * (see `FeatureBatch`), with gold tags converted from the data's scheme to
- * the training scheme and predictions back.
- */
-export function featureEncoder(lookup: (token: string) => number, padId: number, labels: readonly string[],
-  o: FeatureEncoderOptions): Encoder<FeatureItem> {
-  const { chars, dataScheme: from, trainScheme: to } = o;
+/** The encoder of a model: word ids plus its features' per-token data, and labels in its schemes. */
+export function makeEncoder(o: EncoderOptions): Encoder {
+  const { lookup, padId, labels } = o;
+  const data = o.data ?? [];
+  const schemes = o.schemes;
+  const encodeMany = (sentences: readonly (readonly string[])[], docs?: readonly (number | undefined)[]): IdSentence[] => {
+    const ids = sentences.map((s) => toIds(s, lookup));
+    if (data.length === 0) return ids.map((x) => ({ ids: x }));
+    const perKey = data.map((d) => d.encode(sentences, ids, docs));
+    return ids.map((x, i) => ({ ids: x, data: Object.fromEntries(data.map((d, j) => [d.key, perKey[j]![i]])) }));
+  };
   return {
-    ...(o.memory ? { memory: o.memory } : {}),
     labels,
     padId,
     lookup,
-    encode: (tokens) => ({ ids: toIds(tokens, lookup), feats: sentenceFeatures(tokens, chars) }),
-    // Gold tags are read the conlleval way and rewritten in the training scheme even when the schemes
+    documentWide: data.some((d) => d.documentWide === true),
+    encodeMany,
+    encode: (tokens) => encodeMany([tokens])[0]!,
+    // With a training scheme, gold tags are read the conlleval way and rewritten in it even when the schemes
     // agree: a stray I-X after O (IOB2) or an unclosed B-X (a BIOES file mixing in IOB2) is then a
     // chunk as evaluation counts it, not a path the CRF's constraints forbid.
-    labelIds: (tags, where) => labelIds(goldInScheme(tags, from, to, where), labels, where),
-    collate: (items) => featureBatch(padBatch(items, padId), items.map((i) => i.feats)),
-    decode: (ids) => (from === to ? idsToTags(ids, labels) : convert(idsToTags(ids, labels), to, from)),
+    labelIds: (tags, where) => labelIds(schemes === undefined ? tags : goldInScheme(tags, schemes.data, schemes.train, where), labels, where),
+    collate: (items) => {
+      const batch = padBatch(items, padId);
+      if (data.length === 0) return batch;
+      const inputs = Object.fromEntries(data.map((d) => [d.key, d.collate(items.map((it, b) => {
+        const v = it.data?.[d.key];
+        if (v === undefined) throw new LstmNerError(`batch item ${b} has no ${d.key} data (encode it with this model's encoder)`);
+        return v;
+      }), batch)]));
+      return { ...batch, inputs };
+    },
+    decode: (ids) => (schemes === undefined || schemes.data === schemes.train
+      ? idsToTags(ids, labels)
+      : convert(idsToTags(ids, labels), schemes.train, schemes.data)),
   };
 }
 
@@ -110,12 +115,9 @@ export function featureEncoder(lookup: (token: string) => number, padId: number,
  * (`docs[i]`: sentence i's document; without `docs` the sentences are one
  * document), so the items of one call share one memory.
  */
-export function encodeAll<I extends IdSentence>(sentences: readonly (readonly string[])[], enc: Pick<Encoder<I>, "encode" | "memory">,
+export function encodeAll<I extends IdSentence>(sentences: readonly (readonly string[])[], enc: Pick<Encoder<I>, "encodeMany">,
   docs?: readonly (number | undefined)[]): I[] {
-  const items: I[] = sentences.map((s) => enc.encode(s));
-  if (enc.memory === undefined) return items;
-  const addresses = memoryAddresses(items.map((it) => it.ids), docs, enc.memory);
-  return items.map((it, i) => ({ ...it, memory: addresses[i]! }));
+  return enc.encodeMany(sentences, docs);
 }
 
 /**

@@ -5,20 +5,19 @@
  */
 import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
-import { collateMemory, type MemoryAddresses } from "./memory-addresses.js";
 
 /** One sentence as ids, with its label ids when training or evaluating. */
 export interface IdSentence {
   ids: Int32Array | readonly number[];
   labels?: Int32Array | readonly number[];
-  /** With a document memory: the tokens' memory addresses (see src/encode/memory-addresses.ts). */
-  memory?: MemoryAddresses;
+  /** Per-token data of the model's features by name (see `TokenData`), collated by the encoder. */
+  data?: Readonly<Record<string, unknown>>;
 }
 
 /**
  * Pad sentences to the longest one, time-major. Padded positions get `padId`
- * and the label -1, which the loss and the metrics skip. Items with
- * document-memory addresses give the batch their `memory`.
+ * and the label -1, which the loss and the metrics skip. (The items' `data`
+ * is the encoder's to collate.)
  * @throws LstmNerError for an empty batch, a bad id or label, or labels whose length differs from the ids'.
  */
 export function padBatch(sentences: readonly IdSentence[], padId: number): Batch {
@@ -59,9 +58,7 @@ export function padBatch(sentences: readonly IdSentence[], padId: number): Batch
       }
     }
   }
-  const batch: Batch = { size, maxLen, lengths, ids, labels, tokens };
-  if (sentences.some((s) => s.memory !== undefined)) batch.memory = collateMemory(sentences.map((s) => s.memory), lengths, maxLen);
-  return batch;
+  return { size, maxLen, lengths, ids, labels, tokens };
 }
 
 /**

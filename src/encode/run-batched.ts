@@ -24,18 +24,19 @@ export interface Predictor {
  * (which left a trail of too-small blocks and made tagging the dev set at
  * batch 256 take ~3× the memory it needs).
  *
- * Items with document-memory addresses are tagged in two passes when `fill`
- * is given: `fill` gets every batch first (to store the outputs of all the
- * documents' sentences), then `run` tags them.
+ * Items of an encoder whose sentences depend on each other (`documentWide`:
+ * a document memory) are tagged in two passes when `fill` is given: `fill`
+ * gets every batch first (to store the outputs of all the documents'
+ * sentences), then `run` tags them.
  */
-export function predictBatched<I extends IdSentence>(items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize: number,
+export function predictBatched<I extends IdSentence>(items: readonly I[], enc: Pick<Encoder<I>, "collate" | "documentWide">, batchSize: number,
   run: (b: Batch) => { pred: Int32Array; prob?: Float32Array | null }, fill?: (batches: readonly Batch[]) => void): { ids: Int32Array[]; scores: Float32Array[] } {
   const ids: Int32Array[] = items.map(() => new Int32Array(0));
   const scores: Float32Array[] = items.map(() => new Float32Array(0));
   const order = items.map((_, i) => i).filter((i) => items[i]!.ids.length > 0).sort((a, b) => items[b]!.ids.length - items[a]!.ids.length);
   const collate = (start: number): Batch => enc.collate(order.slice(start, start + batchSize).map((i) => items[i]!));
   let filled: Batch[] | null = null;
-  if (fill !== undefined && items.some((it) => it.memory !== undefined)) {
+  if (fill !== undefined && enc.documentWide) {
     filled = [];
     for (let start = 0; start < order.length; start += batchSize) filled.push(collate(start));
     fill(filled);
@@ -60,7 +61,8 @@ export function predictBatched<I extends IdSentence>(items: readonly I[], enc: P
 }
 
 /** Predict label ids for encoded sentences, in their input order (see {@link predictBatched}). */
-export function predictIds<I extends IdSentence>(model: Predictor, items: readonly I[], enc: Pick<Encoder<I>, "collate">, batchSize = 64): Int32Array[] {
+export function predictIds<I extends IdSentence>(model: Predictor, items: readonly I[], enc: Pick<Encoder<I>, "collate" | "documentWide">,
+  batchSize = 64): Int32Array[] {
   return predictBatched(items, enc, batchSize, (b) => ({ pred: model.predict(b) }), model.fillMemory?.bind(model)).ids;
 }
 

@@ -27,7 +27,10 @@ export interface GetKernelsOptions {
    * missing (the single-threaded fallback).
    */
   threads?: number;
-  /** Prefer the relaxed-SIMD WASM build where the runtime has it (see {@link LoadWasmOptions.relaxedSimd}). Default false. */
+  /**
+   * Prefer the relaxed-SIMD WASM build where the runtime has it (see {@link LoadWasmOptions.relaxedSimd}). Default
+   * false.
+   */
   relaxedSimd?: boolean;
 }
 

@@ -147,7 +147,10 @@ export interface QuantizedLstm {
   readonly kernels: string;
 }
 
-/** One direction for {@link Kernels.lstmInferQuantized}: a packed sequence (as in {@link LstmInferSequence}) over quantized weights. */
+/**
+ * One direction for {@link Kernels.lstmInferQuantized}: a packed sequence (as in {@link LstmInferSequence}) over
+ * quantized weights.
+ */
 export interface LstmQuantSequence {
   batchSizes: Int32Array;
   /** Input, N×inDim (read). */

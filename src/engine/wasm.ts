@@ -262,7 +262,9 @@ function makeKernels(e: RawExports, memory: WasmMemory, shared: boolean, relaxed
   }
   const quantOwned = (s: LstmQuantSequence): boolean => [s.batchSizes, s.x, s.h].every((a) => heap.owns(a));
 
-  /** Runs op `d` on each sequence, two at a time on two threads when a helper runs and every buffer is in this memory. */
+  /**
+   * Runs op `d` on each sequence, two at a time on two threads when a helper runs and every buffer is in this memory.
+   */
   function runSequences<S, D extends OpDesc>(seqs: readonly S[], d: D, ownedBy: (s: S) => boolean,
     args: (s: S, thread: 0 | 1) => OpArgs<D>): void {
     let i = 0;

@@ -1,15 +1,15 @@
 /**
  * A saved model's configuration (the `config` metadata field of a model
- * file): architecture, sizes and vocabulary handling, and for ensembles each
- * member's. Types and small readers only; the checks are in validate.ts.
+ * file): architecture, sizes and vocabulary handling, the BiLSTM-CNN-CRF
+ * model's spec as given, and for ensembles each member's. Types and small
+ * readers only; the checks are in validate.ts, older files' shapes in legacy.ts.
  */
 import type { TagScheme } from "../data/types.js";
-import type { ResolvedFeatureTaggerConfig } from "../nn/feature-tagger.js";
-import type { CharLmConfig } from "../nn/char-lm.js";
+import type { TaggerSpec } from "../features/spec.js";
 
 /** Architecture and vocabulary handling of a saved model. */
 export interface ModelConfig {
-  /** "softmax": the classroom BiLSTM; "feature": BiLSTM over words, char CNN and casing, CRF or softmax output. */
+  /** "softmax": the classroom BiLSTM; "feature": the BiLSTM-CNN-CRF model of `tagger`'s spec. */
   arch: "softmax" | "feature";
   embDim: number;
   hidden: number;
@@ -23,40 +23,31 @@ export interface ModelConfig {
   normalizeDigits?: boolean;
   /** Scheme of the tags the model reads and writes, when it differs from the scheme it was trained in (`scheme`). */
   dataScheme?: TagScheme;
-  /** "feature" arch: the char CNN, casing, dropout and output settings. */
-  tagger?: FeatureLayers;
-  /** "feature" arch with chars: the char vocabulary (entry 0 is "", the unknown char). */
+  /** "feature" arch: the model's spec (a recipe's `feature`, with the defaults filled in). */
+  tagger?: TaggerSpec;
+  /** "feature" arch with features that read characters: the char vocabulary (entry 0 is "", the unknown char). */
   chars?: string[];
   /** An ensemble of this many members (see `EnsembleTagger`), weights under `param.m<i>.`; absent: one model. */
   ensemble?: number;
   /**
-   * An ensemble whose members differ in architecture: each member's hidden size and tagger, in member order
+   * An ensemble whose members differ in architecture: each member's hidden size and spec, in member order
    * (entry 0 repeats `hidden` and `tagger`, which describe member 0). Absent: every member is `hidden` and `tagger`.
    * The word-level input (vocabulary, `embDim`, `chars`, `lowercase`, `normalizeDigits`, `trainableEmbeddings`,
    * labels and schemes) is the one of the top-level config, shared by all members.
    */
   members?: MemberConfig[];
-  /** How an ensemble combines its members (see `EnsembleTagger`); absent: "potentials" (averaged emissions and CRF potentials, one Viterbi). */
+  /**
+   * How an ensemble combines its members (see `EnsembleTagger`); absent: "potentials" (averaged emissions and CRF
+   * potentials, one Viterbi).
+   */
   combine?: "vote";
 }
 
 /** One member of an ensemble of mixed architectures (`ModelConfig.members`). */
 export interface MemberConfig {
   hidden: number;
-  tagger: FeatureLayers;
+  tagger: TaggerSpec;
 }
-
-/** The feature tagger's settings beyond the sizes a {@link ModelConfig} already has. */
-export type FeatureLayers = Omit<ResolvedFeatureTaggerConfig, "vocabSize" | "embDim" | "trainableEmbeddings" | "hidden" | "outputs" | "constraints" | "unkId" | "lmClasses" | "charLM" | "layers" | "docMemory"> & {
-  /** CRF transitions constrained to valid sequences of the label scheme. */
-  constrained: boolean;
-  /** The character language model's settings (see `CharLm`); absent: none. */
-  charLM?: CharLmConfig;
-  /** Stacked BiLSTM layers, weights `lstm<l>.*` for l ≥ 2; absent: one. */
-  layers?: number;
-  /** The document memory (weights `memory.w`, `out.w` 4·hidden wide); absent: none. */
-  docMemory?: boolean;
-};
 
 /**
  * Every member's config as the config of a single model (an ensemble's
@@ -67,9 +58,4 @@ export function memberConfigs(config: ModelConfig): ModelConfig[] {
   const { ensemble, members, combine: _c, ...single } = config;
   if (members !== undefined) return members.map((m) => ({ ...single, hidden: m.hidden, tagger: m.tagger }));
   return Array.from({ length: ensemble ?? 1 }, () => single);
-}
-
-/** Whether the model (some member, for an ensemble) has a document memory, so its input needs memory addresses. */
-export function inputDocMemory(config: ModelConfig): boolean {
-  return config.tagger?.docMemory === true || (config.members ?? []).some((m) => m.tagger.docMemory === true);
 }

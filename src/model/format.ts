@@ -85,21 +85,14 @@ export function parseModel(buf: Uint8Array, file = "model"): SavedModel {
       throw bad(`metadata field "${field}" is missing or not JSON`);
     }
   };
-  const config = upgradeConfig(json<unknown>("config"), bad);
+  const scheme = metadata.scheme ?? "IOB2";
+  const config = upgradeConfig(json<unknown>("config"), scheme, bad);
   const labels = json<string[]>("labels");
   const training = json<Record<string, unknown>>("training");
-  const scheme = metadata.scheme ?? "IOB2";
   checkHeader(config, labels, scheme, training, bad);
-  if (typeof training !== "object" || training === null || Array.isArray(training)) throw bad(`metadata field "training" must be a JSON object`);
   for (const [name, t] of tensors) {
     const at = t.dtype === "F32" ? firstNonFinite(t.data as Float32Array) : -1;
     if (at >= 0) throw new LstmNerError(`damaged model file: tensor ${name} holds ${t.data[at]} at index ${at}`, { file });
-  }
-  if (config.ensemble !== undefined && (config.arch !== "feature" || !Number.isInteger(config.ensemble) || config.ensemble < 2)) {
-    throw bad("config.ensemble must be a whole number ≥ 2 (feature architecture)");
-  }
-  if (config.combine !== undefined && (config.ensemble === undefined || config.combine !== "vote")) {
-    throw bad(`config.combine must be "vote" (or absent: "potentials") and needs config.ensemble, got ${JSON.stringify(config.combine)}`);
   }
   const emb = decodeMatrix(tensors, "embedding", bad);
   const embAt = tensors.get("embedding.weight")?.dtype === "F32" ? -1 : firstNonFinite(emb.data);

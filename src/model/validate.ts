@@ -1,13 +1,16 @@
 /**
- * Checks of a model file's header fields and tensor values, so that a file
- * that was edited, damaged or written by something else is refused on load
- * with one line naming the field or tensor, never loaded to tag wrongly or
- * fail later as an internal error. No Node imports (the browser uses it).
+ * The checks of a model file, all here: its header fields (config, labels,
+ * scheme, the spec and the ensemble's members), its tensor values, and its
+ * weights' names and shapes against the network the config describes. A
+ * file that was edited, damaged or written by something else is refused on
+ * load with one line naming the field or tensor, never loaded to tag wrongly
+ * or fail later as an internal error. No Node imports (the browser uses it).
  */
 import type { TagScheme } from "../data/types.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
+import { checkSpec, readsChars } from "../features/check.js";
+import { checkValue, type FieldRule } from "../features/spec.js";
 import type { ModelConfig } from "./config.js";
-import { LM_SOFTMAXES } from "../nn/lm-softmax.js";
 
 const SCHEMES: readonly TagScheme[] = ["IOB1", "IOB2", "BIOES"];
 const PREFIXES: Record<TagScheme, string> = { IOB1: "BI", IOB2: "BI", BIOES: "BIES" };
@@ -18,27 +21,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Fields of `obj` against kinds; absent optional fields pass. */
-function checkFields(obj: Record<string, unknown>, prefix: string, fail: Fail,
-  rules: Record<string, "positive" | "count" | "fraction" | "boolean" | "boolean?" | readonly string[]>): void {
-  for (const [k, rule] of Object.entries(rules)) {
-    const v = obj[k];
-    const field = `${prefix}${k}`;
-    const got = v === undefined ? "nothing" : JSON.stringify(v);
-    if (rule === "boolean?") {
-      if (v !== undefined && typeof v !== "boolean") throw fail(`${field} must be true or false, got ${got}`);
-    } else if (rule === "boolean") {
-      if (typeof v !== "boolean") throw fail(`${field} must be true or false, got ${got}`);
-    } else if (Array.isArray(rule)) {
-      if (typeof v !== "string" || !rule.includes(v)) throw fail(`${field} must be one of ${rule.join(", ")}, got ${got}`);
-    } else if (rule === "positive") {
-      if (!Number.isInteger(v) || (v as number) < 1) throw fail(`${field} must be a whole number ≥ 1, got ${got}`);
-    } else if (rule === "count") {
-      if (!Number.isInteger(v) || (v as number) < 0) throw fail(`${field} must be a whole number ≥ 0, got ${got}`);
-    } else if (typeof v !== "number" || !(v >= 0 && v < 1)) {
-      throw fail(`${field} must be a number in [0, 1), got ${got}`);
-    }
-  }
+/** Fields of `obj` against rules; `optional` ones may be absent. */
+function checkFields(obj: Record<string, unknown>, prefix: string, fail: Fail, rules: Record<string, FieldRule>, optional: readonly string[] = []): void {
+  for (const [k, rule] of Object.entries(rules)) if (obj[k] !== undefined || !optional.includes(k)) checkValue(obj[k], rule, prefix + k, fail);
 }
 
 /**
@@ -54,11 +39,11 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
   if (typeof scheme !== "string" || !(SCHEMES as readonly string[]).includes(scheme)) {
     throw fail(`metadata field "scheme" must be one of ${SCHEMES.join(", ")}, got ${JSON.stringify(scheme)}`);
   }
+  if (!isObject(training)) throw fail(`metadata field "training" must be a JSON object`);
   checkFields(config, "config.", fail, {
     arch: ["softmax", "feature"], embDim: "positive", hidden: "positive", bidirectional: "boolean", outputs: "positive",
-    trainableEmbeddings: "boolean", lowercase: "boolean", normalizeDigits: "boolean?",
-  });
-  if (config.dataScheme !== undefined) checkFields(config, "config.", fail, { dataScheme: SCHEMES });
+    trainableEmbeddings: "boolean", lowercase: "boolean", normalizeDigits: "boolean", dataScheme: SCHEMES,
+  }, ["normalizeDigits", "dataScheme"]);
   if (!Array.isArray(labels) || labels.length === 0) throw fail("labels must be a non-empty list of strings");
   const seen = new Set<string>();
   labels.forEach((l, i) => {
@@ -72,13 +57,15 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
   const outputs = config.outputs as number;
   if (outputs < labels.length) throw fail(`labels has ${labels.length} entries but config.outputs is ${outputs}`);
   if (config.arch === "feature") {
-    checkTagger(config.tagger, "config.tagger.", config, fail);
-    if (config.members !== undefined) checkMembers(config, fail);
+    checkTagger(config.tagger, "config.tagger.", config, scheme, fail);
+    checkEnsemble(config, scheme, fail);
     const full = labelsForScheme(entityTypes(labels as string[]), scheme as TagScheme);
     if (full.join("\n") !== (labels as string[]).join("\n")) throw fail(`labels must be the ${scheme} labels of their types in order (${full.join(" ")})`);
     if (outputs !== labels.length) throw fail(`labels has ${labels.length} entries but config.outputs is ${outputs}`);
   } else {
-    const recipe = isObject(training) && isObject(training.recipe) ? training.recipe : {};
+    if (config.ensemble !== undefined || config.members !== undefined) throw fail("config.ensemble must be a whole number ≥ 2 (feature architecture)");
+    if (config.combine !== undefined) throw fail(`config.combine must be "vote" (or absent: "potentials") and needs config.ensemble, got ${JSON.stringify(config.combine)}`);
+    const recipe = isObject(training.recipe) ? training.recipe : {};
     const extra = Number.isInteger(recipe.extraOutputs) ? recipe.extraOutputs as number : null;
     if (extra !== null ? outputs !== labels.length + extra : outputs > labels.length + 1) {
       throw fail(`labels has ${labels.length} entries but config.outputs is ${outputs}` +
@@ -87,47 +74,42 @@ export function checkHeader(config: unknown, labels: unknown, scheme: unknown, t
   }
 }
 
-/** A feature tagger's config (`config.tagger`, or an ensemble member's), fields named with `prefix`. */
-function checkTagger(t: unknown, prefix: string, config: Record<string, unknown>, fail: Fail): asserts t is Record<string, unknown> {
-  if (!isObject(t)) throw fail(`${prefix.slice(0, -1)} must be a JSON object`);
-  checkFields(t, prefix, fail, {
-    charVocabSize: "count", charDim: "positive", charFilters: "positive", charWindow: "positive", casingDim: "count",
-    inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"], crfReduction: ["mean", "sum"], constrained: "boolean",
-  });
-  if (t.layers !== undefined) checkFields(t, prefix, fail, { layers: "positive" });
-  checkFields(t, prefix, fail, { docMemory: "boolean?" });
-  if (t.charLM !== undefined) {
-    if (!isObject(t.charLM)) throw fail(`${prefix}charLM must be a JSON object, got ${JSON.stringify(t.charLM)}`);
-    checkFields(t.charLM, `${prefix}charLM.`, fail, { dim: "positive", hidden: "positive", vocab: "positive", dropout: "fraction" });
-    if (t.charLM.softmax !== undefined) checkFields(t.charLM, `${prefix}charLM.`, fail, { softmax: LM_SOFTMAXES });
-    const w = t.charLM.lmWeight;
-    if (typeof w !== "number" || !(w >= 0 && Number.isFinite(w))) throw fail(`${prefix}charLM.lmWeight must be a number ≥ 0, got ${JSON.stringify(w)}`);
-    if (!((t.charVocabSize as number) > 0)) throw fail(`${prefix}charLM needs char features (${prefix}charVocabSize > 0)`);
-  }
-  if ((t.charVocabSize as number) > 0) {
+/** A model's spec (`config.tagger`, or an ensemble member's), fields named with `prefix`. */
+function checkTagger(t: unknown, prefix: string, config: Record<string, unknown>, scheme: string, fail: Fail): void {
+  checkSpec(t, prefix, fail);
+  if (t.trainScheme !== scheme) throw fail(`${prefix}trainScheme (${t.trainScheme}) differs from the metadata field "scheme" (${scheme})`);
+  if (readsChars(t)) {
     const chars = config.chars;
-    if (!Array.isArray(chars) || chars.length !== t.charVocabSize || !chars.every((c) => typeof c === "string")) {
-      throw fail(`config.chars must list the ${String(t.charVocabSize)} chars of ${prefix}charVocabSize`);
+    if (!Array.isArray(chars) || chars.length === 0 || !chars.every((c) => typeof c === "string")) {
+      throw fail(`config.chars must list the char vocabulary (${prefix.slice(0, -1)} has features that read characters)`);
     }
   }
 }
 
 /**
- * `config.members` of an ensemble of mixed architectures: one entry per member
- * (`config.ensemble` of them), the first the top-level `hidden` and `tagger`;
- * CRF taggers.
+ * An ensemble's fields: `config.ensemble` members (at least 2); `config.members`, when present, one entry
+ * per member, the first the top-level `hidden` and `tagger`; CRF taggers; `config.combine` "vote" or absent.
  */
-function checkMembers(config: Record<string, unknown>, fail: Fail): void {
+function checkEnsemble(config: Record<string, unknown>, scheme: string, fail: Fail): void {
+  if (config.ensemble !== undefined && (!Number.isInteger(config.ensemble) || (config.ensemble as number) < 2)) {
+    throw fail("config.ensemble must be a whole number ≥ 2 (feature architecture)");
+  }
+  if (config.combine !== undefined && (config.ensemble === undefined || config.combine !== "vote")) {
+    throw fail(`config.combine must be "vote" (or absent: "potentials") and needs config.ensemble, got ${JSON.stringify(config.combine)}`);
+  }
   const members = config.members;
-  if (!Array.isArray(members) || !Number.isInteger(config.ensemble) || members.length !== config.ensemble) {
+  if (members === undefined) return;
+  if (!Array.isArray(members) || config.ensemble === undefined || members.length !== config.ensemble) {
     throw fail(`config.members must list the config.ensemble (${JSON.stringify(config.ensemble)}) members, got ${JSON.stringify(members)?.slice(0, 80)}`);
   }
   members.forEach((m: unknown, i) => {
     const at = `config.members[${i}].`;
     if (!isObject(m)) throw fail(`${at.slice(0, -1)} must be a JSON object`);
     checkFields(m, at, fail, { hidden: "positive" });
-    checkTagger(m.tagger, `${at}tagger.`, config, fail);
-    if (m.tagger.output !== "crf") throw fail(`${at}tagger.output must be "crf" (an ensemble combines CRF taggers), got ${JSON.stringify(m.tagger.output)}`);
+    checkTagger(m.tagger, `${at}tagger.`, config, scheme, fail);
+    if ((m.tagger as { output: string }).output !== "crf") {
+      throw fail(`${at}tagger.output must be "crf" (an ensemble combines CRF taggers), got ${JSON.stringify((m.tagger as { output: string }).output)}`);
+    }
   });
   if (JSON.stringify(members[0]) !== JSON.stringify({ hidden: config.hidden, tagger: config.tagger })) {
     throw fail("config.members[0] must be the top-level config.hidden and config.tagger (member 0)");
@@ -142,4 +124,18 @@ export function firstNonFinite(data: Float32Array): number {
   const u = new Uint32Array(data.buffer, data.byteOffset, data.length);
   for (let i = 0; i < u.length; i++) if ((u[i]! & 0x7f800000) === 0x7f800000) return i;
   return -1;
+}
+
+/**
+ * The file's weights against the network its config describes: every parameter the network has is there
+ * with its shape (tensors it does not have are ignored).
+ * @param fail makes the error for a reason (naming the file).
+ */
+export function checkParams(expected: readonly { name: string; shape: readonly number[] }[],
+  params: Readonly<Record<string, { shape: readonly number[] }>>, fail: Fail): void {
+  for (const { name, shape } of expected) {
+    const t = params[name];
+    if (!t) throw fail(`tensor param.${name} is missing`);
+    if (t.shape.join(",") !== shape.join(",")) throw fail(`param.${name} has shape [${t.shape}], expected [${shape}]`);
+  }
 }

@@ -17,23 +17,8 @@ export interface Batch {
   /** Real (non-pad) tokens. */
   tokens: number;
   /**
-   * With a document memory (`FeatureTagger`'s `docMemory`): where each token
-   * the output layer reads writes its BiLSTM output and which stored outputs
-   * it attends to (see {@link BatchMemory}). Absent: the batch has none.
+   * Per-token data beyond the word ids, by name (`chars`, `casing`, `memory`, …), each in the layout of
+   * the feature that reads it (see `TokenData` in feature-layer.ts). Absent: the batch has only ids.
    */
-  memory?: BatchMemory;
-}
-
-/**
- * A batch's document-memory addresses, built by the encoder from the words of
- * whole documents (src/encode/memory-addresses.ts). Rows are those of the output
- * layer, time-major: r = t·B+b for t < `maxLen`.
- */
-export interface BatchMemory {
-  /** T·B values: the memory slot row r's BiLSTM output is stored in, −1 for none (pads, words no other token reads). */
-  slots: Int32Array;
-  /** T·B+1 offsets into {@link refs}: row r attends to slots refs[offsets[r]] .. refs[offsets[r+1]−1]. */
-  offsets: Int32Array;
-  /** The slots of the other occurrences of each row's word in its document. */
-  refs: Int32Array;
+  inputs?: Readonly<Record<string, unknown>>;
 }

@@ -98,7 +98,10 @@ export class BiLstm {
     return this.srcF.subarray(0, n);
   }
 
-  /** {@link forwardInfer} on the input packed in the order {@link packedRows} gave (n×in); read the output with {@link outputRows}. */
+  /**
+   * {@link forwardInfer} on the input packed in the order {@link packedRows} gave (n×in); read the output with {@link
+   * outputRows}.
+   */
   forwardInferPacked(xF: Float32Array): void {
     if (!this.planned) throw new Error("BiLstm.forwardInferPacked called without packedRows");
     this.planned = false;
@@ -154,7 +157,10 @@ export class BiLstm {
     return this.runPacked(xF, xB, keep);
   }
 
-  /** Checks the lengths and lays the batch out: step sizes (longest sentence first) and each direction's packed row → padded row. */
+  /**
+   * Checks the lengths and lays the batch out: step sizes (longest sentence first) and each direction's packed row →
+   * padded row.
+   */
   private plan(T: number, B: number, lengths: Int32Array): number {
     this.planned = false;
     if (lengths.length < B) throw new LstmNerError(`BiLSTM lengths: expected ${B} values, got ${lengths.length}`);

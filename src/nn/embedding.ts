@@ -1,7 +1,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
-import { KernelBuffer, exactly } from "./buffer.js";
+import { RowLookup } from "./row-lookup.js";
 import { TouchedRows, type SparseRowsParam } from "./sparse.js";
 import { quantizeRowsInt8, type Int8Rows } from "../tensors/int8-rows.js";
 
@@ -22,17 +22,14 @@ export interface EmbeddingOptions {
  * the gradient rows of the ids seen and records them, so the optimiser can do
  * a lazy update of just those rows instead of touching the whole table.
  */
-export class Embedding {
+export class Embedding extends RowLookup {
   private table: Float32Array | null;
   private param: SparseRowsParam | null;
   /** After {@link quantize}: the table as int8 rows with per-row scales. */
   private int8: Int8Rows | null = null;
-  private readonly out: KernelBuffer;
-  private ids = new Int32Array(0);
-  private n = 0;
 
-  constructor(k: Kernels, matrix: Float32Array, readonly size: number, readonly dim: number,
-    private readonly options: EmbeddingOptions = {}) {
+  constructor(k: Kernels, matrix: Float32Array, size: number, dim: number, private readonly options: EmbeddingOptions = {}) {
+    super(k, size, dim, "embedding");
     if (!Number.isInteger(size) || size < 1 || !Number.isInteger(dim) || dim < 1) {
       throw new LstmNerError(`embedding size and dim must be positive integers, got ${size}×${dim}`);
     }
@@ -43,7 +40,6 @@ export class Embedding {
     this.param = options.trainable === true
       ? { name: "embedding.weight", shape: [size, dim], value: matrix, grad: new Float32Array(size * dim), rowDim: dim, touched: new TouchedRows(size) }
       : null;
-    this.out = new KernelBuffer(k);
   }
 
   /** The table, size×dim, row-major. @throws LstmNerError after {@link quantize}, which dropped it. */
@@ -87,52 +83,20 @@ export class Embedding {
     return this.weight === null ? [] : [this.weight];
   }
 
-  /**
-   * Gather rows for the first `n` ids (default all). Returns n×dim, a view of
-   * this layer's kernel buffer valid until the next forward.
-   * @throws LstmNerError naming the position of an id outside the table.
-   */
-  forward(ids: Int32Array, n = ids.length): Float32Array {
-    if (n > ids.length) throw new LstmNerError(`embedding ids: expected ${n} values, got ${ids.length}`);
-    if (this.ids.length < n) this.ids = new Int32Array(n);
-    const out = this.out.get(n * this.dim);
-    this.gather(ids, n, out, this.dim, 0, this.ids);
-    this.n = n;
-    return out;
-  }
-
-  /**
-   * Inference-only {@link forward}: row i goes to `dst[i·stride + col …]`
-   * (a column range of a wider matrix, e.g. the tagger's concatenated input),
-   * so no n×dim buffer of its own is built; with `rows`, row i is that of
-   * ids[rows[i]]. Nothing is kept for {@link backward}.
-   */
-  forwardInto(ids: Int32Array, n: number, dst: Float32Array, stride: number, col: number, rows: Int32Array | null = null): void {
-    if (n > ids.length) throw new LstmNerError(`embedding ids: expected ${n} values, got ${ids.length}`);
-    exactly(dst, n * stride, "embedding destination");
-    this.n = 0;
-    this.gather(ids, n, dst, stride, col, null, rows);
-  }
-
-  /** Rows of the first `n` ids (with `rows`: of ids[rows[0..n)]) into `out` at row stride `stride`, column `col`; records the ids in `seen` when given. */
-  private gather(ids: Int32Array, n: number, out: Float32Array, stride: number, col: number, seen: Int32Array | null, rows: Int32Array | null = null): void {
-    const { dim, size, table, int8 } = this;
-    if (rows !== null && rows.length < n) throw new LstmNerError(`embedding rows: expected ${n} values, got ${rows.length}`);
-    for (let i = 0; i < n; i++) {
-      const at = rows === null ? i : rows[i]!;
-      const id = ids[at]!;
-      if (!(id >= 0 && id < size)) throw new LstmNerError(`ids[${at}] = ${id} is outside the embedding table (0..${size - 1})`);
-      if (seen !== null) seen[i] = id;
-      const s = id * dim;
-      const o = i * stride + col;
-      if (table !== null) {
-        for (let j = 0; j < dim; j++) out[o + j] = table[s + j]!;
-      } else {
-        const { q, scale } = int8!;
-        const sc = scale[id]!;
-        for (let j = 0; j < dim; j++) out[o + j] = q[s + j]! * sc;
-      }
+  protected copyRow(id: number, out: Float32Array, at: number): void {
+    const { dim, table, int8 } = this;
+    const s = id * dim;
+    if (table !== null) {
+      for (let j = 0; j < dim; j++) out[at + j] = table[s + j]!;
+    } else {
+      const { q, scale } = int8!;
+      const sc = scale[id]!;
+      for (let j = 0; j < dim; j++) out[at + j] = q[s + j]! * sc;
     }
+  }
+
+  protected outside(at: number, id: number): string {
+    return `ids[${at}] = ${id} is outside the embedding table (0..${this.size - 1})`;
   }
 
   /** Accumulate dL/d(table) from dL/d(output) (n×dim); nothing to do when frozen. */
@@ -154,6 +118,6 @@ export class Embedding {
 
   /** Free the output buffer (the table is the caller's). */
   dispose(): void {
-    this.out.release();
+    this.release();
   }
 }

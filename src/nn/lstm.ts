@@ -88,7 +88,10 @@ export class Lstm {
     return this.q !== null;
   }
 
-  /** Runs inference-only sequences of this layer's ({@link inferSequence}) on the quantized weights when there are some. */
+  /**
+   * Runs inference-only sequences of this layer's ({@link inferSequence}) on the quantized weights when there are
+   * some.
+   */
   infer(seqs: readonly LstmInferSequence[], others: readonly Lstm[] = []): void {
     const layers = [this, ...others];
     if (layers.every((l) => l.q !== null)) {

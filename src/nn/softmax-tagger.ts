@@ -79,7 +79,10 @@ export class SoftmaxTagger implements Tagger {
     return [...this.embedding.params(), ...this.rnn.params(), ...this.out.params()];
   }
 
-  /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the mean loss and the tokens it covered. */
+  /**
+   * Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). Returns the mean loss and the
+   * tokens it covered.
+   */
   lossAndGrad(batch: Batch): Loss {
     const logits = this.logits(batch, true);
     const n = batch.maxLen * batch.size;

@@ -127,7 +127,10 @@ export function zeroOptimizerGrads(o: OptimizerParams<unknown>): void {
   }
 }
 
-/** What every optimiser's checkpoint state holds: the step count and, per row-sparse parameter, the rows it keeps state for. */
+/**
+ * What every optimiser's checkpoint state holds: the step count and, per row-sparse parameter, the rows it keeps state
+ * for.
+ */
 export interface RowsState {
   t: number;
   rows: Record<string, Int32Array>;

@@ -6,6 +6,7 @@ import { LstmNerError } from "../util/errors.js";
 import type { Param } from "./param.js";
 import type { Batch } from "./batch.js";
 import type { Int8Rows } from "../tensors/int8-rows.js";
+import type { Rng } from "../util/random.js";
 
 /** What a tagger's `quantize` converts besides the LSTM weights. */
 export interface QuantizeOptions {
@@ -28,36 +29,38 @@ export interface Loss {
 
 /** The sizes every tagger has (each tagger's config adds its own settings). */
 export interface TaggerSizes {
-  /** Rows of the word embedding table. */
-  readonly vocabSize: number;
-  /** Width of the word embedding table. */
-  readonly embDim: number;
   /** LSTM hidden size per direction. */
   readonly hidden: number;
   /** Output classes. */
   readonly outputs: number;
-  /** Whether the word embedding table is trained. */
-  readonly trainableEmbeddings: boolean;
 }
 
-/** Per-token predictions, time-major T·B: label ids (−1 at pads) and, where the tagger has them, the probability of each. */
+/**
+ * Per-token predictions, time-major T·B: label ids (−1 at pads) and, where the tagger has them, the probability of
+ * each.
+ */
 export interface Prediction {
   pred: Int32Array;
-  /** Softmax probability of each predicted label (0 at pads); null for a tagger without per-token probabilities (a CRF). */
+  /**
+   * Softmax probability of each predicted label (0 at pads); null for a tagger without per-token probabilities (a
+   * CRF).
+   */
   prob: Float32Array | null;
 }
 
 /**
  * A sequence tagger: scores every token of a padded batch, trains on gold
  * labels and predicts. `SoftmaxTagger` and `FeatureTagger` implement it; a
- * tagger that needs more than ids (chars, casing) checks that its batch
- * carries them and throws an LstmNerError otherwise.
+ * tagger that needs more than ids (`Batch.inputs`: chars, casing, …) checks
+ * that its batch carries them and throws an LstmNerError otherwise.
  */
 export interface Tagger {
   /** Its configuration, defaults filled in. */
   readonly config: TaggerSizes;
   /** All trainable parameters, by stable name (the word table first, when trainable). */
   params(): Param[];
+  /** The parameters a model file keeps, when not all of {@link params} (a training-only head is left out). */
+  storedParams?(): Param[];
   /** Forward + backward on one batch; ACCUMULATES gradients (the optimiser zeroes them). */
   lossAndGrad(batch: Batch): Loss;
   /** The loss on one batch without gradients. */
@@ -68,9 +71,16 @@ export interface Tagger {
   predictWithScores(batch: Batch): Prediction;
   /** A tagger with a document memory: empty its tagging memory and fill it from these batches, before tagging them. */
   fillMemory?(batches: Iterable<Batch>): void;
+  /** A tagger with a document memory: forget what training stored. */
+  clearTrainingMemory?(): void;
+  /** A tagger with dropout: the generator of its masks (its state goes into training checkpoints). */
+  readonly dropoutRng?: Rng;
   /** Dropout on (training) or off (evaluation); a no-op for taggers without dropout. */
   setTraining(on: boolean): void;
-  /** Int16 LSTM weights for prediction from now on, until the next training step (see Lstm.quantize); with `embedding`, the word table in int8 too, for good. */
+  /**
+   * Int16 LSTM weights for prediction from now on, until the next training step (see Lstm.quantize); with `embedding`,
+   * the word table in int8 too, for good.
+   */
   quantize(o?: QuantizeOptions): void;
   /** Free kernel memory; the tagger is unusable afterwards. */
   dispose(): void;

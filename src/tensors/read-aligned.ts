@@ -43,7 +43,10 @@ export async function readAligned(file: string, opts: { shared?: boolean } = {})
   }
 }
 
-/** Bytes to skip at the start of the buffer so the largest F32/I32 tensor of `json` lands 4-byte aligned (0 when unknown). */
+/**
+ * Bytes to skip at the start of the buffer so the largest F32/I32 tensor of `json` lands 4-byte aligned (0 when
+ * unknown).
+ */
 function alignShift(json: Uint8Array, dataStart: number): number {
   let entries: Record<string, unknown>;
   try {

@@ -121,7 +121,10 @@ export function parseHeader(json: Uint8Array, bad: (why: string) => Error): Reco
   return header as Record<string, unknown>;
 }
 
-/** Parse a safetensors file held in memory; `file` names it in errors, `what` says what it is ("model file", "checkpoint"). */
+/**
+ * Parse a safetensors file held in memory; `file` names it in errors, `what` says what it is ("model file",
+ * "checkpoint").
+ */
 export function decodeSafetensors(buf: Uint8Array, file: string, what = "model file"): SafetensorsFile {
   const bad = (why: string): LstmNerError => new LstmNerError(`not a valid ${what} (${why})`, { file });
   if (buf.length < 8) throw bad("file is shorter than its 8-byte header length");

@@ -155,7 +155,9 @@ export function decodeMatrix(tensors: ReadonlyMap<string, Tensor>, prefix: strin
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** The tensors of a word list (`<prefix>.words`) and, when given, its aliases (`<prefix>.keys`, `<prefix>.key_rows`). */
+/**
+ * The tensors of a word list (`<prefix>.words`) and, when given, its aliases (`<prefix>.keys`, `<prefix>.key_rows`).
+ */
 export function encodeWords(prefix: string, words: readonly string[], aliases?: Aliases): Record<string, Tensor> {
   const w = utf8(words.join("\n"));
   const out: Record<string, Tensor> = { [`${prefix}.words`]: { dtype: "U8", shape: [w.length], data: w } };

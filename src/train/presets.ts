@@ -6,10 +6,9 @@
  * adds the document memory to it.
  */
 import type { Batching } from "./trainer.js";
-import type { FeatureOptions } from "../model/ner.js";
+import { checkValue, type FieldRule, type TaggerSpec } from "../features/spec.js";
+import { checkSpec, optionalFields } from "../features/check.js";
 import { LstmNerError } from "../util/errors.js";
-import type { CharLmConfig } from "../nn/char-lm.js";
-import { LM_SOFTMAXES } from "../nn/lm-softmax.js";
 import { removedSwitch } from "../model/legacy.js";
 
 /** A complete training recipe. */
@@ -35,13 +34,16 @@ export interface Preset {
   lrDecay: number;
   /** Gradient-norm clipping (0 = off). */
   clipNorm: number;
-  /** Char CNN, casing, dropout, CRF; null = the classroom softmax model. */
-  feature: FeatureOptions | null;
+  /** The BiLSTM-CNN-CRF model's spec (char CNN, casing, dropout, CRF, …); null = the classroom softmax model. */
+  feature: TaggerSpec | null;
   /** Retry unknown tokens with digits replaced by 0. */
   normalizeDigits: boolean;
   /** Training words missing from the vectors with at least this count get their own rows (0 = off). */
   extendVocab: number;
-  /** Checkpoint averaging over the last N epochs' weights, evaluated and kept as the model (0 = off; see `TrainOptions.averageLast`). */
+  /**
+   * Checkpoint averaging over the last N epochs' weights, evaluated and kept as the model (0 = off; see
+   * `TrainOptions.averageLast`).
+   */
   averageLast: number;
 }
 
@@ -147,8 +149,9 @@ export function applyOverrides(preset: Preset, overrides: readonly string[]): Pr
     if (gone !== undefined) throw new LstmNerError(`--set ${o}: ${gone}`);
     let obj = out;
     for (const [i, k] of keys.entries()) {
-      // An optional feature switch a preset leaves out (so its recipe, and the files it writes, stay as they were) can still be set.
-      const optional = i === 1 && i === keys.length - 1 && keys[0] === "feature" && OPTIONAL_FEATURE.includes(k);
+      // An optional feature switch a preset leaves out (so its recipe, and the files it writes, stay as they were) can
+      // still be set.
+      const optional = i === 1 && i === keys.length - 1 && keys[0] === "feature" && optionalFields().includes(k);
       if (!Object.hasOwn(obj, k) && !optional) throw new LstmNerError(`--set ${o}: the preset has no field ${keys.slice(0, i + 1).join(".")}`);
       if (i === keys.length - 1) {
         obj[k] = value;
@@ -162,59 +165,12 @@ export function applyOverrides(preset: Preset, overrides: readonly string[]): Pr
   return overrides.length ? checkPreset(out as unknown as Preset, overrides.map((o) => `--set ${o}`).join(" ")) : out as unknown as Preset;
 }
 
-/** What a preset field may hold: a kind of value, or one of a few strings. */
-type FieldRule = "rate" | "nonneg" | "count" | "positive" | "fraction" | "boolean" | "string" | readonly string[];
-
 const PRESET_RULES: Record<Exclude<keyof Preset, "feature">, FieldRule> = {
   name: "string", description: "string", dataset: "string", embeddings: "string", trainableEmbeddings: "boolean",
   hidden: "positive", bidirectional: "boolean", batchSize: "positive", lr: "rate", epochs: "positive",
   batching: ["plain", "bucket"], extraOutputs: "count", patience: "count", optimizer: ["adam", "sgd"],
   momentum: "fraction", lrDecay: "nonneg", clipNorm: "nonneg", normalizeDigits: "boolean", extendVocab: "count", averageLast: "count",
 };
-const FEATURE_RULES: Record<Exclude<keyof FeatureOptions, "chars" | "charLM">, FieldRule> = {
-  casingDim: "count", inputDropout: "fraction", outputDropout: "fraction", output: ["crf", "softmax"],
-  trainScheme: ["IOB1", "IOB2", "BIOES"], constrained: "boolean",
-  layers: "positive", docMemory: "boolean",
-};
-const CHAR_RULES: Record<keyof NonNullable<FeatureOptions["chars"]>, FieldRule> = { dim: "positive", filters: "positive", window: "positive" };
-const CHAR_LM_RULES: Record<keyof CharLmConfig, FieldRule> = {
-  dim: "positive", hidden: "positive", lmWeight: "nonneg", vocab: "positive", dropout: "fraction", softmax: LM_SOFTMAXES,
-};
-
-/** Fields of FeatureOptions that may be left out (they default to off). */
-const OPTIONAL_FEATURE = ["layers", "docMemory"];
-
-/** Check `obj`'s fields against `rules`; `nested` names the fields checked separately, `optional` those that may be absent. */
-function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: string, where: string, nested: readonly string[] = [],
-  optional: readonly string[] = []): Record<string, unknown> {
-  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-    throw new LstmNerError(`${where}: ${prefix.slice(0, -1)} must be an object or null, got ${JSON.stringify(obj)}`);
-  }
-  const rec = obj as Record<string, unknown>;
-  for (const k of Object.keys(rec)) if (!Object.hasOwn(rules, k) && !nested.includes(k)) throw new LstmNerError(`${where}: unknown field ${prefix}${k}`);
-  for (const [k, rule] of Object.entries(rules)) {
-    const v = rec[k];
-    if (v === undefined && optional.includes(k)) continue;
-    const field = prefix + k;
-    const bad = (what: string): never => {
-      throw new LstmNerError(`${where}: ${field} must be ${what}, got ${v === undefined ? "nothing" : JSON.stringify(v)}`);
-    };
-    if (Array.isArray(rule)) {
-      if (typeof v !== "string" || !rule.includes(v)) bad(`one of ${rule.join(", ")}`);
-    } else if (rule === "boolean" || rule === "string") {
-      if (typeof v !== rule) bad(`a ${rule}`);
-    } else {
-      if (typeof v !== "number" || !Number.isFinite(v)) bad("a number");
-      const n = v as number;
-      if (rule === "rate" && !(n > 0)) bad("a number > 0");
-      if (rule === "nonneg" && !(n >= 0)) bad("a number ≥ 0");
-      if (rule === "count" && !(Number.isInteger(n) && n >= 0)) bad("a whole number ≥ 0");
-      if (rule === "positive" && !(Number.isInteger(n) && n >= 1)) bad("a whole number ≥ 1");
-      if (rule === "fraction" && !(n >= 0 && n < 1)) bad("a number in [0, 1)");
-    }
-  }
-  return rec;
-}
 
 /**
  * Check every field of a recipe (after `--set` overrides, say): the right
@@ -225,21 +181,19 @@ function checkFields(obj: unknown, rules: Record<string, FieldRule>, prefix: str
  * @throws LstmNerError naming the field and the value.
  */
 export function checkPreset(p: Preset, where = `preset ${p.name}`): Preset {
-  checkFields(p, PRESET_RULES, "", where, ["feature"]);
+  const fail = (why: string): LstmNerError => new LstmNerError(`${where}: ${why}`);
+  const rec = p as unknown as Record<string, unknown>;
+  for (const k of Object.keys(rec)) if (k !== "feature" && !Object.hasOwn(PRESET_RULES, k)) throw fail(`unknown field ${k}`);
+  for (const [k, rule] of Object.entries(PRESET_RULES)) checkValue(rec[k], rule, k, fail);
   if (p.feature !== null) {
-    const f = checkFields(p.feature, FEATURE_RULES, "feature.", where, ["chars", "charLM"], OPTIONAL_FEATURE);
-    if (f.chars !== null) checkFields(f.chars, CHAR_RULES, "feature.chars.", where);
-    // The char LM: fields left out take their defaults (CHAR_LM_DEFAULTS).
-    if (f.charLM !== undefined && f.charLM !== null) {
-      checkFields(f.charLM, CHAR_LM_RULES, "feature.charLM.", where, [], Object.keys(CHAR_LM_RULES));
-      if (f.chars === null) throw new LstmNerError(`${where}: feature.charLM needs feature.chars (the char LM reads the char vocabulary)`);
-    }
+    if (typeof p.feature !== "object" || Array.isArray(p.feature)) throw fail(`feature must be an object or null, got ${JSON.stringify(p.feature)}`);
+    checkSpec(p.feature, "feature.", fail);
     // The feature architecture has no use for these: refuse them rather than train something other than asked.
     if (!p.bidirectional) {
-      throw new LstmNerError(`${where}: bidirectional=false (--unidirectional) does not apply to the feature architecture, which is always a BiLSTM; drop it or use a preset with feature=null`);
+      throw fail("bidirectional=false (--unidirectional) does not apply to the feature architecture, which is always a BiLSTM; drop it or use a preset with feature=null");
     }
     if (p.extraOutputs !== 0) {
-      throw new LstmNerError(`${where}: extraOutputs=${p.extraOutputs} does not apply to the feature architecture, which has one output per label; set extraOutputs=0`);
+      throw fail(`extraOutputs=${p.extraOutputs} does not apply to the feature architecture, which has one output per label; set extraOutputs=0`);
     }
   }
   return p;

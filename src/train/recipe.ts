@@ -10,6 +10,7 @@ import { NerModel } from "../model/ner.js";
 import { createOptimizer, type Optimizer } from "./optimizer.js";
 import { checkPreset, type Preset } from "./presets.js";
 import type { TrainOptions } from "./trainer.js";
+import { featuresOf } from "../features/check.js";
 
 /** What a recipe is applied to: the data and the word vectors. */
 export interface RecipeInputs {
@@ -63,9 +64,14 @@ export function trainOptions(preset: Preset, seed: number): TrainOptions {
   };
 }
 
-/** A short name of the preset's architecture, e.g. "BiLSTM-CNN-CRF (BIOES)", "2-layer BiLSTM-CNN-CRF (BIOES)" or "BiLSTM". */
+/**
+ * A short name of the preset's architecture, e.g. "BiLSTM-CNN-CRF (BIOES)", "2-layer BiLSTM-CNN-CRF (BIOES) + char LM"
+ * or "BiLSTM".
+ */
 export function architectureName(preset: Preset): string {
   const f = preset.feature;
-  if (f) return `${(f.layers ?? 1) > 1 ? `${f.layers}-layer ` : ""}BiLSTM${f.chars ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})${f.charLM ? " + char LM" : ""}${f.docMemory === true ? " + doc memory" : ""}`;
-  return preset.bidirectional ? "BiLSTM" : "LSTM";
+  if (!f) return preset.bidirectional ? "BiLSTM" : "LSTM";
+  const on = featuresOf(f);
+  const extras = on.filter((k) => k.label !== undefined && k.label !== "CNN").map((k) => ` + ${k.label}`).join("");
+  return `${(f.layers ?? 1) > 1 ? `${f.layers}-layer ` : ""}BiLSTM${on.some((k) => k.label === "CNN") ? "-CNN" : ""}-${f.output.toUpperCase()} (${f.trainScheme})${extras}`;
 }

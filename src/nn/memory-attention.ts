@@ -1,12 +1,27 @@
 import type { Kernels } from "../engine/kernels.js";
 import type { Param } from "./param.js";
-import type { BatchMemory } from "./batch.js";
 import { exactly, freeParam, kernelBuffers, kernelParam, type KernelBuffer } from "./buffer.js";
 import { LstmNerError } from "../util/errors.js";
 
 /**
+ * A batch's document-memory addresses, built by the encoder from the words of
+ * whole documents (src/features/memory-addresses.ts). Rows are those of the output
+ * layer, time-major: r = t·B+b for t < `maxLen`.
+ */
+export interface BatchMemory {
+  /**
+   * T·B values: the memory slot row r's BiLSTM output is stored in, −1 for none (pads, words no other token reads).
+   */
+  slots: Int32Array;
+  /** T·B+1 offsets into {@link refs}: row r attends to slots refs[offsets[r]] .. refs[offsets[r+1]−1]. */
+  offsets: Int32Array;
+  /** The slots of the other occurrences of each row's word in its document. */
+  refs: Int32Array;
+}
+
+/**
  * The document memory's values: one `width`-float row per slot (slots are
- * numbered by the encoder, see src/encode/memory-addresses.ts), written with a
+ * numbered by the encoder, see src/features/memory-addresses.ts), written with a
  * BiLSTM output and read as a constant (no gradient flows into it). Plain
  * JS memory in chunks, grown as slots are written: a training set's memory
  * can be far larger than any batch.
@@ -82,7 +97,10 @@ export class DocMemoryAttention {
   private readonly buf: Record<"y" | "xr" | "p" | "g" | "a" | "dp" | "dxr" | "dx" | "da", KernelBuffer>;
   private readonly scale: number;
   private kept = false;
-  /** From the last forward: its rows, the rows that read something (`reading`), and each such row's first gathered memory row (offsets, one more). */
+  /**
+   * From the last forward: its rows, the rows that read something (`reading`), and each such row's first gathered
+   * memory row (offsets, one more).
+   */
   private rows = 0;
   private reading = new Int32Array(0);
   private start = new Int32Array(1);

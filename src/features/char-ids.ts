@@ -1,12 +1,12 @@
 /**
- * Per-token features for the feature tagger: character ids (original case,
- * digits kept) and casing classes, turned into the time-major layout of a
- * padded batch.
+ * The characters of each token (original case, digits kept) as ids of the
+ * model's char vocabulary: the per-token data `chars` that the char CNN and
+ * the char LM read.
  */
 import { LstmNerError } from "../util/errors.js";
 import type { Batch } from "../nn/batch.js";
-import type { FeatureBatch } from "../nn/feature-tagger.js";
-import { CASING_PAD, casingId } from "../nn/casing.js";
+import type { CharIds } from "../nn/charcnn.js";
+import type { TokenData } from "../nn/feature-layer.js";
 
 /**
  * Characters → ids. `chars[0]` is `""`, the unknown character (id 0); the
@@ -20,6 +20,9 @@ export interface CharVocab {
 
 /** Id of the unknown character. */
 export const CHAR_UNK = 0;
+
+/** Longer tokens keep only their first this many characters. */
+export const MAX_WORD_CHARS = 40;
 
 /**
  * The char vocabulary of some sentences (the training set): every code point
@@ -38,7 +41,8 @@ export function buildCharVocab(sentences: Iterable<readonly string[]>, options: 
 
 /**
  * A char vocabulary from its stored list (as in {@link CharVocab.chars}).
- * @throws LstmNerError when the list does not start with `""`, holds a string that is not one code point, or repeats one.
+ * @throws LstmNerError when the list does not start with `""`, holds a string that is not one code point, or repeats
+ * one.
  */
 export function charVocabFromList(chars: readonly string[]): CharVocab {
   if (chars[0] !== "") throw new LstmNerError("char vocabulary: entry 0 must be \"\" (the unknown character)", { file: "chars[0]" });
@@ -54,78 +58,74 @@ export function charVocabFromList(chars: readonly string[]): CharVocab {
   return { chars: [...chars], index };
 }
 
-/** Options of {@link sentenceFeatures}. */
-export interface SentenceFeatureOptions {
-  /** Longer tokens keep only their first `maxWordLength` characters (default 40). */
-  maxWordLength?: number;
-}
-
-/** The features of one sentence, computed once and reused by every batch it is in. */
-export interface SentenceFeatures {
-  /** Char ids of all tokens back to back. */
-  chars: Int32Array;
-  /** Where each token's chars start in `chars` (length tokens + 1). */
+/** One sentence's char ids: all tokens' back to back, token t's from offsets[t] to offsets[t+1]. */
+export interface SentenceChars {
+  ids: Int32Array;
   offsets: Int32Array;
-  /** Casing class per token. */
-  casing: Int32Array;
 }
 
-/** Char ids (unknown → {@link CHAR_UNK}) and casing classes of a sentence's tokens. */
-export function sentenceFeatures(tokens: readonly string[], vocab: CharVocab, options: SentenceFeatureOptions = {}): SentenceFeatures {
-  const maxWordLength = options.maxWordLength ?? 40;
+/** Char ids (unknown → {@link CHAR_UNK}) of a sentence's tokens, each cut to `maxWordLength` characters. */
+export function sentenceChars(tokens: readonly string[], vocab: CharVocab, maxWordLength = MAX_WORD_CHARS): SentenceChars {
   if (!Number.isInteger(maxWordLength) || maxWordLength < 1) throw new LstmNerError(`maxWordLength must be a positive integer, got ${maxWordLength}`);
   const offsets = new Int32Array(tokens.length + 1);
-  const casing = new Int32Array(tokens.length);
   const ids: number[] = [];
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
-    casing[i] = casingId(token);
     let n = 0;
-    for (const c of token) {
+    for (const c of tokens[i]!) {
       if (n++ === maxWordLength) break;
       ids.push(vocab.index.get(c) ?? CHAR_UNK);
     }
     offsets[i + 1] = ids.length;
   }
-  return { chars: Int32Array.from(ids), offsets, casing };
+  return { ids: Int32Array.from(ids), offsets };
 }
 
 /**
- * Add the features of the batch's sentences (`features[b]` for sentence b,
- * in batch order) in the batch's time-major layout; `chars.maxChars` is the
- * longest word of the batch.
- * @throws LstmNerError when a sentence's feature count differs from its length in the batch.
+ * The sentences' char ids in a batch's layout: word w = t·B+b has its chars in row w of `ids`
+ * (maxChars = the batch's longest word); pads have length 0.
+ * @throws LstmNerError when a sentence's token count differs from its length in the batch.
  */
-export function featureBatch(batch: Batch, features: readonly SentenceFeatures[]): FeatureBatch {
+export function collateChars(items: readonly SentenceChars[], batch: Batch): CharIds {
   const { size: B, maxLen: T, lengths } = batch;
-  if (features.length !== B) throw new LstmNerError(`features for ${features.length} sentences, the batch has ${B}`);
+  if (items.length !== B) throw new LstmNerError(`char ids for ${items.length} sentences, the batch has ${B}`);
   let maxChars = 0;
   for (let b = 0; b < B; b++) {
-    const f = features[b]!;
-    const tokens = f.casing.length;
-    if (tokens !== lengths[b]) throw new LstmNerError(`batch item ${b}: features for ${tokens} tokens, the batch has ${lengths[b]}`);
-    for (let t = 0; t < tokens; t++) maxChars = Math.max(maxChars, f.offsets[t + 1]! - f.offsets[t]!);
+    const { offsets } = items[b]!;
+    if (offsets.length - 1 !== lengths[b]) throw new LstmNerError(`batch item ${b}: char ids for ${offsets.length - 1} tokens, the batch has ${lengths[b]}`);
+    for (let t = 0; t + 1 < offsets.length; t++) maxChars = Math.max(maxChars, offsets[t + 1]! - offsets[t]!);
   }
-  const n = T * B;
-  const ids = new Int32Array(n * maxChars);
-  const charLengths = new Int32Array(n);
-  const casing = new Int32Array(n).fill(CASING_PAD);
+  const ids = new Int32Array(T * B * maxChars);
+  const charLengths = new Int32Array(T * B);
   for (let b = 0; b < B; b++) {
-    const f = features[b]!;
+    const f = items[b]!;
     for (let t = 0; t < lengths[b]!; t++) {
       const w = t * B + b;
       const start = f.offsets[t]!;
       const len = f.offsets[t + 1]! - start;
-      ids.set(f.chars.subarray(start, start + len), w * maxChars);
+      ids.set(f.ids.subarray(start, start + len), w * maxChars);
       charLengths[w] = len;
-      casing[w] = f.casing[t]!;
     }
   }
-  return { ...batch, chars: { ids, lengths: charLengths, maxChars }, casing };
+  return { ids, lengths: charLengths, maxChars };
 }
 
-/** {@link featureBatch} from the token strings of the batch's sentences (in batch order). */
-export function addFeatures(batch: Batch, tokens: readonly (readonly string[])[], vocab: CharVocab,
-  options: SentenceFeatureOptions = {}): FeatureBatch {
-  return featureBatch(batch, tokens.map((s) => sentenceFeatures(s, vocab, options)));
+/** The `chars` per-token data of a model with this char vocabulary. */
+export function charData(vocab: CharVocab): TokenData<SentenceChars, CharIds> {
+  return {
+    key: "chars",
+    encode: (sentences) => sentences.map((s) => sentenceChars(s, vocab)),
+    collate: collateChars,
+  };
+}
+
+/**
+ * The batch's char ids, checked: T·B words.
+ * @throws LstmNerError when the batch has none (`what` names the feature) or the wrong number.
+ */
+export function charsOf(batch: Batch, what: string): CharIds {
+  const c = batch.inputs?.chars as CharIds | undefined;
+  if (c === undefined) throw new LstmNerError(`batch.inputs.chars is missing (the model has ${what})`);
+  const n = batch.maxLen * batch.size;
+  if (c.lengths.length !== n) throw new LstmNerError(`batch.inputs.chars.lengths has ${c.lengths.length} values, expected maxLen×size = ${n}`);
+  return c;
 }

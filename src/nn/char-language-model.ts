@@ -17,7 +17,10 @@ export interface CharLmConfig {
   hidden: number;
   /** Weight λ of the LM losses: L = L_tagger + λ·(L_fwd + L_bwd); 0 keeps the char features but trains no LM. */
   lmWeight: number;
-  /** LM output words: the `vocab` most frequent training words (+ one class for every other word; the paper predicts every training word). */
+  /**
+   * LM output words: the `vocab` most frequent training words (+ one class for every other word; the paper predicts
+   * every training word).
+   */
   vocab: number;
   /** Dropout on the char states at the word boundaries, before the highways. */
   dropout: number;
@@ -72,7 +75,8 @@ interface LmHead {
   m: number;
 }
 
-// Reusable buffers: char embeddings of the sequence, boundary features, the BiLSTM output gradient, the LM heads' inputs.
+// Reusable buffers: char embeddings of the sequence, boundary features, the BiLSTM output gradient, the LM heads'
+// inputs.
 const CHAR_LM_BUFFERS = ["x", "feat", "dh", "lmF", "lmB"] as const;
 
 /**
@@ -128,7 +132,8 @@ export class CharLm {
   lastLoss: { fwd: number; bwd: number } | null = null;
 
   /**
-   * @param charVocabSize the tagger's char vocabulary (its id 0 the unknown char); the boundary marker gets id `charVocabSize`.
+   * @param charVocabSize the tagger's char vocabulary (its id 0 the unknown char); the boundary marker gets id
+   * `charVocabSize`.
    * @param lmClasses LM class (0..vocab) of every word-table row, for training; null: no LM head.
    * @param dropRng draws the dropout masks.
    */

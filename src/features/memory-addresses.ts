@@ -8,7 +8,7 @@
  * (`FeatureTagger` with `docMemory`) keeps the slots' vectors.
  */
 import { LstmNerError } from "../util/errors.js";
-import type { BatchMemory } from "../nn/batch.js";
+import type { BatchMemory } from "../nn/memory-attention.js";
 
 /**
  * Other occurrences a token attends to, at most: the first ones of its word
