@@ -83,13 +83,18 @@ function attemptConnection(RedisClient: typeof Redis, o: RedisOptions, onError: 
     connectTimeout: Math.max(100, Math.min(2000, o.connectTimeoutMs ?? 10_000)),
     retryStrategy: (n) => (connected ? backoffMs(n) : null),
   });
-  client.on("error", (e: NodeJS.ErrnoException) => {
-    onError(e.code ?? e.message);
+  const lose = (detail: string): void => {
     if (connected && !lost) {
       lost = true;
-      o.onConnection?.("lost", e.code ?? e.message);
+      o.onConnection?.("lost", detail);
     }
+  };
+  client.on("error", (e: NodeJS.ErrnoException) => {
+    onError(e.code ?? e.message);
+    lose(e.code ?? e.message);
   });
+  // A server killed with its socket closed cleanly gives no error, only a reconnection (never after quit()).
+  client.on("reconnecting", () => lose("connection closed"));
   client.on("ready", () => {
     if (lost) o.onConnection?.("back", safeUrl(o.redis));
     lost = false;
