@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { decodeVectors, hashFile, vectorCachePath } from "../src/embeddings/cache.js";
 import { readVectors } from "../src/embeddings/read.js";
 
-const file = process.argv[2] ?? process.env["LSTM_NER_GLOVE"] ?? "/work/shared/data/glove/glove.6B.100d.341k.txt.gz";
+const file = process.argv[2] ?? process.env["LSTM_NER_GLOVE"] ?? path.resolve("../shared/data/glove/glove.6B.100d.341k.txt.gz");
 const cacheDir = await mkdtemp(path.join(os.tmpdir(), "lstm-ner-bench-"));
 
 function report(step: string, seconds: number, extra: Record<string, number> = {}): void {

@@ -4,7 +4,7 @@
  * CoNLL++ dev set, sorted by length as `predict` batches it: tokens/s at each
  * batch size with 1 and 2 kernel threads (the second thread's gain), and the
  * resident memory after loading against its peak while tagging at each batch
- * size (issue 11's target: peak at batch 256 ≤ after loading + 100 MB).
+ * size (target: peak at batch 256 ≤ after loading + 100 MB).
  * Then the same quantized (NerModel.quantize: int16 LSTM weights, int8 word
  * embedding; the resident memory after quantizing shows what the smaller
  * table saves), and, for a model file, the dev F1 of both (the quantized

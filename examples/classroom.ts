@@ -1,5 +1,5 @@
 /**
- * The classroom pipeline, step by step, with the library (the README's
+ * The classroom pipeline, step by step, with the library (docs/library.md's
  * example). In your own project, import from "lstm-ner" instead.
  *
  *   node dist/examples/classroom.js [DATASET] [VECTORS] [EPOCHS]

@@ -1,5 +1,5 @@
 /**
- * The README's spaCy-style session: tag a text with a trained model, print
+ * A spaCy-style session: tag a text with a trained model, print
  * tokens with their entity tags, the entities, and write displaCy-style HTML.
  *
  *   node dist/examples/spacy-style.js MODEL [OUT.html]

@@ -9,7 +9,7 @@ import { toyConll, toyGlove } from "./toy-corpus.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-test("the README's library example (examples/classroom.ts) runs end to end and learns", () => {
+test("the library example (examples/classroom.ts) runs end to end and learns", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "lstm-ner-example-"));
   writeFileSync(path.join(dir, "toy_train.txt"), toyConll(1200, 1));
   writeFileSync(path.join(dir, "toy_dev.txt"), toyConll(100, 2));

@@ -61,7 +61,8 @@ export async function runWorker(o: RedisCli & { model: string; concurrency: numb
     process.once("SIGINT", () => stop("SIGINT"));
   });
   say("worker stopped");
-  // A close that gave up waiting for an unreachable Redis leaves BullMQ reconnecting: the process ends here all the same.
+  // A close that gave up waiting for an unreachable Redis leaves BullMQ reconnecting: the process ends here
+  // all the same.
   process.exit(0);
 }
 

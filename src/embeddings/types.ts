@@ -23,6 +23,9 @@ export interface ReadVectorsOptions {
   cache?: boolean;
   /** Root cache folder (default: `cacheDir()`); vectors go to `<cacheDir>/vectors/`. */
   cacheDir?: string;
-  /** Told, in one line, when a cached copy could not be used (damaged, or the source changed) and the file is parsed again. */
+  /**
+   * Told, in one line, when a cached copy could not be used (damaged, or the source changed) and the file is
+   * parsed again.
+   */
   onNotice?: (message: string) => void;
 }

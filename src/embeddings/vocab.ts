@@ -48,7 +48,10 @@ export function buildEmbedding(vectors: Vectors): Embedding {
   return { vocab, matrix, dim, unkId: n, padId: n + 1, size: n + 2 };
 }
 
-/** Add a pruned table's dropped words (see {@link Vectors.aliases}) to a word → row map; words with their own row win. */
+/**
+ * Add a pruned table's dropped words (see {@link Vectors.aliases}) to a word → row map; words with their own
+ * row win.
+ */
 export function addAliases(vocab: Map<string, number>, aliases: Vectors["aliases"]): void {
   if (!aliases) return;
   aliases.keys.forEach((k, i) => vocab.has(k) || vocab.set(k, aliases.rows[i]!));

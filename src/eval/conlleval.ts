@@ -198,7 +198,8 @@ export class Scorer {
     const precision = ratio(this.correctChunks, this.foundPred);
     const recall = ratio(this.correctChunks, this.foundGold);
     const types = [...new Set([...this.goldByType.keys(), ...this.predByType.keys()])].sort(byCodeUnits);
-    // Object.fromEntries defines own properties: `perType[type] = …` would set the prototype for a type named __proto__.
+    // Object.fromEntries defines own properties: `perType[type] = …` would set the prototype for a type named
+    // __proto__.
     const perType: Record<string, TypeScore> = Object.fromEntries(types.map((type): [string, TypeScore] => {
       const gold = this.goldByType.get(type) ?? 0;
       const pred = this.predByType.get(type) ?? 0;

@@ -24,7 +24,10 @@ export interface CharLmConfig {
   vocab: number;
   /** Dropout on the char states at the word boundaries, before the highways. */
   dropout: number;
-  /** The LM heads' output layer: "classes", a class-factored softmax (√V clusters, ~2√V classes scored per word); "full", all V+1. */
+  /**
+   * The LM heads' output layer: "classes", a class-factored softmax (√V clusters, ~2√V classes scored per
+   * word); "full", all V+1.
+   */
   softmax: LmSoftmaxKind;
 }
 

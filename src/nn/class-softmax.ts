@@ -37,7 +37,10 @@ export class ClassSoftmax {
   readonly wordB: Param;
   private readonly buf: Record<(typeof BUFFERS)[number], KernelBuffer>;
   private readonly labels: KernelInt32Buffer;
-  /** Rows of the last forward in cluster order (a counting sort), and where each cluster's run starts (C+1 entries). */
+  /**
+   * Rows of the last forward in cluster order (a counting sort), and where each cluster's run starts (C+1
+   * entries).
+   */
   private order = new Int32Array(0);
   private start = new Int32Array(0);
   /** Where cluster c's block of word-level values starts in u / du. */

@@ -18,7 +18,10 @@ export interface LmSoftmax {
   dispose(): void;
 }
 
-/** The LM output layers there are: "full" scores every word per row, "classes" a class-factored softmax ({@link ClassSoftmax}). */
+/**
+ * The LM output layers there are: "full" scores every word per row, "classes" a class-factored softmax
+ * ({@link ClassSoftmax}).
+ */
 export const LM_SOFTMAXES = ["full", "classes"] as const;
 export type LmSoftmaxKind = (typeof LM_SOFTMAXES)[number];
 

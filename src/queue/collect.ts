@@ -114,7 +114,10 @@ export async function collectResults(o: CollectOptions, write: (s: string) => Pr
   return res;
 }
 
-/** The runs again; an error if the record lost runs it had (Redis restarted without persistence, or the queue was deleted). */
+/**
+ * The runs again; an error if the record lost runs it had (Redis restarted without persistence, or the queue
+ * was deleted).
+ */
 async function recheck(client: Redis, queue: string, known: readonly EnqueueRun[]): Promise<EnqueueRun[]> {
   const runs = await readRuns(client, queue);
   const lost = known.filter((k) => !runs.some((r) => r.run === k.run));

@@ -124,7 +124,10 @@ export async function enqueueDocs(docs: Iterable<QueueDoc> | AsyncIterable<Queue
   }
 }
 
-/** The run `enqueue --resume` continues: the oldest interrupted one, after waiting out the lease of one just killed. */
+/**
+ * The run `enqueue --resume` continues: the oldest interrupted one, after waiting out the lease of one just
+ * killed.
+ */
 async function resumeRun(client: Parameters<typeof readRuns>[0], o: EnqueueOptions): Promise<RunWriter> {
   const deadline = Date.now() + LEASE_MS + 1000;
   let said = false;

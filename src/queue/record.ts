@@ -28,7 +28,10 @@ export interface EnqueueRun {
   started: string;
   /** Documents per job. */
   batch: number;
-  /** "sealed": every document added; "running": an enqueue holds the lease; "interrupted": neither (killed or failed). */
+  /**
+   * "sealed": every document added; "running": an enqueue holds the lease; "interrupted": neither (killed or
+   * failed).
+   */
   state: "sealed" | "running" | "interrupted";
   /** Documents and jobs claimed so far (all of them when sealed). */
   docs: number;
@@ -124,7 +127,8 @@ export class RunWriter {
 
   private constructor(private readonly client: Redis, private readonly queue: string, readonly run: number, readonly batch: number,
     private readonly token: string, /** Jobs the run had claimed before this process took it (resume). */ readonly before = 0) {
-    // Renewed on a timer, so a slow producer (stdin) does not lose it; a run that cannot renew fails at its next claim.
+    // Renewed on a timer, so a slow producer (stdin) does not lose it; a run that cannot renew fails at its
+    // next claim.
     this.timer = setInterval(() => {
       void this.client.eval(RENEW, 1, keys(queue, run).lease, token, LEASE_MS).then((ok) => {
         if (ok === 0) this.lost = true;
@@ -173,7 +177,10 @@ export class RunWriter {
     if (await this.client.eval(SEAL, 2, k.lease, k.run, this.token) !== 1) throw leaseLost(this.queue);
   }
 
-  /** Give the run up (after an error): it reads as interrupted at once, ready for --resume (or vanishes if it added nothing). */
+  /**
+   * Give the run up (after an error): it reads as interrupted at once, ready for --resume (or vanishes if it
+   * added nothing).
+   */
   async release(): Promise<void> {
     this.stop();
     const k = keys(this.queue, this.run);

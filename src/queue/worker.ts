@@ -18,7 +18,10 @@ export interface QueueWorkerOptions extends RedisOptions {
   concurrency?: number;
   /** Documents with more tokens fail their job (default 100000). */
   maxTokens?: number;
-  /** How long a job stays locked to this worker without a renewal; a dead worker's jobs are retaken after about this long (default 30000 ms). */
+  /**
+   * How long a job stays locked to this worker without a renewal; a dead worker's jobs are retaken after
+   * about this long (default 30000 ms).
+   */
   lockDurationMs?: number;
   kernels?: "auto" | "wasm" | "reference";
   /**

@@ -6,7 +6,10 @@
  */
 import { escapeHtml } from "../pipeline/displacy.js";
 
-/** Markup that is already safe: what {@link html} returns, or {@link trustedHtml} for fixed text such as a bundled script. */
+/**
+ * Markup that is already safe: what {@link html} returns, or {@link trustedHtml} for fixed text such as a
+ * bundled script.
+ */
 export class SafeHtml {
   constructor(readonly value: string) {}
   toString(): string {
@@ -26,7 +29,10 @@ function part(v: unknown): string {
   return escapeHtml(String(v));
 }
 
-/** A template tag: html`<td>${x}</td>` escapes `x` unless it is {@link SafeHtml}; arrays are joined, null/undefined/false are empty. */
+/**
+ * A template tag: html`<td>${x}</td>` escapes `x` unless it is {@link SafeHtml}; arrays are joined,
+ * null/undefined/false are empty.
+ */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0]!;
   values.forEach((v, i) => {

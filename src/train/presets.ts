@@ -1,8 +1,8 @@
 /**
- * Named training recipes. `seed` is the classroom exercise exactly: frozen
+ * Named training recipes. `seed` is the classic BiLSTM tagger: frozen
  * GloVe 50d, BiLSTM hidden 256, batch 32, Adam 1e-3, 10 epochs, per-token
  * log-softmax over labels + 1 outputs, plain shuffled batches. `accurate` is
- * the BiLSTM-CNN-CRF recipe (see the README for the search behind it); `best`
+ * the BiLSTM-CNN-CRF recipe (docs/experiments.md has the search behind it); `best`
  * adds the document memory to it.
  */
 import type { Batching } from "./trainer.js";
@@ -107,7 +107,7 @@ export const PRESETS: Record<string, Preset> = {
 };
 
 // `best`: `accurate` with the document memory (Luo, Xiao & Zhao 2020), the best
-// single model measured on CoNLL++ dev (README, "Configurations tried") at about
+// single model measured on CoNLL++ dev (docs/experiments.md) at about
 // twice accurate's training time. The same run as
 // `--preset accurate --set feature.docMemory=true`.
 PRESETS.best = {

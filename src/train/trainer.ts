@@ -18,7 +18,10 @@ import { LstmNerError } from "../util/errors.js";
 
 /** What the trainer needs of a model. */
 export interface TrainableModel extends Predictor {
-  /** Forward + backward on one batch; accumulates gradients. Returns the mean loss and the tokens it covered (and a char LM's loss, part of it). */
+  /**
+   * Forward + backward on one batch; accumulates gradients. Returns the mean loss and the tokens it covered
+   * (and a char LM's loss, part of it).
+   */
   lossAndGrad(batch: Batch): { loss: number; count: number; lm?: number };
   /** Copies of every trainable tensor by name (a snapshot). */
   snapshot(): Record<string, Float32Array>;
@@ -62,7 +65,10 @@ export interface EpochRecord {
   best: boolean;
   /** With `averageLast`: dev F1 of the epoch's own weights (dev_f1 is the average's). */
   dev_f1_last?: number | null;
-  /** With a char language model: its mean training LM loss (NLL_fwd + NLL_bwd, before the weight λ; part of `loss`). */
+  /**
+   * With a char language model: its mean training LM loss (NLL_fwd + NLL_bwd, before the weight λ; part of
+   * `loss`).
+   */
   lm_loss?: number;
 }
 
@@ -146,7 +152,7 @@ export interface TrainResult {
 export async function train<I extends IdSentence>(model: TrainableModel, optimizer: Optimizer, trainSet: readonly Sentence[],
   dev: readonly Sentence[] | null, enc: Encoder<I>, opts: TrainOptions): Promise<TrainResult> {
   const items = encodeSentences(trainSet, enc);
-  // A document memory starts empty (also on resume: it is not part of a checkpoint, see README).
+  // A document memory starts empty (also on resume: it is not part of a checkpoint, see docs/models.md).
   model.clearTrainingMemory?.();
   const rng = new Rng(opts.seed);
   let records: EpochRecord[] = [];
@@ -256,7 +262,8 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
     };
     records.push(rec);
     // The checkpoint first (training goes on from the epoch's own weights), then onEpoch: what it writes (the model,
-    // a log line) then always describes a state on disk, so a kill between the two never leaves a log --resume cannot continue.
+    // a log line) then always describes a state on disk, so a kill between the two never leaves a log
+    // --resume cannot continue.
     await opts.onCheckpoint?.(state(epoch + 1, 0, rng.getState(), 0, 0, 0, 0, own ?? model.snapshot()));
     // onEpoch sees (and saves) the weights scored.
     await opts.onEpoch?.(rec, devScore);
@@ -267,7 +274,10 @@ export async function train<I extends IdSentence>(model: TrainableModel, optimiz
   return finish(false);
 }
 
-/** The element-wise mean of weight snapshots (same names and sizes), written into `into`'s arrays when it has them (no new memory per epoch). */
+/**
+ * The element-wise mean of weight snapshots (same names and sizes), written into `into`'s arrays when it has
+ * them (no new memory per epoch).
+ */
 function meanOf(snapshots: readonly Record<string, Float32Array>[], into: Record<string, Float32Array>): Record<string, Float32Array> {
   const n = snapshots.length;
   for (const name of Object.keys(snapshots[0]!)) {
