@@ -78,6 +78,8 @@ test("lstm-ner serve: every bad option value is one line naming the flag and exi
     [["--batch-tokens", "0"], /--batch-tokens must be a number of tokens from 1/],
     [["--queue", "0"], /--queue must be a number of requests from 1/],
     [["--max-connections", "0"], /--max-connections must be a number of connections from 1/],
+    [["--max-connections-per-client", "0"], /--max-connections-per-client must be a number of connections from 1/],
+    [["--drain-timeout", "-1"], /--drain-timeout must be a number of seconds from 0 to 3600, got -1/],
     [["--allow-host", "evil.example/x"], /--allow-host "evil.example\/x" is not a host name/],
     [["--host", " "], /--host is empty/],
   ];

@@ -13,7 +13,7 @@ let base: string;
 
 before(async () => {
   const { model } = await toyModel();
-  srv = await startServer(model, { port: 0, maxBodyBytes: 4096, maxTexts: 50, batchTokens: 64, requestTimeoutMs: 600, modelName: "toy", maxQueue: 128 });
+  srv = await startServer(model, { port: 0, maxBodyBytes: 4096, maxTexts: 50, batchTokens: 64, requestTimeoutMs: 600, modelName: "toy", maxQueue: 128, maxConnectionsPerClient: 64 });
   base = srv.url;
 });
 after(() => srv.close());
@@ -140,7 +140,8 @@ test("a request whose body never completes times out with 408; others are unaffe
   assert.equal(ok.status, 200);
 });
 
-// 42 requests at once: the queue must hold them all (the queue bound itself is tested in server-limits).
+// 42 requests at once from one address: the queue and the per-client limit (64 here) must hold them all
+// (the queue bound itself is tested in server-limits, the per-client limit in server-fair).
 test("concurrent requests, small and large, all get their own right answers", async () => {
   const nlp = createNlp((await toyModel()).model);
   const texts = Array.from({ length: 40 }, (_, i) => (i % 2 ? `Anna lives in Paris ${i}.` : `Reuters hired Peter Jones ${i}.`));

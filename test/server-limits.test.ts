@@ -166,6 +166,7 @@ test("every limit is checked: a bad value is an error naming it, never a silent 
     [{ batchTokens: 1.5 }, /batchTokens must be an integer from 1/],
     [{ maxQueue: 0 }, /maxQueue must be an integer from 1/],
     [{ maxConnections: -5 }, /maxConnections must be an integer from 1/],
+    [{ maxConnectionsPerClient: 0 }, /maxConnectionsPerClient must be an integer from 1/],
     [{ port: 99999 }, /port must be an integer from 0 to 65535, got 99999/],
     [{ threads: 3 }, /threads must be 1 or 2, got 3/],
     [{ allowedHosts: ["a b"] }, /allowed host "a b" is not a host name/],

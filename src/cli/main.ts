@@ -108,6 +108,8 @@ program.command("serve").description("serve a model over HTTP: POST /ner, GET /h
   .option("--batch-tokens <n>", "most tokens per network pass (bigger requests are cut, others served in between)", int("--batch-tokens"), 2048)
   .option("--queue <n>", "most requests being tagged or waiting; more get 503 with Retry-After", int("--queue"), 32)
   .option("--max-connections <n>", "most open connections", int("--max-connections"), 256)
+  .option("--max-connections-per-client <n>", "most open connections from one client address; more get 429", int("--max-connections-per-client"), 16)
+  .option("--drain-timeout <s>", "on SIGTERM or Ctrl-C, seconds to finish the requests in progress before stopping", num("--drain-timeout"), 20)
   .option("--allow-host <name>", "another name the Host header may give, e.g. behind a proxy (repeatable; DNS-rebinding guard)", collect, [])
   .option("--health-details", "GET /health also shows the model's recipe and file path, the limits and queue counters")
   .addOption(kernelsOption()).addOption(threadsOption())

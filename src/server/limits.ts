@@ -20,6 +20,11 @@ export interface ServerLimits {
   maxQueue: number;
   /** Most open connections (default 256); Node closes further ones at once. */
   maxConnections: number;
+  /**
+   * Most open connections from one client address (default 16), so one client
+   * cannot take every connection; further ones get 429 and are closed.
+   */
+  maxConnectionsPerClient: number;
   /** Time to receive a whole request, in ms (default 30 s); slower clients get 408. */
   requestTimeoutMs: number;
   /** Time to receive the request headers, in ms (default: 10 s or the request timeout if shorter). */
@@ -47,6 +52,7 @@ export function resolveLimits(o: Partial<ServerLimits>): ServerLimits {
     batchTokens: positiveInt("batchTokens", o.batchTokens, 2048),
     maxQueue: positiveInt("maxQueue", o.maxQueue, 32),
     maxConnections: positiveInt("maxConnections", o.maxConnections, 256),
+    maxConnectionsPerClient: positiveInt("maxConnectionsPerClient", o.maxConnectionsPerClient, 16),
     requestTimeoutMs,
     headersTimeoutMs,
     keepAliveTimeoutMs: timeout("keepAliveTimeoutMs", o.keepAliveTimeoutMs, 5_000),

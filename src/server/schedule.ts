@@ -1,11 +1,18 @@
 /**
  * The tagger's work queue (run in the worker thread): requests are split
- * into small units of work — counting the tokens of a slice of a big text,
- * tokenising one text, one network pass of at most `batchTokens` tokens —
- * and the caller runs one unit at a time with a turn of the event loop in
- * between, so cancellations arrive, a big request never holds up small ones
- * for long, and a request over the token limit is refused after at most a
- * little more than `maxTokens` tokens' worth of work.
+ * into small units of work — tokenising about `countChars` characters of its
+ * texts (or counting the tokens of a slice of a big one), one network pass of
+ * at most `batchTokens` tokens — and the caller runs one unit at a time with
+ * a turn of the event loop in between, so cancellations arrive, and a request
+ * over the token limit is refused after at most a little more than
+ * `maxTokens` tokens' worth of work.
+ *
+ * Turns go round the clients, and round each client's requests: a unit for
+ * the first request of the client whose turn it is, then that client and that
+ * request go to the back. So a small request waits for at most one unit per
+ * other client (then per other request of its own client), never behind a
+ * stream of large ones, and a client with many requests in flight gets no
+ * more of the tagger than one with a single request.
  */
 import { tokenize, tokenizeSentences, type TextSpan } from "../data/tokenize.js";
 import type { TagScheme } from "../data/types.js";
@@ -56,6 +63,8 @@ interface Piece {
 
 interface Job {
   id: number;
+  /** Who sent it (the HTTP side's remote address): turns go round clients. */
+  client: string;
   texts: readonly string[];
   /** `{"texts": [...]}` (answer `{"docs": [...]}`) rather than `{"text": ...}` (answer the Doc). */
   many: boolean;
@@ -75,7 +84,10 @@ const CUT_SLACK = 8;
 
 /** The queue of tagging requests; see the module comment. */
 export class TagScheduler {
+  /** Requests in turn order within each client (a served one goes to the back). */
   private queue: Job[] = [];
+  /** Clients with requests, in turn order. */
+  private turns: string[] = [];
   private readonly maxLen: number;
   private readonly countChars: number;
   private readonly counters = { passes: 0, tokensTagged: 0, done: 0, refused: 0, cancelled: 0 };
@@ -86,16 +98,18 @@ export class TagScheduler {
     this.countChars = o.countChars ?? 4096;
   }
 
-  /** Queue a request. */
-  submit(id: number, texts: readonly string[], many: boolean): void {
-    this.queue.push({ id, texts, many, sents: [], tokens: 0, count: null, pieces: null, next: 0, tags: [], scores: [] });
+  /** Queue a request from `client` (any key naming who sent it; one key for all is plain round-robin over requests). */
+  submit(id: number, texts: readonly string[], many: boolean, client = ""): void {
+    this.queue.push({ id, client, texts, many, sents: [], tokens: 0, count: null, pieces: null, next: 0, tags: [], scores: [] });
+    if (!this.turns.includes(client)) this.turns.push(client);
   }
 
   /** Drop a request (its client went away); no `finish` call follows. */
   cancel(id: number): void {
-    const before = this.queue.length;
-    this.queue = this.queue.filter((j) => j.id !== id);
-    if (this.queue.length < before) this.counters.cancelled++;
+    const job = this.queue.find((j) => j.id === id);
+    if (job === undefined) return;
+    this.remove(job);
+    this.counters.cancelled++;
   }
 
   get stats(): SchedulerStats {
@@ -109,23 +123,49 @@ export class TagScheduler {
 
   /** Run one unit of work; returns whether more is left. */
   step(): boolean {
-    const job = this.queue[0];
+    const order = this.fairOrder();
+    const job = order[0];
     if (job === undefined) return false;
     try {
       if (job.pieces === null) {
         this.prepare(job);
         this.requeue([job]);
       } else {
-        this.pass();
+        this.pass(order);
       }
     } catch (e) {
       this.end(job, { status: e instanceof LstmNerError ? 400 : 500, error: e instanceof LstmNerError ? e.message : "internal error while tagging" });
     }
+    // The next turn is the next client's (requests packed into the pass do not use up their clients' turns).
+    if (this.turns.includes(job.client)) this.turns = [...this.turns.filter((c) => c !== job.client), job.client];
     return this.queue.length > 0;
   }
 
-  /** One unit of tokenising: a whole text when it cannot be over the limit, else a slice of it to count. */
+  /**
+   * The requests in the order they get work: the first request of each client
+   * in turn order, then the second of each, and so on.
+   */
+  private fairOrder(): Job[] {
+    const byClient = new Map<string, Job[]>(this.turns.map((c) => [c, []]));
+    for (const j of this.queue) byClient.get(j.client)!.push(j);
+    const lists = [...byClient.values()];
+    const out: Job[] = [];
+    for (let k = 0; out.length < this.queue.length; k++) for (const l of lists) if (k < l.length) out.push(l[k]!);
+    return out;
+  }
+
+  /**
+   * One unit of tokenising: texts (whole, or slices of one whose size is in
+   * doubt) until about `countChars` characters are done, so a request of many
+   * short texts is ready in a few turns rather than one turn per text.
+   */
   private prepare(job: Job): void {
+    let budget = this.countChars;
+    while (budget > 0 && job.pieces === null && this.queue.includes(job)) budget -= this.prepareSome(job);
+  }
+
+  /** Tokenise one text, or count one slice of it; returns the characters done. */
+  private prepareSome(job: Job): number {
     const max = this.o.maxTokens;
     const text = job.texts[job.sents.length]!;
     if (job.count === null && job.tokens + tokenBounds(text).upper > max) job.count = { pos: 0, tokens: 0, cuts: 0 };
@@ -134,15 +174,19 @@ export class TagScheduler {
       const end = cutPoint(text, c.pos, this.countChars);
       c.tokens += tokenize(text.slice(c.pos, end)).length;
       if (end < text.length) c.cuts++;
+      const done = end - c.pos;
       c.pos = end;
       if (job.tokens + c.tokens > max + CUT_SLACK * c.cuts) this.refuse(job);
-      return;
+      return done;
     }
     // Known to be near or under the limit: tokenise exactly, as nlp() does.
     const pieces = tokenizeSentences(text).flatMap((s) => split(s, this.maxLen));
     job.tokens += pieces.reduce((n, p) => n + p.length, 0);
     job.count = null;
-    if (job.tokens > max) return this.refuse(job);
+    if (job.tokens > max) {
+      this.refuse(job);
+      return text.length;
+    }
     job.sents.push(pieces);
     if (job.sents.length === job.texts.length) {
       job.pieces = job.sents.flatMap((ps, text) => ps.map((tokens) => ({ text, tokens })));
@@ -150,6 +194,7 @@ export class TagScheduler {
       job.scores = new Array<number[]>(job.pieces.length);
       if (job.pieces.length === 0) this.complete(job);
     }
+    return Math.max(1, text.length);
   }
 
   private refuse(job: Job): void {
@@ -157,13 +202,13 @@ export class TagScheduler {
     this.end(job, { status: 413, error: `too many tokens: more than ${this.o.maxTokens} (the limit per request is maxTokens=${this.o.maxTokens})` });
   }
 
-  /** One network pass over sentence pieces of the ready jobs, in queue order, within `batchTokens` (padded). */
-  private pass(): void {
+  /** One network pass over sentence pieces of the ready jobs, in turn order, within `batchTokens` (padded). */
+  private pass(order: readonly Job[]): void {
     const taken: { job: Job; from: number; to: number }[] = [];
     let count = 0;
     let longest = 0;
     let full = false;
-    for (const job of this.queue) {
+    for (const job of order) {
       if (job.pieces === null) continue;
       const from = job.next;
       while (job.next < job.pieces.length) {
@@ -230,13 +275,19 @@ export class TagScheduler {
   }
 
   private end(job: Job, outcome: Outcome): void {
-    const i = this.queue.indexOf(job);
-    if (i < 0) return;
-    this.queue.splice(i, 1);
-    this.finish(job.id, outcome);
+    if (this.remove(job)) this.finish(job.id, outcome);
   }
 
-  /** Move jobs still queued to the back, so the others get the next turn. */
+  /** Take a job off the queue (and its client off the turns when it was the client's last); whether it was there. */
+  private remove(job: Job): boolean {
+    const i = this.queue.indexOf(job);
+    if (i < 0) return false;
+    this.queue.splice(i, 1);
+    if (!this.queue.some((j) => j.client === job.client)) this.turns = this.turns.filter((c) => c !== job.client);
+    return true;
+  }
+
+  /** Move jobs still queued to the back of their client's requests, so its others get its next turn. */
   private requeue(jobs: Job[]): void {
     const moving = new Set(jobs.filter((j) => this.queue.includes(j)));
     if (moving.size === 0) return;

@@ -8,11 +8,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { encodeModel } from "../model/format.js";
 import { NerModel } from "../model/ner.js";
 import { LstmNerError } from "../util/errors.js";
 import { VERSION } from "../version.js";
+import { ClientConnections, clientOf } from "./clients.js";
 import { hostCheck, hostName, type HostCheck } from "./host.js";
 import { resolveLimits, tokenBounds, type ServerLimits } from "./limits.js";
 import { PAGE_HTML } from "./page.js";
@@ -54,7 +55,14 @@ export interface RunningServer {
   url: string;
   /** The tagging thread's counters (queue, passes, tokens tagged, refused, cancelled). */
   stats(): Promise<SchedulerStats>;
+  /** Stop at once: open connections are closed, requests in progress get nothing or 503. */
   close(): Promise<void>;
+  /**
+   * Stop gracefully: stop accepting connections, answer new requests on open
+   * ones with 503, finish the requests in progress (for at most `timeoutMs`),
+   * then close. Resolves with the number of requests cut off by the timeout.
+   */
+  drain(timeoutMs: number): Promise<number>;
 }
 
 /** Seconds a client is asked to wait after a 503. */
@@ -93,7 +101,7 @@ export async function startServer(model: string | Uint8Array | NerModel, o: Serv
     ...(o.tagHeapMb === undefined ? {} : { heapMb: o.tagHeapMb }), ...(o.quantize === true ? { quantize: true } : {}),
     limits: { maxTokens: limits.maxTokens, batchTokens: limits.batchTokens },
   });
-  const server = createNerServer(tagger, limits, hosts, { name, details: o.healthDetails === true ? { file: typeof source === "string" ? path.resolve(source) : null } : null });
+  const { server, inFlight } = createNerServer(tagger, limits, hosts, { name, details: o.healthDetails === true ? { file: typeof source === "string" ? path.resolve(source) : null } : null });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e: NodeJS.ErrnoException) => reject(new LstmNerError(`cannot listen on ${host}:${port} (${e.code ?? e.message})`)));
@@ -105,24 +113,48 @@ export async function startServer(model: string | Uint8Array | NerModel, o: Serv
   }
   const addr = server.address() as AddressInfo;
   const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => closing ??= (async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await tagger.close();
+  })();
   return {
     server,
     url: `http://${shown}:${addr.port}`,
     stats: () => tagger.stats(),
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await tagger.close();
+    close,
+    drain: async (timeoutMs) => {
+      if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new LstmNerError(`drain timeout must be a number of ms of at least 0, got ${timeoutMs}`);
+      inFlight.drain();
+      server.close(); // no new connections; Node also closes the idle keep-alive ones
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([inFlight.idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+      clearTimeout(timer);
+      const cut = inFlight.count;
+      await close();
+      return cut;
     },
   };
 }
 
+/** The requests being handled, for draining. */
+interface InFlight {
+  readonly draining: boolean;
+  /** From now on new requests get 503, and those in progress close their connection after answering. */
+  drain(): void;
+  readonly count: number;
+  /** Resolves when no request is in progress. */
+  idle(): Promise<void>;
+}
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
-/** The HTTP server over a started tagger (not yet listening). */
-function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck, show: { name: string; details: { file: string | null } | null }): Server {
+/** The HTTP server over a started tagger (not yet listening), and its requests in progress. */
+function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck, show: { name: string; details: { file: string | null } | null }): { server: Server; inFlight: InFlight } {
   const displacyJs = displacySource();
   const { info } = tagger;
   const model = { name: show.name, version: info.version, labels: info.labels, sizes: info.sizes };
@@ -157,7 +189,7 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
         }
         checkRoom(tagger, limits);
         if (res.destroyed) return; // the client left while its body was checked
-        const job = tagger.tag(texts, body.kind === "many");
+        const job = tagger.tag(texts, body.kind === "many", clientOf(req.socket));
         // A client that goes away takes its work with it.
         res.once("close", () => {
           if (!res.writableFinished) job.cancel();
@@ -170,6 +202,24 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
     },
   };
 
+  const active = new Set<ServerResponse>();
+  const idleWaiters: (() => void)[] = [];
+  const refused = new WeakSet<Socket>();
+  let draining = false;
+  const inFlight: InFlight = {
+    get draining() {
+      return draining;
+    },
+    drain() {
+      draining = true;
+      for (const res of active) if (!res.headersSent) res.setHeader("Connection", "close");
+    },
+    get count() {
+      return active.size;
+    },
+    idle: () => active.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve)),
+  };
+
   const server = createServer({
     requestTimeout: limits.requestTimeoutMs,
     headersTimeout: limits.headersTimeoutMs,
@@ -177,7 +227,20 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
     // How often Node looks for timed-out requests; its default (30 s) would make short timeouts late.
     connectionsCheckingInterval: Math.max(50, Math.min(limits.headersTimeoutMs / 4, 30_000)),
   }, async (req, res) => {
+    if (refused.has(req.socket)) {
+      res.destroy(); // already answered 429 on this connection
+      return;
+    }
+    active.add(res);
+    res.once("close", () => {
+      active.delete(res);
+      if (active.size === 0) for (const w of idleWaiters.splice(0)) w();
+    });
     try {
+      if (inFlight.draining) {
+        res.setHeader("Connection", "close");
+        throw new HttpError(503, `the server is shutting down; retry in ${RETRY_AFTER_S} s`, { "Retry-After": String(RETRY_AFTER_S) });
+      }
       const host = req.headers.host;
       if (!hosts.test(host)) {
         throw new HttpError(403, `host ${JSON.stringify(hostName(host ?? ""))} is not allowed (this server answers to: ${hosts.allowed.join(", ")})`);
@@ -202,7 +265,19 @@ function createNerServer(tagger: Tagger, limits: ServerLimits, hosts: HostCheck,
     }
   });
   server.maxConnections = limits.maxConnections;
-  return server;
+  const perClient = new ClientConnections(limits.maxConnectionsPerClient);
+  server.on("connection", (socket: Socket) => {
+    if (perClient.admit(socket)) return;
+    refused.add(socket);
+    const body = JSON.stringify({
+      error: `too many connections from ${clientOf(socket)}: ${perClient.max} are open (the limit per client is maxConnectionsPerClient=${perClient.max}); retry in ${RETRY_AFTER_S} s`,
+    });
+    socket.on("error", () => undefined);
+    // Closed as soon as the answer is sent: a refused connection must not hold a slot of maxConnections.
+    socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Retry-After: ${RETRY_AFTER_S}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+  });
+  return { server, inFlight };
 }
 
 /** 503 when the tagging queue is full or the tagging thread is down. */

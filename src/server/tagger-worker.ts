@@ -4,7 +4,7 @@
  * giving its event loop a turn between units so cancellations arrive. The
  * main thread only does HTTP, so `/health` answers while this one works.
  *
- * Messages in: `{type: "tag", id, texts, many}`, `{type: "cancel", id}`,
+ * Messages in: `{type: "tag", id, texts, many, client}`, `{type: "cancel", id}`,
  * `{type: "stats"}`. Out: `{type: "ready", info}` or `{type: "failed", error}`
  * once, then `{type: "done", id, outcome}` and `{type: "stats", stats}`.
  */
@@ -42,7 +42,7 @@ function serve(scheduler: TagScheduler): void {
   };
   port.on("message", (m: ToWorker) => {
     if (m.type === "tag") {
-      scheduler.submit(m.id, m.texts, m.many);
+      scheduler.submit(m.id, m.texts, m.many, m.client);
       if (!running) {
         running = true;
         setImmediate(run);

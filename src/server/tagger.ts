@@ -25,7 +25,7 @@ export interface WorkerInit {
 
 /** Messages to the tagging thread. */
 export type ToWorker =
-  | { type: "tag"; id: number; texts: string[]; many: boolean }
+  | { type: "tag"; id: number; texts: string[]; many: boolean; client: string }
   | { type: "cancel"; id: number }
   | { type: "stats" };
 
@@ -78,11 +78,11 @@ export class Tagger {
     return this.broken;
   }
 
-  /** Send texts to tag. */
-  tag(texts: string[], many: boolean): TagJob {
+  /** Send texts to tag; `client` names who sent them (turns go round clients). */
+  tag(texts: string[], many: boolean, client = ""): TagJob {
     const id = this.nextId++;
     const result = new Promise<Outcome>((resolve) => this.pending.set(id, resolve));
-    this.post({ type: "tag", id, texts, many });
+    this.post({ type: "tag", id, texts, many, client });
     return {
       result,
       cancel: () => {
