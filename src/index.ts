@@ -12,7 +12,7 @@ export { chunks, convert, toIob1, toIob2, toBioes, detectScheme, entityTypes, la
 export { loadDataset, datasetNames, labelsFound, type Dataset, type LoadDatasetOptions } from "./data/datasets.js";
 export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./data/tokenize.js";
 
-export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding } from "./embeddings/index.js";
+export { loadVectors, readVectors, buildEmbedding, tokenId, tokenIds, KNOWN_VECTOR_NAMES, type Vectors, type LoadedVectors, type Embedding, type WordLookup } from "./embeddings/index.js";
 
 export { padBatch, toIds, labelIds, type IdSentence, type LabelWhere } from "./encode/pad-batch.js";
 export type { Batch } from "./nn/batch.js";

@@ -1,4 +1,6 @@
 import { LstmNerError } from "../util/errors.js";
+import { KeyTable } from "../tensors/key-table.js";
+import { aliasCount } from "../tensors/storage.js";
 import type { Vectors } from "./types.js";
 
 /**
@@ -57,10 +59,27 @@ export function addAliases(vocab: Map<string, number>, aliases: Vectors["aliases
   aliases.keys.forEach((k, i) => vocab.has(k) || vocab.set(k, aliases.rows[i]!));
 }
 
+/** Word → row, as a `Map` or anything else that can look a word up. */
+export interface WordLookup {
+  get(word: string): number | undefined;
+}
+
+/**
+ * The lookup of a vocabulary: each word's own row (first occurrence wins), else a pruned table's alias (kept in
+ * a {@link KeyTable}, which a loaded file already is: no Map of its hundreds of thousands of keys is built).
+ */
+export function wordLookup(words: readonly string[], aliases: Vectors["aliases"]): WordLookup {
+  const own = new Map<string, number>();
+  for (let i = 0; i < words.length; i++) if (!own.has(words[i]!)) own.set(words[i]!, i);
+  if (!aliases || aliasCount(aliases) === 0) return own;
+  const table = aliases instanceof KeyTable ? aliases : KeyTable.fromKeys(aliases.keys, aliases.rows);
+  return { get: (w) => own.get(w) ?? table.get(w) };
+}
+
 const DIGITS = /[0-9]/g;
 
 /** Row of `token`: lowercased, unknown words → `unkId`. */
-export function tokenId(vocab: ReadonlyMap<string, number>, token: string, unkId: number, opts: TokenIdOptions = {}): number {
+export function tokenId(vocab: WordLookup, token: string, unkId: number, opts: TokenIdOptions = {}): number {
   const lower = token.toLowerCase();
   const id = vocab.get(lower);
   if (id !== undefined) return id;
@@ -72,7 +91,7 @@ export function tokenId(vocab: ReadonlyMap<string, number>, token: string, unkId
 }
 
 /** Rows of a whole sentence. */
-export function tokenIds(vocab: ReadonlyMap<string, number>, tokens: readonly string[], unkId: number, opts: TokenIdOptions = {}): Int32Array {
+export function tokenIds(vocab: WordLookup, tokens: readonly string[], unkId: number, opts: TokenIdOptions = {}): Int32Array {
   const out = new Int32Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) out[i] = tokenId(vocab, tokens[i]!, unkId, opts);
   return out;

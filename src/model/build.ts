@@ -6,7 +6,7 @@
 import type { Kernels } from "../engine/kernels.js";
 import type { Vectors } from "../embeddings/types.js";
 import type { TagScheme } from "../data/types.js";
-import { tokenId } from "../embeddings/vocab.js";
+import { tokenId, type WordLookup } from "../embeddings/vocab.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
 import type { Tagger } from "../nn/tagger-common.js";
 import type { TokenData } from "../nn/feature-layer.js";
@@ -97,7 +97,7 @@ export function newModelConfig(o: NerModelOptions, rng: Rng): NewModel {
  * Training a new model: the word rows of the training tokens as the tagger reads them (lowercased, digits
  * normalised as configured), for features that learn to predict words (the char LM).
  */
-export function trainingRows(config: ModelConfig, vocab: ReadonlyMap<string, number>, unkId: number,
+export function trainingRows(config: ModelConfig, vocab: WordLookup, unkId: number,
   tokens: readonly (readonly string[])[]): NonNullable<BuildEnv["training"]> {
   const digits = config.normalizeDigits === true;
   return {
@@ -146,7 +146,7 @@ export function buildTagger(kernels: Kernels, config: ModelConfig, labels: reado
  * The encoder of a model config: its word lookup and, for the feature architecture, the per-token data of
  * its features (an ensemble's: of every member's, each once) and its schemes.
  */
-export function buildEncoder(config: ModelConfig, vocab: ReadonlyMap<string, number>, unkId: number, padId: number,
+export function buildEncoder(config: ModelConfig, vocab: WordLookup, unkId: number, padId: number,
   labels: readonly string[], trainScheme: TagScheme, dataScheme: TagScheme): Encoder {
   const digits = config.normalizeDigits === true;
   const lookup = (t: string): number => tokenId(vocab, t, unkId, { normalizeDigits: digits });

@@ -5,7 +5,7 @@
 import { LstmNerError } from "../util/errors.js";
 import type { TagScheme } from "../data/types.js";
 import { decodeSafetensors, encodeSafetensors, type Tensor } from "../tensors/safetensors.js";
-import { decodeMatrix, decodeParam, decodeWords, encodeMatrix, encodeParam, encodeWords, storedDType, type Aliases, type StorageDType } from "../tensors/storage.js";
+import { aliasCount, decodeMatrix, decodeParam, decodeWords, encodeMatrix, encodeParam, encodeWords, storedDType, type Aliases, type StorageDType } from "../tensors/storage.js";
 import { checkHeader, firstNonFinite } from "./validate.js";
 import type { ModelConfig } from "./config.js";
 import { upgradeConfig } from "./legacy.js";
@@ -52,7 +52,7 @@ export function encodeModel(model: SavedModel): Uint8Array[] {
     ...encodeWords("vocab", model.words, model.aliases),
     ...encodeMatrix("embedding", model.embedding, model.words.length + 2, model.config.embDim, dtype),
   };
-  const v2 = dtype !== "f32" || (model.paramsDtype ?? "f32") !== "f32" || (model.aliases?.keys.length ?? 0) > 0;
+  const v2 = dtype !== "f32" || (model.paramsDtype ?? "f32") !== "f32" || aliasCount(model.aliases) > 0;
   const pd = model.paramsDtype ?? "f32";
   for (const [name, p] of Object.entries(model.params)) tensors[`param.${name}`] = encodeParam(p.shape, p.data, pd, `param.${name}`);
   const metadata = {

@@ -6,7 +6,7 @@
  */
 import type { Kernels } from "../engine/kernels.js";
 import type { TagScheme } from "../data/types.js";
-import { addAliases, buildEmbedding } from "../embeddings/vocab.js";
+import { buildEmbedding, wordLookup, type WordLookup } from "../embeddings/vocab.js";
 import { entityTypes, labelsForScheme } from "../data/schemes.js";
 import type { Batch } from "../nn/batch.js";
 import type { Loss, Tagger } from "../nn/tagger-common.js";
@@ -32,7 +32,7 @@ export type { NerModelOptions } from "./build.js";
  * `snapshot` and `restore`; tagging uses {@link tag} and {@link tagWithScores}.
  */
 export class NerModel {
-  private readonly vocab: Map<string, number>;
+  private readonly vocab: WordLookup;
   private readonly tagger: Tagger;
   private readonly enc: Encoder;
   readonly unkId: number;
@@ -56,17 +56,13 @@ export class NerModel {
     /** How the model was trained, as stored in its file. */
     readonly training: Record<string, unknown>,
     /** Word → row; built from `words` (first occurrence wins) and `aliases` when not given. */
-    vocab?: Map<string, number>,
+    vocab?: WordLookup,
     /** A pruned vocabulary's dropped words and the kept rows they read. */
     readonly aliases?: Aliases,
     /** Training a new model: the training tokens' word rows (see `trainingRows`); null for a loaded model. */
     learning: BuildEnv["training"] = null,
   ) {
-    this.vocab = vocab ?? new Map();
-    if (!vocab) {
-      words.forEach((w, i) => this.vocab.has(w) || this.vocab.set(w, i));
-      addAliases(this.vocab, aliases);
-    }
+    this.vocab = vocab ?? wordLookup(words, aliases);
     this.table = embedding;
     this.unkId = words.length;
     this.padId = words.length + 1;

@@ -10,16 +10,25 @@
  */
 import { quantizeRowsInt8 } from "./int8-rows.js";
 import { LstmNerError } from "../util/errors.js";
+import { KeyTable } from "./key-table.js";
 import type { Tensor } from "./safetensors.js";
 
 /** Storage types of an embedding matrix. */
 export const STORAGE_DTYPES = ["f32", "f16", "i8"] as const;
 export type StorageDType = (typeof STORAGE_DTYPES)[number];
 
-/** Words that have no row of their own, each read as row `rows[i]` (a pruned vocabulary's dropped words). */
+/**
+ * Words that have no row of their own, each read as row `rows[i]` (a pruned vocabulary's dropped words). Read
+ * from a file, this is a {@link KeyTable}, which looks words up without making their strings.
+ */
 export interface Aliases {
-  keys: string[];
-  rows: Int32Array;
+  readonly keys: string[];
+  readonly rows: Int32Array;
+}
+
+/** Number of aliases, without making a file's keys into strings. */
+export function aliasCount(a: Aliases | undefined): number {
+  return a === undefined ? 0 : a instanceof KeyTable ? a.size : a.keys.length;
 }
 
 /** Largest finite float16 value. */
@@ -161,8 +170,8 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export function encodeWords(prefix: string, words: readonly string[], aliases?: Aliases): Record<string, Tensor> {
   const w = utf8(words.join("\n"));
   const out: Record<string, Tensor> = { [`${prefix}.words`]: { dtype: "U8", shape: [w.length], data: w } };
-  if (aliases && aliases.keys.length > 0) {
-    const k = utf8(aliases.keys.join("\n"));
+  if (aliases && aliasCount(aliases) > 0) {
+    const k = aliases instanceof KeyTable ? aliases.keyBytes : utf8(aliases.keys.join("\n"));
     out[`${prefix}.keys`] = { dtype: "U8", shape: [k.length], data: k };
     // Rows fit in 16 bits for any pruned table below 65536 rows: half the bytes.
     const small = aliases.rows.every((r) => r < 65536);
@@ -189,14 +198,16 @@ export function decodeWords(tensors: ReadonlyMap<string, Tensor>, prefix: string
   const keysT = tensors.get(`${prefix}.keys`);
   const rowsT = tensors.get(`${prefix}.key_rows`);
   if (!keysT && !rowsT) return { words };
-  const keys = splitLines(keysT);
-  if (!keys || !rowsT || (rowsT.dtype !== "I32" && rowsT.dtype !== "U16")) throw bad(`${prefix}.keys (U8) and ${prefix}.key_rows (I32 or U16) must come together`);
+  if (!keysT || keysT.dtype !== "U8" || !rowsT || (rowsT.dtype !== "I32" && rowsT.dtype !== "U16")) {
+    throw bad(`${prefix}.keys (U8) and ${prefix}.key_rows (I32 or U16) must come together`);
+  }
   const r = rowsT.dtype === "I32" ? rowsT.data as Int32Array : Int32Array.from(rowsT.data as Uint16Array);
-  if (r.length !== keys.length) throw bad(`${prefix}.key_rows has ${r.length} entries for ${keys.length} keys`);
   for (let i = 0; i < r.length; i++) {
     if (r[i]! < 0 || r[i]! >= rows) throw bad(`${prefix}.key_rows[${i}] = ${r[i]} is not a row of the ${rows}-row matrix`);
   }
-  return { words, aliases: { keys, rows: r } };
+  const keys = new KeyTable(keysT.data as Uint8Array, r);
+  if (r.length !== keys.size) throw bad(`${prefix}.key_rows has ${r.length} entries for ${keys.size} keys`);
+  return { words, aliases: keys };
 }
 
 /** A parameter tensor stored as F32, or as F16 when `dtype` is "f16" (other types are for the embedding only). */
