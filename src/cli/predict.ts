@@ -55,13 +55,14 @@ export async function runPredict(texts: string[], o: PredictCliOptions): Promise
     process.off("SIGTERM", interrupted);
     throw e;
   }
-  // A few texts from the command line are not worth starting threads for; a
-  // stream is tagged on worker threads (even one), so this thread only reads
-  // and writes while they tag.
+  // A few texts from the command line are not worth starting threads for (not
+  // even the kernels' helper, unless --threads asks); a stream is tagged on
+  // worker threads (even one), so this thread only reads and writes while they tag.
   const local = fromArgs || inProcess;
+  const kernelOptions = fromArgs && o.threads === undefined ? { ...o, threads: 1 } : o;
   try {
     tagger = local
-      ? new LocalTagger(await load(o.model, { kernels: await cliKernels(o), quantize: o.quantize === true }), o.format)
+      ? new LocalTagger(await load(o.model, { kernels: await cliKernels(kernelOptions), quantize: o.quantize === true }), o.format)
       : await TaggerPool.start(o.model, { workers, format: o.format, kernels: o.kernels, ...(o.threads === undefined ? {} : { threads: o.threads }) });
     const items: AsyncIterable<PredictItem> = input ? input.items() : (async function* () {
       for (const text of texts) yield { kind: "text" as const, text };
