@@ -15,7 +15,8 @@ import { Job, Queue } from "bullmq";
 import { CLI, toyModel } from "./pipeline-helpers.js";
 import { saveNerModel } from "../src/model/file.js";
 import { Redis } from "ioredis";
-import { enqueueDocs, readRuns } from "../src/queue/index.js";
+import { enqueueDocs } from "../src/queue/index.js";
+import { readRuns } from "../src/queue/record.js";
 import type { QueueDoc } from "../src/queue/jobs.js";
 import { runCli } from "./helpers.js";
 

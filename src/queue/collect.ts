@@ -4,7 +4,8 @@ import { loadBullmq } from "./optional.js";
 import type { RedisOptions } from "./options.js";
 import { bullConnection, connectRedis, safeUrl } from "./redis.js";
 import type { TagJobData, TagJobResult } from "./jobs.js";
-import { readRuns, runJobIds, type EnqueueRun } from "./record.js";
+import { readRuns, runJobIds } from "./record.js";
+import type { EnqueueRun } from "./enqueue-run.js";
 import type { DocId } from "../predict/items.js";
 
 /** Options of {@link collectResults}. */

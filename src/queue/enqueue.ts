@@ -5,7 +5,8 @@ import { loadBullmq } from "./optional.js";
 import type { RedisOptions } from "./options.js";
 import { bullConnection, connectRedis } from "./redis.js";
 import { type QueueDoc, type TagJobData } from "./jobs.js";
-import { idOwners, LEASE_MS, leaseLost, readRuns, RunWriter, type EnqueueRun } from "./record.js";
+import { idOwners, LEASE_MS, leaseLost, readRuns, RunWriter } from "./record.js";
+import type { EnqueueRun } from "./enqueue-run.js";
 
 /** Options of {@link enqueueDocs}. */
 export interface EnqueueOptions extends RedisOptions {

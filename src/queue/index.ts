@@ -4,7 +4,7 @@
  * any machine tag them, {@link collectResults} gathers the results in order.
  */
 export { enqueueDocs, firstQueuedId, idKey, type EnqueueOptions, type EnqueueResult } from "./enqueue.js";
-export { readRuns, type EnqueueRun } from "./record.js";
+export type { EnqueueRun } from "./enqueue-run.js";
 export { startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./worker.js";
 export { collectResults, type CollectOptions, type CollectResult } from "./collect.js";
 export { fileSha256 } from "./checksum.js";

@@ -15,28 +15,12 @@ import type { Redis } from "ioredis";
 import { randomUUID } from "node:crypto";
 import { LstmNerError } from "../util/errors.js";
 import { queueKey } from "./redis.js";
+import type { EnqueueRun } from "./enqueue-run.js";
 
 /** How long an enqueue's lease lasts without renewal: a killed run reads as interrupted after this long. */
 export const LEASE_MS = 10_000;
 
-/** One enqueue run as the record holds it. */
-export interface EnqueueRun {
-  run: number;
-  /** The input's name as the enqueue gave it ("<stdin>" or a file). */
-  input: string;
-  /** When it started (ISO 8601). */
-  started: string;
-  /** Documents per job. */
-  batch: number;
-  /**
-   * "sealed": every document added; "running": an enqueue holds the lease; "interrupted": neither (killed or
-   * failed).
-   */
-  state: "sealed" | "running" | "interrupted";
-  /** Documents and jobs claimed so far (all of them when sealed). */
-  docs: number;
-  jobs: number;
-}
+export type { EnqueueRun } from "./enqueue-run.js";
 
 const keys = (queue: string, run?: number) => ({
   runs: queueKey(queue, "runs"),
