@@ -73,9 +73,14 @@ await build({
 copyFileSync(path.join(root, "web/train.html"), path.join(out, "train.html"));
 
 for (const f of ["kernels.wasm", "kernels-st.wasm"]) copyFileSync(path.join(root, "build", f), path.join(out, f));
-// The English model: the package ships this copy, which Node's load("en") reads too.
+// The English model (made by scripts/make-en-model.mjs): the package ships this copy, which Node's load("en"),
+// --model en and the demo page read too.
 const model = path.join(root, "models/en.safetensors");
-if (existsSync(model)) copyFileSync(model, path.join(out, "en.safetensors"));
+if (!existsSync(model)) {
+  console.error("models/en.safetensors is missing: the repository holds it (git checkout -- models/en.safetensors)");
+  process.exit(1);
+}
+copyFileSync(model, path.join(out, "en.safetensors"));
 copyFileSync(path.join(root, "web/demo.html"), path.join(out, "demo.html"));
 const bytes = result.metafile.outputs[path.relative(process.cwd(), path.join(out, "lstm-ner.js"))]?.bytes;
-console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, ${existsSync(model) ? "en.safetensors, " : ""}demo.html, report.js, uPlot.min.css, train.html, train.js, train-worker.js, kernels-helper.js`);
+console.log(`build/browser: lstm-ner.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ""}, kernels.wasm, kernels-st.wasm, en.safetensors, demo.html, report.js, uPlot.min.css, train.html, train.js, train-worker.js, kernels-helper.js`);

@@ -26,7 +26,6 @@ const MiB = 1 << 20;
 const TEXT = "Angela Merkel met Emmanuel Macron in Paris on Tuesday, and Siemens shares rose.";
 const ENTITIES = ["Angela Merkel/PER", "Emmanuel Macron/PER", "Paris/LOC", "Siemens/ORG"];
 
-const skip = !existsSync(MODEL) ? `${path.relative(ROOT, MODEL)} is missing: run npm run build` : false;
 
 let work = "";
 let app = ""; // the consumer project: only the tarball installed
@@ -53,7 +52,6 @@ function duBytes(dir: string): number {
 }
 
 before(() => {
-  if (skip) return;
   work = mkdtempSync(path.join(tmpdir(), "lstm-ner-package-"));
   // The build is there (npm test builds first): pack it as is, without the prepack build.
   const out = ok(run(NPM, ["pack", "--ignore-scripts", "--json", "--pack-destination", work], ROOT), "npm pack");
@@ -68,7 +66,7 @@ after(() => {
   if (work !== "") rmSync(work, { recursive: true, force: true });
 });
 
-test("the tarball: no source maps, the model, both entries and their types", { skip }, () => {
+test("the tarball: no source maps, the model, both entries and their types", () => {
   const files = new Set(packed!.files.map((f) => f.path));
   assert.deepEqual([...files].filter((f) => f.endsWith(".map")), [], "source maps without their sources stay out");
   for (const f of ["package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/browser.d.ts", "dist/src/cli/main.js",
@@ -77,9 +75,10 @@ test("the tarball: no source maps, the model, both entries and their types", { s
     assert.ok(files.has(f), `${f} is in the package`);
   }
   assert.ok(![...files].some((f) => f.startsWith("src/") || f.startsWith("test/") || f.startsWith("dist/test/")), "no sources or tests");
+  assert.deepEqual([...files].filter((f) => f.endsWith(".safetensors")), ["build/browser/en.safetensors"], "the model once");
 });
 
-test("installs into an empty folder from npm's cache or the registry, without install scripts, within 8 MiB plus the model", { skip }, (t) => {
+test("installs into an empty folder from npm's cache or the registry, without install scripts, within 8 MiB plus the model", (t) => {
   const r = run(NPM, ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], app);
   ok(r, "npm install");
   assert.doesNotMatch(r.stderr, /install-scripts|gyp|postinstall/i, "no package with an install script");
@@ -96,7 +95,7 @@ function tagged(stdout: string): { ents: string[]; kernels: string } {
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as { ents: string[]; kernels: string };
 }
 
-test("Node ESM: load(\"en\") tags on the WebAssembly kernels, and the import loads no other package", { skip }, () => {
+test("Node ESM: load(\"en\") tags on the WebAssembly kernels, and the import loads no other package", () => {
   writeFileSync(path.join(app, "tag.mjs"), `import { load } from "lstm-ner";
 const nlp = await load("en");
 const doc = nlp(${JSON.stringify(TEXT)});
@@ -117,7 +116,7 @@ console.log(JSON.stringify({ ents: doc.ents.map((e) => e.text + "/" + e.label), 
   assert.equal(ok(imp, "import-only.mjs").trim(), "imported", "import \"lstm-ner\" loads no other package (commander, yauzl, ...)");
 });
 
-test("CommonJS: require(\"lstm-ner\") gives the same load(\"en\")", { skip }, () => {
+test("CommonJS: require(\"lstm-ner\") gives the same load(\"en\")", () => {
   writeFileSync(path.join(app, "tag.cjs"), `const { load } = require("lstm-ner");
 load("en").then((nlp) => {
   const doc = nlp(${JSON.stringify(TEXT)});
@@ -129,7 +128,7 @@ load("en").then((nlp) => {
   assert.equal(r.stderr, "", "no warning");
 });
 
-test("the command line: --version, predict --model en, and the job queue's one line without its packages", { skip }, () => {
+test("the command line: --version, predict --model en, and the job queue's one line without its packages", () => {
   const bin = path.join(app, "node_modules/.bin/lstm-ner");
   const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
   assert.equal(ok(run(bin, ["--version"], app), "--version").trim(), pkg.version);
@@ -143,7 +142,7 @@ test("the command line: --version, predict --model en, and the job queue's one l
 
 const TS_COMMON = { target: "es2022", strict: true, noEmit: true, skipLibCheck: false, noUncheckedIndexedAccess: true };
 
-test("TypeScript, browser: the entry's types check with lib dom + es2022, no @types/node, skipLibCheck false", { skip }, () => {
+test("TypeScript, browser: the entry's types check with lib dom + es2022, no @types/node, skipLibCheck false", () => {
   // Checked before @types/node is installed (next test), so nothing could lean on it.
   assert.ok(!existsSync(path.join(app, "node_modules/@types/node")));
   const dir = path.join(app, "web-ts");
@@ -163,7 +162,7 @@ export {};
   ok(run(process.execPath, [TSC, "-p", dir], app), "tsc (browser)");
 });
 
-test("TypeScript, Node: the entry's types check with @types/node, skipLibCheck false, without the queue's packages", { skip }, () => {
+test("TypeScript, Node: the entry's types check with @types/node, skipLibCheck false, without the queue's packages", () => {
   const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
   const typesNode = lock.packages["node_modules/@types/node"]!.version;
   ok(run(NPM, ["install", "--prefer-offline", "--no-audit", "--no-fund", "--no-save", `@types/node@${typesNode}`], app), "npm install @types/node");
@@ -186,7 +185,7 @@ let server: Server | undefined;
 after(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
 test("a page bundled by esbuild tags in Chromium with the model in the box on the WebAssembly SIMD kernels; a missing kernels file is an error naming it",
-  { skip: skip || skipWithoutChromium }, async () => {
+  { skip: skipWithoutChromium }, async () => {
     const { build } = await import("esbuild");
     const www = path.join(app, "www");
     mkdirSync(www, { recursive: true });
@@ -237,7 +236,7 @@ try {
     }
   });
 
-test("a kernels file missing from the installed package is an error naming it, not a quiet fall back", { skip }, () => {
+test("a kernels file missing from the installed package is an error naming it, not a quiet fall back", () => {
   rmSync(path.join(app, "node_modules/lstm-ner/build/kernels.wasm"));
   const r = run(process.execPath, ["tag.mjs"], app);
   assert.equal(r.status, 1);
