@@ -8,6 +8,7 @@
  */
 export { CONLL_LABELS, type Sentence, type TagScheme } from "./data/types.js";
 export { parseConll, readConll, formatConll, writeConll } from "./data/conll.js";
+export { parseSpansJsonl, readSpansJsonl, formatSpansJsonl, writeSpansJsonl, retokenized, type SpansReadOptions, type SpansReadResult } from "./data/spans-jsonl.js";
 export { chunks, convert, toIob1, toIob2, toBioes, detectScheme, entityTypes, labelsForScheme, type Chunk } from "./data/schemes.js";
 export { loadDataset, datasetNames, labelsFound, type Dataset, type LoadDatasetOptions } from "./data/datasets.js";
 export { tokenize, splitSentences, tokenizeSentences, type TextSpan } from "./data/tokenize.js";

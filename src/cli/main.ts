@@ -35,6 +35,10 @@ const threadsOption = (): Option => new Option("--threads <n>", "compute threads
 const QUANTIZE_HELP = "tag with int16 LSTM weights and an int8 word embedding (faster, less memory; predictions may differ at a few tokens)";
 const RELAXED_HELP = "use the relaxed-SIMD kernels (fused multiply-add) where the runtime has them";
 
+// Gold data: CoNLL columns or annotated JSON lines (text with character spans).
+const dataFormatOption = (): Option => new Option("--input-format <fmt>", "gold data format: conll (token ... tag columns) or jsonl (text with character spans, as spaCy, Prodigy, doccano or Label Studio export; see docs/cli.md) (default: jsonl for *.jsonl[.gz], else conll)").choices(["conll", "jsonl"]);
+const SKIP_BAD_SPANS_HELP = "JSON lines: leave out (and count) the records with a span off token boundaries, overlapping another or of an unknown type, instead of stopping at the first";
+
 const MODEL_HELP = "model file, or en (the English model that comes with lstm-ner)";
 
 const program = new Command();
@@ -47,8 +51,10 @@ program.command("train").description("train a model and keep the best epoch on d
   .addOption(new Option("--preset <name>", "training recipe").choices(Object.keys(PRESETS)).default("seed"))
   .option("--dataset <name|dir>", "dataset name (conllpp) or a folder with *train*/*dev* files (default: the preset's)")
   .option("--data <dir>", "local folder holding the dataset files (no download)")
-  .option("--train <file>", "training CoNLL file (instead of a dataset)")
-  .option("--dev <file>", "development CoNLL file, evaluated after every epoch")
+  .option("--train <file>", "training file, CoNLL or JSON lines (instead of a dataset)")
+  .option("--dev <file>", "development file, CoNLL or JSON lines, evaluated after every epoch")
+  .addOption(dataFormatOption())
+  .option("--skip-bad-spans", SKIP_BAD_SPANS_HELP)
   .option("--embeddings <path|name>", "word vectors: a file, or a name such as glove-wiki-gigaword-50 (default: the preset's)")
   .option("--epochs <n>", "epochs", int("--epochs"))
   .option("--seed <n>", "random seed (shuffling and initialisation)", int("--seed"), 1)
@@ -73,14 +79,25 @@ program.command("train").description("train a model and keep the best epoch on d
   .option("--no-progress", "no progress bar")
   .action(async (o, cmd) => (await import("./train.js")).runTrain(o, cmd));
 
-program.command("evaluate").description("score a model on a gold CoNLL file (conlleval rules)")
+program.command("evaluate").description("score a model on a gold CoNLL or JSON-lines file (conlleval rules)")
   .requiredOption("--model <file|name>", MODEL_HELP)
-  .requiredOption("--data <file>", "gold CoNLL file")
+  .requiredOption("--data <file>", "gold file: CoNLL, or JSON lines with character spans")
+  .addOption(dataFormatOption())
+  .option("--skip-bad-spans", SKIP_BAD_SPANS_HELP)
   .option("--json", "print one JSON object instead of the conlleval table")
   .addOption(encodingOption("the CoNLL file"))
   .addOption(kernelsOption()).addOption(threadsOption())
   .option("--quantize", QUANTIZE_HELP).option("--relaxed-simd", RELAXED_HELP)
   .action(async (o) => (await import("./evaluate.js")).runEvaluate(o));
+
+program.command("convert").description("convert gold data between CoNLL and JSON lines with character spans (either way, or a JSON-lines export to spaCy's shape)")
+  .argument("<input>", "CoNLL or JSON-lines file (.gz too)")
+  .requiredOption("--out <file>", "file to write (*.jsonl[.gz]: JSON lines, else CoNLL; *.gz is gzipped)")
+  .addOption(new Option("--from <fmt>", "input format (default: jsonl for *.jsonl[.gz], else conll)").choices(["conll", "jsonl"]))
+  .addOption(new Option("--to <fmt>", "output format (default: by --out's name)").choices(["conll", "jsonl"]))
+  .option("--skip-bad-spans", SKIP_BAD_SPANS_HELP)
+  .addOption(encodingOption("the input"))
+  .action(async (input, o) => (await import("./convert.js")).runConvert(input, o));
 
 program.command("predict").description("tag texts (arguments, a file or stdin) or CoNLL input; streams any size")
   .requiredOption("--model <file|name>", MODEL_HELP)

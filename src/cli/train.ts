@@ -9,8 +9,8 @@ import { loadCheckpoint, saveCheckpoint, type Checkpoint } from "../train/checkp
 import { acquireLock, type FileLock } from "../util/lock.js";
 import { crc32c, crcHex } from "../util/crc32c.js";
 import { describeFsError, removeStaleTemps, writeFileAtomic } from "../util/atomic.js";
-import { loadDataset } from "../data/datasets.js";
-import { readConll } from "../data/conll.js";
+import { labelsFound, loadDataset } from "../data/datasets.js";
+import { formatOf, readGold, type DataFormat } from "./data-files.js";
 import { CONLL_LABELS, type Sentence } from "../data/types.js";
 import { detectScheme } from "../data/schemes.js";
 import { loadVectors } from "../embeddings/registry.js";
@@ -44,6 +44,9 @@ export interface TrainCliOptions extends KernelCliOptions {
   out?: string;
   log?: string;
   encoding: TextEncodingName;
+  /** Format of --train and --dev (default: by name). */
+  inputFormat?: DataFormat;
+  skipBadSpans?: boolean;
   report?: string | false;
   maxBatches?: number;
   progress: boolean;
@@ -56,7 +59,7 @@ export interface TrainCliOptions extends KernelCliOptions {
 
 /** Options that describe the run itself: stored in the checkpoint and taken from it by --resume. */
 const RUN_OPTIONS = ["preset", "dataset", "data", "train", "dev", "embeddings", "epochs", "seed", "batchSize", "lr", "hidden",
-  "unidirectional", "trainableEmbeddings", "batching", "patience", "maxBatches", "set", "encoding"] as const;
+  "unidirectional", "trainableEmbeddings", "batching", "patience", "maxBatches", "set", "encoding", "inputFormat", "skipBadSpans"] as const;
 type RunOptions = Pick<TrainCliOptions, typeof RUN_OPTIONS[number]>;
 
 /** Largest --hidden: 4 × 4096 × (4096 + inputs) float32 weights per direction is already over half a GB. */
@@ -205,8 +208,10 @@ async function trainLocked(opts: TrainCliOptions, cmd: Command | undefined, out:
   let labels: string[];
   let dataDesc: Record<string, string | null>;
   if (o.train) {
-    trainSet = await readConll(o.train, { encoding: o.encoding });
-    devSet = o.dev ? await readConll(o.dev, { encoding: o.encoding }) : null;
+    const gold = { encoding: o.encoding, skipBadSpans: o.skipBadSpans === true, ...(o.inputFormat ? { format: o.inputFormat } : {}) };
+    trainSet = await readGold(o.train, gold);
+    // A JSON-lines dev file may name only the types the training data has (a CoNLL one is read as before).
+    devSet = o.dev ? await readGold(o.dev, { ...gold, ...(formatOf(o.dev, o.inputFormat) === "jsonl" ? { labels: labelsFound(trainSet) } : {}) }) : null;
     labels = labelsFromSentences([...trainSet, ...(devSet ?? [])], CONLL_LABELS);
     dataDesc = { train: o.train, dev: o.dev ?? null };
   } else {
