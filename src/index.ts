@@ -32,6 +32,7 @@ export { FEATURES } from "./features/registry.js";
 export type { FeatureKind, BuildEnv, EncodeEnv } from "./features/kind.js";
 export { EnsembleTagger } from "./nn/ensemble-tagger.js";
 export { NerModel, type NerModelOptions } from "./model/ner.js";
+export { importTorchModel, readTorchStateDict, type ImportTorchOptions, type StateTensor } from "./model/import-torch.js";
 export { loadNerModel, saveNerModel } from "./model/file.js";
 export { encodeModel, parseModel, MODEL_FORMAT_VERSION, type SavedModel } from "./model/format.js";
 export type { ModelConfig } from "./model/config.js";

@@ -99,6 +99,15 @@ program.command("convert").description("convert gold data between CoNLL and JSON
   .addOption(encodingOption("the input"))
   .action(async (input, o) => (await import("./convert.js")).runConvert(input, o));
 
+program.command("import-torch").description("turn the classroom notebook's PyTorch model (a state dict from torch.save, or safetensors) and its word vectors into an lstm-ner model file")
+  .argument("<state-dict>", "torch.save(model.state_dict(), path) file (its pickle is read, never run), or a safetensors file of the same tensors")
+  .requiredOption("--vectors <path|name>", "the word vectors the model's embedding was built from (GloVe text, …): its vocabulary, in file order")
+  .requiredOption("--out <file>", "model file to write")
+  .option("--tags <list>", "the output classes' tags in order, comma-separated (default: the notebook's O,B-PER,I-PER,B-ORG,I-ORG,B-LOC,I-LOC,B-MISC,I-MISC; an extra output reads as O)")
+  .option("--fine-tuned-embedding", "the embedding was trained (--trainable): take its rows without comparing them to the vectors")
+  .addOption(kernelsOption())
+  .action(async (file, o) => (await import("./import-torch.js")).runImportTorch(file, o));
+
 program.command("predict").description("tag texts (arguments, a file or stdin) or CoNLL input; streams any size")
   .requiredOption("--model <file|name>", MODEL_HELP)
   .option("--input <file>", "input file ('-' or omitted: standard input)")

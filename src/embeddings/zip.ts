@@ -68,3 +68,32 @@ export async function openZipEntry(file: string, entry: string | undefined): Pro
     zip.readEntry();
   });
 }
+
+/** Every file entry of a zip archive, read into memory (for small archives and archives of tensors). */
+export async function readZipEntries(file: string): Promise<Map<string, Uint8Array>> {
+  const zip = await openZip(file);
+  try {
+    return await new Promise<Map<string, Uint8Array>>((resolve, reject) => {
+      const out = new Map<string, Uint8Array>();
+      const fail = (err: Error): void => reject(new LstmNerError(`corrupt zip archive (${err.message})`, { file, cause: err }));
+      zip.on("error", fail);
+      zip.on("end", () => resolve(out));
+      zip.on("entry", (e: yauzl.Entry) => {
+        if (e.fileName.endsWith("/")) return zip.readEntry();
+        zip.openReadStream(e, (err, stream) => {
+          if (err !== null) return fail(err);
+          const chunks: Buffer[] = [];
+          stream.on("data", (c: Buffer) => chunks.push(c));
+          stream.on("error", fail);
+          stream.on("end", () => {
+            out.set(e.fileName, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+}

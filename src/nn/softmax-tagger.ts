@@ -113,6 +113,14 @@ export class SoftmaxTagger implements Tagger {
     return argmaxWithProb(this.logits(batch, false), batch, this.config.outputs);
   }
 
+  /**
+   * The output layer's scores before the softmax, time-major T·B × outputs (a copy): what {@link predict} takes the
+   * argmax of, and the log-softmax of which is the model's log-probabilities.
+   */
+  scores(batch: Batch): Float32Array {
+    return this.logits(batch, false).slice();
+  }
+
   /** No dropout: nothing to switch. */
   setTraining(_on: boolean): void {}
 
