@@ -170,9 +170,9 @@ function recordSentences(text: string, raw: readonly RawSpan[], known: ReadonlyS
   const tokens = tokenize(text);
   const startAt = new Map(tokens.map((t, i) => [t.start, i]));
   const endAt = new Map(tokens.map((t, i) => [t.end, i]));
+  const count = [...text].length;
   const spans = raw.map((s) => {
     const name = `span [${String(s.start)}, ${String(s.end)}) ${JSON.stringify(s.label)}`;
-    const count = [...text].length;
     if (!Number.isInteger(s.start) || !Number.isInteger(s.end) || (s.start as number) < 0 || (s.end as number) > count || (s.start as number) >= (s.end as number)) {
       throw new BadSpan(`${name}: offsets must be whole numbers with 0 ≤ start < end ≤ ${count} (the text's length in characters)`);
     }
